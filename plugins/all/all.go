@@ -1,0 +1,5 @@
+// Package all brings in every built-in gowho plugin: import it for its
+// side effect, as cmd/who does.
+//
+//	import _ "github.com/gowho/gowho/plugins/all"
+package all
