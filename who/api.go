@@ -1,0 +1,167 @@
+package who
+
+import (
+	"errors"
+	"net/http"
+)
+
+// ErrNoMiddleware is returned by API methods when the request did not go
+// through the who middleware.
+var ErrNoMiddleware = errors.New("who: the request did not go through the who middleware")
+
+// API is the per-request API of repoze.who: authenticate, challenge,
+// remember, forget, login and logout. Get it with APIFrom. A nil *API (no
+// middleware) is safe to use: every method returns zero values.
+type API struct {
+	st *state
+}
+
+// APIFrom returns the request's API, or nil when the middleware is absent.
+func APIFrom(r *http.Request) *API {
+	st := stateFrom(r.Context())
+	if st == nil {
+		return nil
+	}
+	return &API{st: st}
+}
+
+// Classification returns the request's classification.
+func (a *API) Classification() string {
+	if a == nil {
+		return ""
+	}
+	return a.st.classification
+}
+
+// Result returns the request's current result, or nil when anonymous.
+func (a *API) Result() *Result {
+	if a == nil {
+		return nil
+	}
+	return a.st.result
+}
+
+// Authenticate runs identification, authentication and metadata again (it
+// is not memoised), makes the outcome the request's result, and returns
+// it; nil when nobody authenticated.
+func (a *API) Authenticate() *Result {
+	if a == nil {
+		return nil
+	}
+	return a.st.authenticate()
+}
+
+// Challenge returns the handler of the first matching challenger for
+// status (0 means 403, as repoze.who), passing it appHeaders and the
+// current identifier's forget headers; nil when no challenger answers.
+func (a *API) Challenge(status int, appHeaders http.Header) http.Handler {
+	if a == nil {
+		return nil
+	}
+	if status == 0 {
+		status = http.StatusForbidden
+	}
+	return a.st.challenge(status, appHeaders)
+}
+
+// Remember returns the headers that the identifier which produced res
+// (nil: the current result) sends to remember it; nil when none.
+func (a *API) Remember(res *Result) http.Header {
+	if a == nil {
+		return nil
+	}
+	if res == nil {
+		res = a.st.result
+	}
+	return a.st.remember(res)
+}
+
+// Forget returns the headers that the identifier which produced res (nil:
+// the current result) sends to forget it; nil when none.
+func (a *API) Forget(res *Result) http.Header {
+	if a == nil {
+		return nil
+	}
+	if res == nil {
+		res = a.st.result
+	}
+	return a.st.forget(res)
+}
+
+// Login authenticates credentials (typically KeyLogin and KeyPassword, and
+// KeyMaxAge for a cookie lifetime) with the matching authenticators, as if
+// identifierName (or, when "", each identifier in turn) had found them.
+//
+// On success every selected identifier remembers the new identity; the
+// returned headers are theirs, for the caller to send. The result becomes
+// the request's result (metadata added), so the rest of the handler sees
+// the user; the middleware then adds no remember headers of its own.
+// On failure Login returns nil and every selected identifier's forget
+// headers. Unknown identifierName: nil, nil.
+func (a *API) Login(credentials Identity, identifierName string) (*Result, http.Header) {
+	if a == nil {
+		return nil, nil
+	}
+	st := a.st
+	sel := st.select_(identifierName)
+	if len(sel) == 0 {
+		return nil, nil
+	}
+	var res *Result
+	for i := range sel {
+		res = st.rank([]identified{{entry: sel[i], rank: i, identity: credentials}}, false)
+		if res != nil {
+			break
+		}
+	}
+	headers := http.Header{}
+	for _, e := range sel {
+		rem, ok := e.p.(Rememberer)
+		if !ok {
+			continue
+		}
+		if res != nil {
+			addHeaders(headers, rem.Remember(st.r, res.Identity))
+		} else {
+			addHeaders(headers, rem.Forget(st.r, nil))
+		}
+	}
+	if res != nil {
+		st.result = res
+	}
+	return res, headers
+}
+
+// Logout returns the forget headers of identifierName (or, when "", of
+// every identifier), tolerating identifiers that forget nothing, and makes
+// the request anonymous, so the middleware remembers nothing for it.
+func (a *API) Logout(identifierName string) http.Header {
+	if a == nil {
+		return nil
+	}
+	st := a.st
+	headers := http.Header{}
+	for _, e := range st.select_(identifierName) {
+		if rem, ok := e.p.(Rememberer); ok {
+			var id Identity
+			if st.result != nil && st.result.identifier == e.p {
+				id = st.result.Identity
+			}
+			addHeaders(headers, rem.Forget(st.r, id))
+		}
+	}
+	st.result = nil
+	return headers
+}
+
+// select_ returns the identifiers named name (all when ""), regardless of
+// classification, as repoze.who's login and logout.
+func (st *state) select_(name string) []*stageEntry[Identifier] {
+	var out []*stageEntry[Identifier]
+	for i := range st.m.identifiers {
+		if name == "" || st.m.identifiers[i].Name == name {
+			out = append(out, &st.m.identifiers[i])
+		}
+	}
+	return out
+}

@@ -1,0 +1,74 @@
+package who
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Classifications the DefaultClassifier returns.
+const (
+	ClassBrowser = "browser"
+	ClassDAV     = "dav"
+	ClassXMLPost = "xmlpost"
+)
+
+var davMethods = map[string]bool{
+	"OPTIONS": true, "PROPFIND": true, "PROPPATCH": true, "MKCOL": true,
+	"LOCK": true, "UNLOCK": true, "TRACE": true, "DELETE": true,
+	"COPY": true, "MOVE": true,
+}
+
+var davUserAgents = []string{
+	"Microsoft Data Access Internet Publishing Provider",
+	"WebDrive",
+	"Zope External Editor",
+	"WebDAVFS",
+	"Goliath",
+	"neon",
+	"davlib",
+	"wsAPI",
+	"Microsoft-WebDAV",
+}
+
+// DefaultClassifier is repoze.who's default_request_classifier: "dav" for
+// WebDAV methods and the user agents of known WebDAV clients (a substring
+// match, as the original), "xmlpost" for a POST whose Content-Type starts
+// with text/xml, otherwise "browser".
+func DefaultClassifier(r *http.Request) string {
+	if davMethods[r.Method] {
+		return ClassDAV
+	}
+	if ua := r.UserAgent(); ua != "" {
+		for _, s := range davUserAgents {
+			if strings.Contains(ua, s) {
+				return ClassDAV
+			}
+		}
+	}
+	if r.Method == http.MethodPost {
+		ct := r.Header.Get("Content-Type")
+		if len(ct) >= 8 && strings.EqualFold(ct[:8], "text/xml") {
+			return ClassXMLPost
+		}
+	}
+	return ClassBrowser
+}
+
+// DefaultDecider is repoze.who's default challenge decider: a 401 is a
+// challenge.
+func DefaultDecider(_ *http.Request, status int, _ http.Header) bool {
+	return status == http.StatusUnauthorized
+}
+
+// PassthroughDecider challenges only a 401 that carries no
+// WWW-Authenticate header and whose Content-Type is not text/html: an
+// application that answers its own 401s is left alone.
+func PassthroughDecider(_ *http.Request, status int, h http.Header) bool {
+	if status != http.StatusUnauthorized {
+		return false
+	}
+	if h.Get("Www-Authenticate") != "" {
+		return false
+	}
+	return !strings.HasPrefix(strings.ToLower(h.Get("Content-Type")), "text/html")
+}

@@ -1,0 +1,46 @@
+// Package who is the core of gowho: a chain of small identity plugins
+// (identifiers, authenticators, metadata providers and challengers) run in
+// configured order for every request, as net/http middleware.
+//
+// The flow is repoze.who's. For each request the middleware
+//
+//  1. classifies the request (RequestClassifier: "browser", "dav", "xmlpost"
+//     or a custom word);
+//  2. runs every Identifier whose classifications match, keeping every
+//     Identity found;
+//  3. tries every matching Authenticator on every identity and ranks the
+//     successes by (authenticator position, identifier position): the lowest
+//     wins, and each success keeps its own userid;
+//  4. lets every matching MetadataProvider add to the winning identity;
+//  5. runs the downstream handler, or the handler an identifier installed
+//     with ReplaceHandler;
+//  6. when the ChallengeDecider calls the response a challenge (default: a
+//     401), discards the downstream response and lets the first matching
+//     Challenger answer, passing it the identifier's forget headers;
+//  7. otherwise adds the winning identifier's remember headers.
+//
+// The decision in steps 6 and 7 is taken when the handler first calls
+// WriteHeader, Write or Flush, or hijacks the connection, so nothing leaves
+// before it; http.ResponseController keeps working through the wrapper.
+//
+// "No" is a value and an error means a backend failed: a plugin error is
+// logged with the plugin's name and the chain goes on with the next plugin.
+//
+// # Optional interfaces
+//
+// A plugin implements the stage interfaces it can serve; the configuration
+// decides where it is used. Further abilities are optional interfaces found
+// by type assertion, as with database/sql drivers:
+//
+//   - Rememberer: an Identifier that can set and clear credentials. Without
+//     it, Remember and Forget add nothing for that identifier.
+//   - Resolver: a plugin that refers to other plugins by name; its
+//     references are checked (missing names, cycles) and resolved at load.
+//   - Validator: checked once after resolution.
+//   - OuterMiddleware: a declared plugin (a session manager) that wraps the
+//     whole chain.
+//   - io.Closer: closed when the configuration is closed, in reverse order.
+//
+// Plugins register a Factory by name with Register, usually from init; the
+// config package builds a Middleware from who.toml with them.
+package who

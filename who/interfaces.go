@@ -1,0 +1,97 @@
+package who
+
+import (
+	"net/http"
+)
+
+// An Identifier extracts credentials from a request. It returns a nil
+// Identity when the request carries none of its credentials; an empty,
+// non-nil Identity counts as found. An error means a backend failed: it is
+// logged and the chain goes on. Identify is called concurrently.
+//
+// During Identify an identifier may install a handler that answers the
+// request instead of the downstream handler, with ReplaceHandler.
+type Identifier interface {
+	Identify(r *http.Request) (Identity, error)
+}
+
+// A Rememberer is an Identifier that can set and clear its credentials
+// (a cookie, a session key). Both return the headers to add to the
+// response; nil means none. Forget may receive a nil identity (Logout).
+type Rememberer interface {
+	Remember(r *http.Request, id Identity) http.Header
+	Forget(r *http.Request, id Identity) http.Header
+}
+
+// An Authenticator checks one identity. It returns the userid, or "" when
+// the identity is not one it recognises or the credentials are wrong. An
+// error means a backend failed (a directory down): it is logged and the
+// next authenticator is tried; it is never a "wrong password".
+// Authenticate must not modify id unless it produced it; it is called
+// concurrently.
+type Authenticator interface {
+	Authenticate(r *http.Request, id Identity) (userID string, err error)
+}
+
+// A MetadataProvider adds keys to the winning identity, which already holds
+// KeyUserID. An error is logged; the request goes on.
+type MetadataProvider interface {
+	AddMetadata(r *http.Request, id Identity) error
+}
+
+// A Challenger answers a request the ChallengeDecider called a challenge.
+// It receives the downstream status and headers and the forget headers of
+// the identifier that identified the request, and returns the handler that
+// answers instead of the downstream response, or nil when it cannot.
+type Challenger interface {
+	Challenge(r *http.Request, status int, appHeaders, forgetHeaders http.Header) http.Handler
+}
+
+// A RequestClassifier names the kind of a request ("browser", "dav",
+// "xmlpost" or a word of its own); plugins listed with ";word" run only for
+// requests of that kind.
+type RequestClassifier func(r *http.Request) string
+
+// A ChallengeDecider says whether a downstream response (its status and
+// headers) is a challenge.
+type ChallengeDecider func(r *http.Request, status int, h http.Header) bool
+
+// A Classifier is a plugin that classifies requests; [general]
+// request_classifier may name one.
+type Classifier interface {
+	Classify(r *http.Request) string
+}
+
+// A Decider is a plugin that decides challenges; [general]
+// challenge_decider may name one.
+type Decider interface {
+	IsChallenge(r *http.Request, status int, h http.Header) bool
+}
+
+// A Validator is checked once, after references are resolved.
+type Validator interface {
+	Validate() error
+}
+
+// A Reference is one by-name reference from a plugin's options to another
+// declared plugin.
+type Reference struct {
+	Key  string // the option key that holds the name, e.g. "authenticator_name"
+	Name string // the plugin name it refers to
+}
+
+// A Resolver refers to other declared plugins by name. The loader checks
+// every reference (a missing name or a cycle is a load error), then calls
+// Resolve on referred plugins before their referrers. Resolve receives
+// every declared plugin by name, including ";unused" ones.
+type Resolver interface {
+	References() []Reference
+	Resolve(plugins map[string]any) error
+}
+
+// An OuterMiddleware is a declared plugin that wraps the whole chain, such
+// as a session manager, so that the plugins of the chain can reach what it
+// puts in the request context.
+type OuterMiddleware interface {
+	Wrap(next http.Handler) http.Handler
+}

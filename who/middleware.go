@@ -1,0 +1,376 @@
+package who
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+)
+
+// ErrWrongStage is returned (wrapped) by New when a plugin is listed under
+// a stage whose interface it does not implement.
+var ErrWrongStage = errors.New("plugin does not implement the stage")
+
+// Stage names, as in who.toml.
+const (
+	StageIdentifiers    = "identifiers"
+	StageAuthenticators = "authenticators"
+	StageChallengers    = "challengers"
+	StageMDProviders    = "mdproviders"
+)
+
+// Unused is the reserved classification of repoze.who's "name;unused":
+// the plugin is built and referable by name but never run.
+const Unused = "unused"
+
+// An Entry is one plugin in a stage list.
+type Entry struct {
+	// Name is the plugin's name in the configuration; results and logs
+	// carry it.
+	Name string
+	// Plugin implements the stage's interface.
+	Plugin any
+	// Classifications restricts the plugin to requests of these kinds
+	// (exact match, any of them). Empty: every request.
+	Classifications []string
+}
+
+// matches reports whether the entry runs for classification c.
+func (e *Entry) matches(c string) bool {
+	return len(e.Classifications) == 0 || slices.Contains(e.Classifications, c)
+}
+
+// Config describes a chain. Config.New checks it.
+type Config struct {
+	Identifiers       []Entry
+	Authenticators    []Entry
+	Challengers       []Entry
+	MetadataProviders []Entry
+
+	// Classifier classifies requests; nil: DefaultClassifier.
+	Classifier RequestClassifier
+	// Decider decides challenges; nil: DefaultDecider.
+	Decider ChallengeDecider
+	// Logger receives plugin errors (warn), challenges (info) and each
+	// plugin's answer (debug); nil: slog.Default().
+	Logger *slog.Logger
+
+	// TrustedUserHeader, when set, names a request header that a trusted
+	// front server fills with the authenticated user (repoze.who's
+	// REMOTE_USER pass-through). A request carrying it non-empty bypasses
+	// the chain with that userid. Leave it empty unless every request comes
+	// through a proxy that strips the header from clients.
+	TrustedUserHeader string
+	// RemoteUserKey, when set, names a request header the middleware sets
+	// to the authenticated userid for the downstream handler (after removing
+	// any copy the client sent), for handlers that proxy to CGI or WSGI
+	// applications. Empty: none.
+	RemoteUserKey string
+}
+
+// Middleware runs the chain. Build it with New; it is safe for concurrent
+// use.
+type Middleware struct {
+	identifiers    []stageEntry[Identifier]
+	authenticators []stageEntry[Authenticator]
+	challengers    []stageEntry[Challenger]
+	mdproviders    []stageEntry[MetadataProvider]
+	classify       RequestClassifier
+	decide         ChallengeDecider
+	log            *slog.Logger
+	trustedHeader  string
+	remoteUserKey  string
+}
+
+type stageEntry[T any] struct {
+	Entry
+	p T
+}
+
+func buildStage[T any](stage string, entries []Entry) ([]stageEntry[T], error) {
+	out := make([]stageEntry[T], 0, len(entries))
+	var errs []error
+	for _, e := range entries {
+		p, ok := e.Plugin.(T)
+		if !ok {
+			errs = append(errs, fmt.Errorf("%w: %q (%T) is listed under [%s] but is not %s",
+				ErrWrongStage, e.Name, e.Plugin, stage, stageNoun(stage)))
+			continue
+		}
+		if slices.Contains(e.Classifications, Unused) {
+			continue // declared only: referable, never run
+		}
+		out = append(out, stageEntry[T]{Entry: e, p: p})
+	}
+	return out, errors.Join(errs...)
+}
+
+func stageNoun(stage string) string {
+	switch stage {
+	case StageIdentifiers:
+		return "an Identifier"
+	case StageAuthenticators:
+		return "an Authenticator"
+	case StageChallengers:
+		return "a Challenger"
+	default:
+		return "a MetadataProvider"
+	}
+}
+
+// New checks cfg (every plugin implements its stage's interface) and
+// returns the middleware.
+func New(cfg Config) (*Middleware, error) {
+	m := &Middleware{
+		classify:      cfg.Classifier,
+		decide:        cfg.Decider,
+		log:           cfg.Logger,
+		trustedHeader: http.CanonicalHeaderKey(cfg.TrustedUserHeader),
+		remoteUserKey: http.CanonicalHeaderKey(cfg.RemoteUserKey),
+	}
+	if m.classify == nil {
+		m.classify = DefaultClassifier
+	}
+	if m.decide == nil {
+		m.decide = DefaultDecider
+	}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	var errs [4]error
+	m.identifiers, errs[0] = buildStage[Identifier](StageIdentifiers, cfg.Identifiers)
+	m.authenticators, errs[1] = buildStage[Authenticator](StageAuthenticators, cfg.Authenticators)
+	m.challengers, errs[2] = buildStage[Challenger](StageChallengers, cfg.Challengers)
+	m.mdproviders, errs[3] = buildStage[MetadataProvider](StageMDProviders, cfg.MetadataProviders)
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Logger returns the chain's logger.
+func (m *Middleware) Logger() *slog.Logger { return m.log }
+
+// Wrap returns next behind the chain.
+func (m *Middleware) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.serve(w, r, next)
+	})
+}
+
+// ctxKey is the context key of the per-request state.
+type ctxKey struct{ name string }
+
+func (k *ctxKey) String() string { return "who context key " + k.name }
+
+var stateKey = &ctxKey{"state"}
+
+// state is the per-request state: one value in the context.
+type state struct {
+	m              *Middleware
+	r              *http.Request
+	classification string
+	result         *Result // current result; nil: anonymous
+	ingress        *Result // the result found on the way in
+	replacement    http.Handler
+	started        bool // the downstream handler runs
+}
+
+func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if prev := stateFrom(r.Context()); prev != nil && prev.result != nil {
+		next.ServeHTTP(w, r) // an outer chain already authenticated: pass through
+		return
+	}
+	st := &state{m: m}
+	r = r.WithContext(context.WithValue(r.Context(), stateKey, st))
+	st.r = r
+	if m.trustedHeader != "" {
+		if u := r.Header.Get(m.trustedHeader); u != "" {
+			st.result = &Result{UserID: u, Identity: Identity{KeyUserID: u}, Identifier: "header:" + m.trustedHeader}
+			st.ingress = st.result
+			next.ServeHTTP(w, r)
+			return
+		}
+	}
+	st.classification = m.classify(r)
+	st.authenticate()
+	if m.remoteUserKey != "" {
+		r.Header.Del(m.remoteUserKey)
+		if st.result != nil {
+			r.Header.Set(m.remoteUserKey, st.result.UserID)
+		}
+	}
+	h := next
+	if st.replacement != nil {
+		h = st.replacement
+	}
+	st.started = true
+	rw := &responseWriter{w: w, st: st}
+	h.ServeHTTP(rw, r)
+	rw.finish()
+}
+
+// identified is one identifier's answer.
+type identified struct {
+	entry    *stageEntry[Identifier]
+	rank     int
+	identity Identity
+}
+
+// authenticate runs identification, authentication and metadata, and sets
+// st.result (nil when nobody authenticated).
+func (st *state) authenticate() *Result {
+	m := st.m
+	debug := m.log.Enabled(st.r.Context(), slog.LevelDebug)
+	var found []identified
+	for i := range m.identifiers {
+		e := &m.identifiers[i]
+		if !e.matches(st.classification) {
+			continue
+		}
+		id, err := e.p.Identify(st.r)
+		if err != nil {
+			m.log.Warn("who: identifier failed", "plugin", e.Name, "err", err)
+			continue
+		}
+		if debug {
+			m.log.Debug("who: identifier answered", "plugin", e.Name, "found", id != nil)
+		}
+		if id != nil {
+			found = append(found, identified{entry: e, rank: i, identity: id})
+		}
+	}
+	st.result = st.rank(found, debug)
+	st.ingress = st.result
+	return st.result
+}
+
+// rank tries every matching authenticator on every identity, in order, and
+// returns the best result with its metadata, or nil. The first success
+// wins: authenticators are walked in configured order and identities in
+// identifier order, which is the order of the (authenticator position,
+// identifier position) ranks.
+func (st *state) rank(found []identified, debug bool) *Result {
+	if len(found) == 0 {
+		return nil
+	}
+	m := st.m
+	for ai := range m.authenticators {
+		a := &m.authenticators[ai]
+		if !a.matches(st.classification) {
+			continue
+		}
+		for _, f := range found {
+			uid, err := a.p.Authenticate(st.r, f.identity)
+			if err != nil {
+				m.log.Warn("who: authenticator failed", "plugin", a.Name, "identifier", f.entry.Name, "err", err)
+				continue
+			}
+			if debug {
+				m.log.Debug("who: authenticator answered", "plugin", a.Name, "identifier", f.entry.Name,
+					"rank", fmt.Sprintf("(%d,%d)", ai, f.rank), "userid", uid)
+			}
+			if uid == "" {
+				continue
+			}
+			id := f.identity.Clone()
+			id[KeyUserID] = uid
+			res := &Result{UserID: uid, Identity: id, Identifier: f.entry.Name, Authenticator: a.Name,
+				identifier: f.entry.p}
+			st.addMetadata(res)
+			return res
+		}
+	}
+	return nil
+}
+
+func (st *state) addMetadata(res *Result) {
+	for i := range st.m.mdproviders {
+		p := &st.m.mdproviders[i]
+		if !p.matches(st.classification) {
+			continue
+		}
+		if err := p.p.AddMetadata(st.r, res.Identity); err != nil {
+			st.m.log.Warn("who: metadata provider failed", "plugin", p.Name, "userid", res.UserID, "err", err)
+		}
+	}
+}
+
+// decide runs at the first WriteHeader, Write or Flush. It returns the
+// challenge handler, or nil after adding the remember headers to h.
+func (st *state) decide(status int, h http.Header) (challenge http.Handler, challenged bool) {
+	m := st.m
+	if m.decide(st.r, status, h) {
+		appHeaders := h.Clone()
+		ch := st.challenge(status, appHeaders)
+		if ch == nil {
+			m.log.Error("who: no challenger answered", "classification", st.classification, "status", status,
+				"path", st.r.URL.Path)
+			ch = http.HandlerFunc(noChallenger)
+		}
+		return ch, true
+	}
+	if st.result != nil && st.result == st.ingress {
+		addHeaders(h, st.remember(st.result))
+	}
+	return nil, false
+}
+
+func noChallenger(w http.ResponseWriter, _ *http.Request) {
+	http.Error(w, "authentication required, but no challenger is configured for this request", http.StatusInternalServerError)
+}
+
+func addHeaders(dst, src http.Header) {
+	for k, vs := range src {
+		for _, v := range vs {
+			dst.Add(k, v)
+		}
+	}
+}
+
+func (st *state) remember(res *Result) http.Header {
+	if res == nil {
+		return nil
+	}
+	rem, ok := res.identifier.(Rememberer)
+	if !ok {
+		return nil
+	}
+	return rem.Remember(st.r, res.Identity)
+}
+
+func (st *state) forget(res *Result) http.Header {
+	if res == nil {
+		return nil
+	}
+	rem, ok := res.identifier.(Rememberer)
+	if !ok {
+		return nil
+	}
+	return rem.Forget(st.r, res.Identity)
+}
+
+// challenge gathers the forget headers of the current result's identifier
+// and returns the first matching challenger's handler, or nil.
+func (st *state) challenge(status int, appHeaders http.Header) http.Handler {
+	forget := st.forget(st.result)
+	if forget == nil {
+		forget = http.Header{}
+	}
+	if appHeaders == nil {
+		appHeaders = http.Header{}
+	}
+	for i := range st.m.challengers {
+		c := &st.m.challengers[i]
+		if !c.matches(st.classification) {
+			continue
+		}
+		if h := c.p.Challenge(st.r, status, appHeaders, forget); h != nil {
+			st.m.log.Info("who: challenge", "plugin", c.Name, "classification", st.classification, "status", status)
+			return h
+		}
+	}
+	return nil
+}

@@ -1,0 +1,197 @@
+package who
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+)
+
+// ErrUnknownPlugin is returned (wrapped) for a `use` name no factory is
+// registered under.
+var ErrUnknownPlugin = errors.New("unknown plugin")
+
+// PluginSpec is what a Factory receives to build one plugin.
+type PluginSpec struct {
+	// Name is the plugin's name in the configuration ([plugin.NAME]).
+	Name string
+	// Use is the name the factory was found under (possibly an alias).
+	Use string
+	// Decode decodes the plugin's own options into v, strictly: an unknown
+	// key, a wrong type or a bad duration is an error naming the line.
+	// Decode may be called once.
+	Decode func(v any) error
+	// Dir is the directory of the configuration file, for relative paths
+	// (repoze.who's %(here)s). Empty when built from code.
+	Dir string
+	// Logger is the chain's logger, never nil.
+	Logger *slog.Logger
+}
+
+// A Factory builds a plugin from its options. It calls the same
+// constructor Go users call. The value it returns implements one or more
+// of the stage interfaces, or OuterMiddleware.
+type Factory func(spec PluginSpec) (any, error)
+
+type registration struct {
+	name    string
+	factory Factory
+}
+
+// A Registry maps plugin names (and aliases such as repoze.who's entry
+// points) to factories, and names to classifiers and challenge deciders.
+// The zero value is not usable; use NewRegistry. It is safe for concurrent
+// use.
+type Registry struct {
+	mu          sync.RWMutex
+	factories   map[string]registration
+	canonical   []string
+	classifiers map[string]RequestClassifier
+	deciders    map[string]ChallengeDecider
+}
+
+// NewRegistry returns a registry holding the default classifier and the
+// default and passthrough challenge deciders, and no plugins.
+func NewRegistry() *Registry {
+	return &Registry{
+		factories: map[string]registration{},
+		classifiers: map[string]RequestClassifier{
+			"default": DefaultClassifier,
+		},
+		deciders: map[string]ChallengeDecider{
+			"default":     DefaultDecider,
+			"passthrough": PassthroughDecider,
+		},
+	}
+}
+
+// DefaultRegistry is where Register puts factories; plugins/all fills it.
+var DefaultRegistry = NewRegistry()
+
+// Register registers factory under name and aliases in DefaultRegistry.
+// It panics on an empty name, a nil factory or a name taken twice: those
+// are programming mistakes.
+func Register(name string, factory Factory, aliases ...string) {
+	DefaultRegistry.Register(name, factory, aliases...)
+}
+
+// Plugins lists the canonical names registered in DefaultRegistry, sorted.
+func Plugins() []string { return DefaultRegistry.Plugins() }
+
+// Register registers factory under name and aliases. It panics on an empty
+// name, a nil factory or a name taken twice.
+func (g *Registry) Register(name string, factory Factory, aliases ...string) {
+	if name == "" {
+		panic("who: Register with an empty plugin name")
+	}
+	if factory == nil {
+		panic("who: Register " + name + " with a nil factory")
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, n := range append([]string{name}, aliases...) {
+		if n == "" {
+			panic("who: Register " + name + " with an empty alias")
+		}
+		if _, dup := g.factories[n]; dup {
+			panic("who: Register called twice for plugin " + n)
+		}
+	}
+	for _, n := range append([]string{name}, aliases...) {
+		g.factories[n] = registration{name: name, factory: factory}
+	}
+	g.canonical = append(g.canonical, name)
+	sort.Strings(g.canonical)
+}
+
+// RegisterClassifier registers a request classifier for [general]
+// request_classifier. It panics on an empty name, nil or a duplicate.
+func (g *Registry) RegisterClassifier(name string, c RequestClassifier) {
+	if name == "" || c == nil {
+		panic("who: RegisterClassifier needs a name and a classifier")
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, dup := g.classifiers[name]; dup {
+		panic("who: RegisterClassifier called twice for " + name)
+	}
+	g.classifiers[name] = c
+}
+
+// RegisterDecider registers a challenge decider for [general]
+// challenge_decider. It panics on an empty name, nil or a duplicate.
+func (g *Registry) RegisterDecider(name string, d ChallengeDecider) {
+	if name == "" || d == nil {
+		panic("who: RegisterDecider needs a name and a decider")
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, dup := g.deciders[name]; dup {
+		panic("who: RegisterDecider called twice for " + name)
+	}
+	g.deciders[name] = d
+}
+
+// Plugins lists the canonical plugin names, sorted.
+func (g *Registry) Plugins() []string {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return slices.Clone(g.canonical)
+}
+
+// Factory returns the factory registered under name (or an alias) and its
+// canonical name. An unknown name is an error wrapping ErrUnknownPlugin
+// with a did-you-mean.
+func (g *Registry) Factory(name string) (Factory, string, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if r, ok := g.factories[name]; ok {
+		return r.factory, r.name, nil
+	}
+	hint := "is plugins/all imported?"
+	if s := Closest(name, g.canonical); s != "" {
+		hint = fmt.Sprintf("did you mean %q? is plugins/all imported?", s)
+	}
+	return nil, "", fmt.Errorf("%w %q (%s)", ErrUnknownPlugin, name, hint)
+}
+
+// Classifier returns the classifier registered under name.
+func (g *Registry) Classifier(name string) (RequestClassifier, bool) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	c, ok := g.classifiers[name]
+	return c, ok
+}
+
+// Classifiers lists the registered classifier names, sorted.
+func (g *Registry) Classifiers() []string {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return sortedKeys(g.classifiers)
+}
+
+// Decider returns the challenge decider registered under name.
+func (g *Registry) Decider(name string) (ChallengeDecider, bool) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	d, ok := g.deciders[name]
+	return d, ok
+}
+
+// Deciders lists the registered decider names, sorted.
+func (g *Registry) Deciders() []string {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return sortedKeys(g.deciders)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,121 @@
+package who
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+)
+
+// responseWriter holds back the downstream handler's status so the chain
+// can decide between a challenge and remember before any byte leaves. The
+// decision is taken at the first WriteHeader (other than 1xx), Write or
+// Flush, at Hijack, or when the handler returns without writing.
+//
+// It writes headers straight into the underlying writer's header map, so
+// the common path copies nothing; a challenge clears that map before the
+// challenger answers.
+type responseWriter struct {
+	w          http.ResponseWriter
+	st         *state
+	decided    bool
+	challenged bool
+	discarded  http.Header // what Header returns after a challenge
+}
+
+func (rw *responseWriter) Header() http.Header {
+	if rw.challenged {
+		if rw.discarded == nil {
+			rw.discarded = http.Header{}
+		}
+		return rw.discarded
+	}
+	return rw.w.Header()
+}
+
+func (rw *responseWriter) WriteHeader(code int) {
+	if rw.decided {
+		if !rw.challenged {
+			rw.w.WriteHeader(code) // net/http reports the superfluous call
+		}
+		return
+	}
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		rw.w.WriteHeader(code) // informational: not the final status
+		return
+	}
+	rw.decideAt(code)
+}
+
+// decideAt takes the challenge/remember decision for status code.
+func (rw *responseWriter) decideAt(code int) {
+	rw.decided = true
+	h := rw.w.Header()
+	challenge, challenged := rw.st.decide(code, h)
+	if !challenged {
+		rw.w.WriteHeader(code)
+		return
+	}
+	rw.challenged = true
+	clear(h) // the downstream headers and body never reach the client
+	challenge.ServeHTTP(rw.w, rw.st.r)
+}
+
+func (rw *responseWriter) Write(p []byte) (int, error) {
+	if !rw.decided {
+		rw.decideAt(http.StatusOK)
+	}
+	if rw.challenged {
+		return len(p), nil // discarded: the challenger answered
+	}
+	return rw.w.Write(p)
+}
+
+// WriteString avoids a copy for io.WriteString callers.
+func (rw *responseWriter) WriteString(s string) (int, error) {
+	if !rw.decided {
+		rw.decideAt(http.StatusOK)
+	}
+	if rw.challenged {
+		return len(s), nil
+	}
+	if sw, ok := rw.w.(interface{ WriteString(string) (int, error) }); ok {
+		return sw.WriteString(s)
+	}
+	return rw.w.Write([]byte(s))
+}
+
+// Flush implements http.Flusher.
+func (rw *responseWriter) Flush() { _ = rw.FlushError() }
+
+// FlushError is what http.ResponseController.Flush calls.
+func (rw *responseWriter) FlushError() error {
+	if !rw.decided {
+		rw.decideAt(http.StatusOK)
+	}
+	if rw.challenged {
+		return nil
+	}
+	return http.NewResponseController(rw.w).Flush()
+}
+
+// Hijack implements http.Hijacker. A hijacked connection carries no
+// challenge and no remember headers: the handler writes its own bytes, so
+// the decision is taken here as "neither".
+func (rw *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(rw.w).Hijack()
+	if err == nil {
+		rw.decided = true
+	}
+	return conn, brw, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer for
+// deadlines and full-duplex.
+func (rw *responseWriter) Unwrap() http.ResponseWriter { return rw.w }
+
+// finish takes the decision for a handler that returned without writing.
+func (rw *responseWriter) finish() {
+	if !rw.decided {
+		rw.decideAt(http.StatusOK)
+	}
+}
