@@ -247,16 +247,20 @@ func (st *state) authenticate() *Result {
 	return st.result
 }
 
-// rank tries every matching authenticator on every identity, in order, and
-// returns the best result with its metadata, or nil. The first success
-// wins: authenticators are walked in configured order and identities in
-// identifier order, which is the order of the (authenticator position,
-// identifier position) ranks.
+// rank tries every matching authenticator on every identity, as
+// repoze.who does (no short-circuit: an authenticator may depend on seeing
+// every identity), and returns the best result with its metadata, or nil.
+// Results rank by (authenticator position, identifier position); since
+// authenticators are walked in configured order and identities in
+// identifier order, the first success is the best. Each success keeps its
+// own userid in its own copy of the identity.
 func (st *state) rank(found []identified, debug bool) *Result {
 	if len(found) == 0 {
 		return nil
 	}
 	m := st.m
+	var best *Result
+	var bestID identified
 	for ai := range m.authenticators {
 		a := &m.authenticators[ai]
 		if !a.matches(st.classification) {
@@ -272,18 +276,20 @@ func (st *state) rank(found []identified, debug bool) *Result {
 				m.log.Debug("who: authenticator answered", "plugin", a.Name, "identifier", f.entry.Name,
 					"rank", fmt.Sprintf("(%d,%d)", ai, f.rank), "userid", uid)
 			}
-			if uid == "" {
+			if uid == "" || best != nil {
 				continue
 			}
-			id := f.identity.Clone()
-			id[KeyUserID] = uid
-			res := &Result{UserID: uid, Identity: id, Identifier: f.entry.Name, Authenticator: a.Name,
-				identifier: f.entry.p}
-			st.addMetadata(res)
-			return res
+			best = &Result{UserID: uid, Identifier: f.entry.Name, Authenticator: a.Name, identifier: f.entry.p}
+			bestID = f
 		}
 	}
-	return nil
+	if best == nil {
+		return nil
+	}
+	best.Identity = bestID.identity.Clone()
+	best.Identity[KeyUserID] = best.UserID
+	st.addMetadata(best)
+	return best
 }
 
 func (st *state) addMetadata(res *Result) {

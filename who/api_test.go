@@ -1,0 +1,146 @@
+package who_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/gowho/gowho/who"
+)
+
+// withAPI runs fn inside the middleware and returns the recorder.
+func withAPI(t *testing.T, cfg who.Config, req *http.Request, fn func(w http.ResponseWriter, r *http.Request, api *who.API)) *httptest.ResponseRecorder {
+	t.Helper()
+	m := mustNew(t, cfg)
+	return do(m, func(w http.ResponseWriter, r *http.Request) { fn(w, r, who.APIFrom(r)) }, req)
+}
+
+func TestAPIWithoutMiddlewareIsSafe(t *testing.T) {
+	t.Parallel()
+	r := get("/")
+	api := who.APIFrom(r)
+	if api != nil {
+		t.Fatal("APIFrom without middleware is not nil")
+	}
+	if api.Authenticate() != nil || api.Challenge(401, nil) != nil || api.Remember(nil) != nil ||
+		api.Forget(nil) != nil || api.Logout("") != nil || api.Result() != nil || api.Classification() != "" {
+		t.Error("nil API returned non-zero values")
+	}
+	if res, h := api.Login(who.Identity{}, ""); res != nil || h != nil {
+		t.Error("nil API Login returned values")
+	}
+	if who.ResultFrom(r.Context()) != nil || who.UserID(r.Context()) != "" || who.Classification(r.Context()) != "" {
+		t.Error("context accessors without middleware returned values")
+	}
+}
+
+func TestAPILogin(t *testing.T) {
+	t.Parallel()
+	pw := &authFunc{fn: func(id who.Identity) (string, error) {
+		if id.Str(who.KeyLogin) == "alice" && id.Str(who.KeyPassword) == "wonderland" {
+			return "alice", nil
+		}
+		return "", nil
+	}}
+	tests := []struct {
+		name       string
+		creds      who.Identity
+		identifier string
+		wantUser   string
+		wantCookie []string
+	}{
+		{"good login, all identifiers remember", who.Identity{who.KeyLogin: "alice", who.KeyPassword: "wonderland"}, "",
+			"alice", []string{"tkt=alice", "tkt=alice"}},
+		{"good login by name", who.Identity{who.KeyLogin: "alice", who.KeyPassword: "wonderland"}, "tkt2",
+			"alice", []string{"tkt=alice"}},
+		{"bad login: forget headers", who.Identity{who.KeyLogin: "alice", who.KeyPassword: "nope"}, "",
+			"", []string{"tkt=INVALID; Max-Age=0", "tkt=INVALID; Max-Age=0"}},
+		{"unknown identifier", who.Identity{who.KeyLogin: "alice", who.KeyPassword: "wonderland"}, "nosuch", "", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := who.Config{
+				Identifiers:       entries("tkt", cookieID(), "basic", plainIdentifier{}, "tkt2", cookieID()),
+				Authenticators:    entries("pw", pw),
+				MetadataProviders: entries("md", &mdFunc{key: "mail", val: "a@example.org"}),
+			}
+			rec := withAPI(t, cfg, httptest.NewRequest("POST", "/login", nil), func(w http.ResponseWriter, r *http.Request, api *who.API) {
+				res, h := api.Login(tc.creds, tc.identifier)
+				if got := who.UserID(r.Context()); got != tc.wantUser {
+					t.Errorf("request user after Login = %q, want %q", got, tc.wantUser)
+				}
+				if res != nil && res.Identity["mail"] != "a@example.org" {
+					t.Errorf("metadata not added on Login: %v", res.Identity.Public())
+				}
+				if diff := cmp.Diff(tc.wantCookie, h["Set-Cookie"]); diff != "" {
+					t.Errorf("Login headers (-want +got):\n%s", diff)
+				}
+			})
+			if got := rec.Header()["Set-Cookie"]; got != nil {
+				t.Errorf("the middleware added %v after Login: the caller sends Login's headers", got)
+			}
+		})
+	}
+}
+
+func TestAPILogoutToleratesNilForget(t *testing.T) {
+	t.Parallel()
+	cfg := who.Config{
+		Identifiers:    entries("plain", plainIdentifier{id: who.Identity{who.KeyLogin: "x"}}, "nilforget", &idFunc{identify: func(*http.Request) (who.Identity, error) { return nil, nil }}, "tkt", cookieID()),
+		Authenticators: entries("a", acceptLogin("")),
+	}
+	withAPI(t, cfg, get("/"), func(w http.ResponseWriter, r *http.Request, api *who.API) {
+		if who.UserID(r.Context()) != "x" {
+			t.Fatal("not authenticated")
+		}
+		h := api.Logout("")
+		if diff := cmp.Diff(http.Header{"Set-Cookie": {"tkt=INVALID; Max-Age=0"}}, h); diff != "" {
+			t.Errorf("Logout headers (-want +got):\n%s", diff)
+		}
+		if api.Result() != nil {
+			t.Error("Logout left a result")
+		}
+		if h := api.Logout("nosuch"); len(h) != 0 {
+			t.Errorf("Logout of an unknown identifier: %v", h)
+		}
+	})
+}
+
+func TestAPIRememberForgetChallenge(t *testing.T) {
+	t.Parallel()
+	ch := &challenger{name: "basic"}
+	cfg := who.Config{
+		Identifiers:    entries("tkt", cookieID()),
+		Authenticators: entries("a", acceptLogin("")),
+		Challengers:    []who.Entry{{Name: "dav", Plugin: &challenger{name: "dav"}, Classifications: []string{"dav"}}, {Name: "basic", Plugin: ch}},
+	}
+	withAPI(t, cfg, get("/", "X-Login", "bob"), func(w http.ResponseWriter, r *http.Request, api *who.API) {
+		if got := api.Remember(nil).Get("Set-Cookie"); got != "tkt=bob" {
+			t.Errorf("Remember(nil) = %q", got)
+		}
+		if got := api.Forget(nil).Get("Set-Cookie"); got != "tkt=INVALID; Max-Age=0" {
+			t.Errorf("Forget(nil) = %q", got)
+		}
+		if h := api.Challenge(0, nil); h == nil {
+			t.Fatal("no challenge handler")
+		}
+		if ch.seen.status != http.StatusForbidden {
+			t.Errorf("default challenge status %d, want 403", ch.seen.status)
+		}
+		if ch.seen.forgeted.Get("Set-Cookie") == "" {
+			t.Error("challenger got no forget headers")
+		}
+		res := api.Authenticate()
+		if res == nil || res.UserID != "bob" {
+			t.Errorf("Authenticate() = %+v", res)
+		}
+	})
+	// Anonymous: Remember and Forget add nothing.
+	withAPI(t, cfg, get("/"), func(w http.ResponseWriter, r *http.Request, api *who.API) {
+		if api.Remember(nil) != nil || api.Forget(nil) != nil {
+			t.Error("headers for an anonymous request")
+		}
+	})
+}

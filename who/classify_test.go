@@ -1,0 +1,78 @@
+package who_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gowho/gowho/who"
+)
+
+func TestDefaultClassifier(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		method, ua, ctype, want string
+	}{
+		{"GET", "Mozilla/5.0", "", "browser"},
+		{"PUT", "", "", "browser"},
+		{"POST", "", "application/xml", "browser"},
+		{"POST", "", "text/xml", "xmlpost"},
+		{"POST", "", "TEXT/XML; charset=utf-8", "xmlpost"},
+		{"GET", "", "text/xml", "browser"},
+		{"GET", "Mozilla/5.0 (neon)", "", "dav"},
+		{"GET", "Microsoft-WebDAV-MiniRedir/10.0", "", "dav"},
+		{"GET", "Microsoft Data Access Internet Publishing Provider DAV", "", "dav"},
+		{"GET", "WebDAVFS/3.0", "", "dav"},
+		{"GET", "Zope External Editor/1.0", "", "dav"},
+		{"GET", "WebDrive 2019", "", "dav"},
+		{"GET", "Goliath", "", "dav"},
+		{"GET", "davlib", "", "dav"},
+		{"GET", "wsAPI", "", "dav"},
+	}
+	for _, m := range []string{"OPTIONS", "PROPFIND", "PROPPATCH", "MKCOL", "LOCK", "UNLOCK", "TRACE", "DELETE", "COPY", "MOVE"} {
+		tests = append(tests, struct{ method, ua, ctype, want string }{m, "", "", "dav"})
+	}
+	for _, tc := range tests {
+		t.Run(tc.method+" "+tc.ua+" "+tc.ctype, func(t *testing.T) {
+			r := httptest.NewRequest(tc.method, "/", strings.NewReader(""))
+			if tc.ua != "" {
+				r.Header.Set("User-Agent", tc.ua)
+			}
+			if tc.ctype != "" {
+				r.Header.Set("Content-Type", tc.ctype)
+			}
+			if got := who.DefaultClassifier(r); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDeciders(t *testing.T) {
+	t.Parallel()
+	r := httptest.NewRequest("GET", "/", nil)
+	tests := []struct {
+		name        string
+		status      int
+		h           http.Header
+		def, passth bool
+	}{
+		{"200", 200, http.Header{}, false, false},
+		{"403", 403, http.Header{}, false, false},
+		{"bare 401", 401, http.Header{}, true, true},
+		{"401 with WWW-Authenticate", 401, http.Header{"Www-Authenticate": {"Basic"}}, true, false},
+		{"401 text/html", 401, http.Header{"Content-Type": {"text/html; charset=utf-8"}}, true, false},
+		{"401 text/plain", 401, http.Header{"Content-Type": {"text/plain"}}, true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := who.DefaultDecider(r, tc.status, tc.h); got != tc.def {
+				t.Errorf("default = %v, want %v", got, tc.def)
+			}
+			if got := who.PassthroughDecider(r, tc.status, tc.h); got != tc.passth {
+				t.Errorf("passthrough = %v, want %v", got, tc.passth)
+			}
+		})
+	}
+}
