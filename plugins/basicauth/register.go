@@ -1,0 +1,25 @@
+package basicauth
+
+import (
+	"github.com/gowho/gowho/who"
+)
+
+func init() {
+	who.Register("basicauth", factory, "repoze.who.plugins.basicauth:make_plugin")
+}
+
+// factory builds the plugin from its who.toml section.
+func factory(spec who.PluginSpec) (any, error) {
+	var o Options
+	if err := spec.Decode(&o); err != nil {
+		return nil, err
+	}
+	if o.Realm == "" {
+		o.Realm = DefaultRealm
+	}
+	p, err := New(o)
+	if err != nil {
+		return nil, &who.OptionError{Key: "realm", Err: err}
+	}
+	return p, nil
+}
