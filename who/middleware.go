@@ -167,8 +167,12 @@ func (k *ctxKey) String() string { return "who context key " + k.name }
 
 var stateKey = &ctxKey{"state"}
 
-// state is the per-request state: one value in the context.
+// state is the per-request state. It is itself the request's context (it
+// embeds the parent and answers Value(stateKey)), and it holds the response
+// wrapper, so a request costs one allocation for the chain plus the
+// request copy WithContext makes.
 type state struct {
+	context.Context
 	m              *Middleware
 	r              *http.Request
 	classification string
@@ -176,6 +180,15 @@ type state struct {
 	ingress        *Result // the result found on the way in
 	replacement    http.Handler
 	started        bool // the downstream handler runs
+	rw             responseWriter
+}
+
+// Value answers stateKey with the state itself and delegates the rest.
+func (st *state) Value(key any) any {
+	if key == stateKey {
+		return st
+	}
+	return st.Context.Value(key)
 }
 
 func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
@@ -183,8 +196,8 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		next.ServeHTTP(w, r) // an outer chain already authenticated: pass through
 		return
 	}
-	st := &state{m: m}
-	r = r.WithContext(context.WithValue(r.Context(), stateKey, st))
+	st := &state{Context: r.Context(), m: m}
+	r = r.WithContext(st)
 	st.r = r
 	if m.trustedHeader != "" {
 		if u := r.Header.Get(m.trustedHeader); u != "" {
@@ -207,9 +220,9 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		h = st.replacement
 	}
 	st.started = true
-	rw := &responseWriter{w: w, st: st}
-	h.ServeHTTP(rw, r)
-	rw.finish()
+	st.rw = responseWriter{w: w, st: st}
+	h.ServeHTTP(&st.rw, r)
+	st.rw.finish()
 }
 
 // identified is one identifier's answer.
