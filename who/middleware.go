@@ -181,6 +181,7 @@ type state struct {
 	replacement    http.Handler
 	started        bool // the downstream handler runs
 	rw             responseWriter
+	trace          *Trace // nil unless WithTrace
 }
 
 // Value answers stateKey with the state itself and delegates the rest.
@@ -207,7 +208,11 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 			return
 		}
 	}
+	st.trace = traceFrom(r.Context())
 	st.classification = m.classify(r)
+	if st.trace != nil && st.trace.Classified != nil {
+		st.trace.Classified(st.classification)
+	}
 	st.authenticate()
 	if m.remoteUserKey != "" {
 		r.Header.Del(m.remoteUserKey)
@@ -244,6 +249,9 @@ func (st *state) authenticate() *Result {
 			continue
 		}
 		id, err := e.p.Identify(st.r)
+		if st.trace != nil && st.trace.Identified != nil {
+			st.trace.Identified(e.Name, id, err)
+		}
 		if err != nil {
 			m.log.Warn("who: identifier failed", "plugin", e.Name, "err", err)
 			continue
@@ -281,6 +289,9 @@ func (st *state) rank(found []identified, debug bool) *Result {
 		}
 		for _, f := range found {
 			uid, err := a.p.Authenticate(st.r, f.identity)
+			if st.trace != nil && st.trace.Authenticated != nil {
+				st.trace.Authenticated(a.Name, f.entry.Name, [2]int{ai, f.rank}, uid, err)
+			}
 			if err != nil {
 				m.log.Warn("who: authenticator failed", "plugin", a.Name, "identifier", f.entry.Name, "err", err)
 				continue
@@ -296,11 +307,16 @@ func (st *state) rank(found []identified, debug bool) *Result {
 			bestID = f
 		}
 	}
+	if best != nil {
+		best.Identity = bestID.identity.Clone()
+		best.Identity[KeyUserID] = best.UserID
+	}
+	if st.trace != nil && st.trace.Won != nil {
+		st.trace.Won(best)
+	}
 	if best == nil {
 		return nil
 	}
-	best.Identity = bestID.identity.Clone()
-	best.Identity[KeyUserID] = best.UserID
 	st.addMetadata(best)
 	return best
 }
@@ -311,7 +327,11 @@ func (st *state) addMetadata(res *Result) {
 		if !p.matches(st.classification) {
 			continue
 		}
-		if err := p.p.AddMetadata(st.r, res.Identity); err != nil {
+		err := p.p.AddMetadata(st.r, res.Identity)
+		if st.trace != nil && st.trace.Metadata != nil {
+			st.trace.Metadata(p.Name, res.Identity, err)
+		}
+		if err != nil {
 			st.m.log.Warn("who: metadata provider failed", "plugin", p.Name, "userid", res.UserID, "err", err)
 		}
 	}
@@ -321,7 +341,11 @@ func (st *state) addMetadata(res *Result) {
 // challenge handler, or nil after adding the remember headers to h.
 func (st *state) decide(status int, h http.Header) (challenge http.Handler, challenged bool) {
 	m := st.m
-	if m.decide(st.r, status, h) {
+	isChallenge := m.decide(st.r, status, h)
+	if st.trace != nil && st.trace.Decided != nil {
+		st.trace.Decided(status, isChallenge)
+	}
+	if isChallenge {
 		appHeaders := h.Clone()
 		ch := st.challenge(status, appHeaders)
 		if ch == nil {
@@ -332,7 +356,11 @@ func (st *state) decide(status int, h http.Header) (challenge http.Handler, chal
 		return ch, true
 	}
 	if st.result != nil && st.result == st.ingress {
-		addHeaders(h, st.remember(st.result))
+		rh := st.remember(st.result)
+		if st.trace != nil && st.trace.Remembered != nil {
+			st.trace.Remembered(st.result.Identifier, rh)
+		}
+		addHeaders(h, rh)
 	}
 	return nil, false
 }
@@ -388,8 +416,14 @@ func (st *state) challenge(status int, appHeaders http.Header) http.Handler {
 		}
 		if h := c.p.Challenge(st.r, status, appHeaders, forget); h != nil {
 			st.m.log.Info("who: challenge", "plugin", c.Name, "classification", st.classification, "status", status)
+			if st.trace != nil && st.trace.Challenged != nil {
+				st.trace.Challenged(c.Name, status, forget)
+			}
 			return h
 		}
+	}
+	if st.trace != nil && st.trace.Challenged != nil {
+		st.trace.Challenged("", status, forget)
 	}
 	return nil
 }
