@@ -1,0 +1,625 @@
+package authtkt
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gowho/gowho/who"
+)
+
+// Identity keys the identifier sets, besides who.KeyTokens and
+// who.KeyUserData.
+const (
+	// KeyTicketUserID holds the userid read from the ticket; the
+	// authenticator returns it.
+	KeyTicketUserID = "repoze.who.plugins.auth_tkt.userid"
+	// KeyTimestamp holds the ticket's time, in seconds since the epoch
+	// (int64).
+	KeyTimestamp = "timestamp"
+)
+
+// SameSite values beyond the standard ones: SameSiteOff leaves the
+// attribute out (repoze.who's behaviour).
+const SameSiteOff = "off"
+
+// Options configures the plugin. Each field names its who.toml key and
+// default.
+type Options struct {
+	// Secret signs and checks tickets (key "secret"). Exactly one of
+	// Secret and SecretFile is required.
+	Secret string `toml:"secret"`
+	// SecretFile is a file whose content, trimmed, is the secret (key
+	// "secretfile"; relative to who.toml, "~" expanded).
+	SecretFile string `toml:"secretfile"`
+	// OldSecrets are accepted for reading while Secret signs, for secret
+	// rotation (key "old_secrets", default none). A ticket signed with one
+	// is reissued with Secret on the next response.
+	OldSecrets []string `toml:"old_secrets"`
+	// CookieName is the cookie's name (key "cookie_name", default
+	// "auth_tkt").
+	CookieName string `toml:"cookie_name"`
+	// Secure adds the Secure attribute (key "secure", default false).
+	Secure bool `toml:"secure"`
+	// HTTPOnly adds the HttpOnly attribute (key "http_only", default
+	// true; repoze.who set it only with secure).
+	HTTPOnly *bool `toml:"http_only"`
+	// SameSite is "Lax", "Strict", "None" or "off" (no attribute) (key
+	// "same_site", default "Lax"). "None" requires secure.
+	SameSite string `toml:"same_site"`
+	// Path is the cookie path (key "path", default "/").
+	Path string `toml:"path"`
+	// Domains lists the Domain attributes to set, one cookie each; "" is
+	// a host-only cookie (key "domains", default: one host-only cookie).
+	Domains []string `toml:"domains"`
+	// RepozeDomains sends repoze.who's three cookies: host-only,
+	// Domain=HOST and Domain=.HOST, HOST from the request (key
+	// "repoze_domains", default false). For an IP host only the host-only
+	// cookie is sent. Exclusive with Domains.
+	RepozeDomains bool `toml:"repoze_domains"`
+	// IncludeIP binds tickets to the client address (key "include_ip",
+	// default false). IPv4 is digested as mod_auth_tkt and repoze.who do;
+	// IPv6 is a gowho extension (see IPv6Prefix).
+	IncludeIP bool `toml:"include_ip"`
+	// IPv6Prefix is how many leading bits of an IPv6 client address are
+	// bound when IncludeIP is set (key "ipv6_prefix", default 64, at most
+	// 128), so that privacy addresses within one network keep the ticket.
+	IPv6Prefix int `toml:"ipv6_prefix"`
+	// Timeout is how long a ticket is valid after it was issued (key
+	// "timeout", default 0: forever). Without ReissueTime it is a fixed
+	// expiry (repoze.who could not do that).
+	Timeout who.Duration `toml:"timeout"`
+	// ReissueTime, when set, reissues a ticket older than this on a
+	// response, which makes Timeout sliding (key "reissue_time", default
+	// 0: never). It must not exceed Timeout.
+	ReissueTime who.Duration `toml:"reissue_time"`
+	// DigestAlgo is md5, sha1, sha256 or sha512 (key "digest_algo",
+	// default "md5", for compatibility; Apache calls these
+	// TKTAuthDigestType MD5|SHA256|SHA512).
+	DigestAlgo string `toml:"digest_algo"`
+	// UserIDEncoding is "repoze" or "mod_auth_tkt" (key "userid_encoding",
+	// default "repoze"): see the package documentation.
+	UserIDEncoding string `toml:"userid_encoding"`
+
+	// UserIDChecker, when set, must approve a userid for Authenticate to
+	// return it (repoze.who's userid_checker; Go only).
+	UserIDChecker func(userID string) bool `toml:"-"`
+	// Now is the clock (Go only; default time.Now).
+	Now func() time.Time `toml:"-"`
+}
+
+// Plugin is the auth_tkt identifier, rememberer and authenticator.
+type Plugin struct {
+	secret     string
+	oldSecrets []string
+	name       string
+	secure     bool
+	httpOnly   bool
+	sameSite   string
+	path       string
+	domains    []string
+	repozeDom  bool
+	includeIP  bool
+	v6mask     net.IPMask
+	timeout    time.Duration
+	reissue    time.Duration
+	algo       string
+	enc        string
+	checker    func(string) bool
+	now        func() time.Time
+}
+
+var (
+	_ who.Identifier    = (*Plugin)(nil)
+	_ who.Rememberer    = (*Plugin)(nil)
+	_ who.Authenticator = (*Plugin)(nil)
+)
+
+// New checks o and returns the plugin. Errors are *who.OptionError naming
+// the key.
+func New(o Options) (*Plugin, error) {
+	optErr := func(key, format string, a ...any) error {
+		return &who.OptionError{Key: key, Err: fmt.Errorf("authtkt: "+format, a...)}
+	}
+	p := &Plugin{
+		oldSecrets: o.OldSecrets,
+		name:       o.CookieName,
+		secure:     o.Secure,
+		httpOnly:   o.HTTPOnly == nil || *o.HTTPOnly,
+		path:       o.Path,
+		domains:    o.Domains,
+		repozeDom:  o.RepozeDomains,
+		includeIP:  o.IncludeIP,
+		timeout:    o.Timeout.D(),
+		reissue:    o.ReissueTime.D(),
+		algo:       normAlgo(o.DigestAlgo),
+		enc:        o.UserIDEncoding,
+		checker:    o.UserIDChecker,
+		now:        o.Now,
+	}
+	switch {
+	case o.Secret != "" && o.SecretFile != "":
+		return nil, optErr("secret", "set either secret or secretfile, not both")
+	case o.Secret != "":
+		p.secret = o.Secret
+	case o.SecretFile != "":
+		b, err := os.ReadFile(o.SecretFile)
+		if err != nil {
+			return nil, optErr("secretfile", "%w", err)
+		}
+		p.secret = strings.TrimSpace(string(b))
+		if p.secret == "" {
+			return nil, optErr("secretfile", "%s is empty", o.SecretFile)
+		}
+	default:
+		return nil, optErr("secret", "secret or secretfile is required")
+	}
+	for i, s := range o.OldSecrets {
+		if s == "" {
+			return nil, optErr("old_secrets", "entry %d is empty", i)
+		}
+	}
+	if p.name == "" {
+		p.name = "auth_tkt"
+	}
+	for i := 0; i < len(p.name); i++ {
+		if c := p.name[i]; c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return nil, optErr("cookie_name", "%q is not a valid cookie name", p.name)
+		}
+	}
+	if p.path == "" {
+		p.path = "/"
+	}
+	if strings.ContainsAny(p.path, ";\r\n") {
+		return nil, optErr("path", "%q may not hold ';' or a line break", p.path)
+	}
+	for _, d := range p.domains {
+		if strings.ContainsAny(d, "; \t\r\n,") {
+			return nil, optErr("domains", "%q is not a domain", d)
+		}
+	}
+	if p.repozeDom && len(p.domains) > 0 {
+		return nil, optErr("repoze_domains", "set either domains or repoze_domains, not both")
+	}
+	switch strings.ToLower(o.SameSite) {
+	case "", "lax":
+		p.sameSite = "Lax"
+	case "strict":
+		p.sameSite = "Strict"
+	case "none":
+		if !p.secure {
+			return nil, optErr("same_site", `"None" requires secure = true (browsers drop it otherwise)`)
+		}
+		p.sameSite = "None"
+	case SameSiteOff:
+		p.sameSite = ""
+	default:
+		return nil, optErr("same_site", "%q: want Lax, Strict, None or off", o.SameSite)
+	}
+	if err := CheckDigest(p.algo); err != nil {
+		return nil, optErr("digest_algo", "%w", err)
+	}
+	switch p.enc {
+	case "":
+		p.enc = EncodingRepoze
+	case EncodingRepoze, EncodingModAuthTkt:
+	default:
+		return nil, optErr("userid_encoding", "%q: want %q or %q", p.enc, EncodingRepoze, EncodingModAuthTkt)
+	}
+	bits := o.IPv6Prefix
+	if bits == 0 {
+		bits = 64
+	}
+	if bits < 0 || bits > 128 {
+		return nil, optErr("ipv6_prefix", "%d: want 1 to 128", bits)
+	}
+	p.v6mask = net.CIDRMask(bits, 128)
+	if p.timeout < 0 || p.reissue < 0 {
+		return nil, optErr("timeout", "durations may not be negative")
+	}
+	if p.timeout > 0 && p.reissue > p.timeout {
+		return nil, optErr("reissue_time", "must not exceed timeout (%s)", p.timeout)
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	return p, nil
+}
+
+// CookieName returns the name of the cookie.
+func (p *Plugin) CookieName() string { return p.name }
+
+// clientIP returns the address to digest: nil (0.0.0.0) unless
+// include_ip; IPv6 masked to the configured prefix. ok is false when
+// include_ip is set and RemoteAddr holds no IP address: such a request
+// neither reads nor gets a ticket.
+func (p *Plugin) clientIP(r *http.Request) (ip net.IP, ok bool) {
+	if !p.includeIP {
+		return nil, true
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if i := strings.IndexByte(host, '%'); i >= 0 {
+		host = host[:i] // zone
+	}
+	ip = net.ParseIP(host)
+	if ip == nil {
+		return nil, false
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return v4, true
+	}
+	return ip.Mask(p.v6mask), true
+}
+
+// cookieValues yields the non-empty values of the plugin's cookie in the
+// request, in order, without parsing the other cookies.
+func (p *Plugin) cookieValues(r *http.Request, yield func(v string) bool) {
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			name, val, ok := strings.Cut(part, "=")
+			if !ok || strings.TrimSpace(name) != p.name {
+				continue
+			}
+			val = strings.TrimSpace(val)
+			if val == "" || val == `""` || val == "INVALID" || val == `"INVALID"` {
+				continue
+			}
+			if !yield(val) {
+				return
+			}
+		}
+	}
+}
+
+// found is a verified ticket in the request.
+type found struct {
+	value  string // the cookie value as sent
+	p      raw
+	uid    string
+	secret int // 0: current secret, i>0: OldSecrets[i-1]
+}
+
+// find returns the first cookie value that verifies with a known secret
+// and has not expired.
+func (p *Plugin) find(r *http.Request) (found, bool) {
+	var f found
+	ip, ipOK := p.clientIP(r)
+	if !ipOK {
+		return f, false
+	}
+	ok := false
+	now := p.now()
+	p.cookieValues(r, func(v string) bool {
+		t, err := decode(v, p.algo)
+		if err != nil {
+			return true
+		}
+		uid := t.userID(p.enc)
+		for i := 0; i <= len(p.oldSecrets); i++ {
+			secret := p.secret
+			if i > 0 {
+				secret = p.oldSecrets[i-1]
+			}
+			if !t.verify(secret, p.algo, ip, uid) {
+				continue
+			}
+			if p.timeout > 0 && time.Unix(int64(t.ts), 0).Add(p.timeout).Before(now) {
+				return true // expired; try the next cookie
+			}
+			f = found{value: v, p: t, uid: uid, secret: i}
+			ok = true
+			return false
+		}
+		return true
+	})
+	return f, ok
+}
+
+// Identify reads the ticket. A missing, malformed, forged or expired
+// ticket is not an error: the result is nil. The identity holds
+// KeyTicketUserID, KeyTimestamp, who.KeyTokens ([]string, nil when none)
+// and who.KeyUserData (the user data string; repoze.who 2.2's
+// "userid_type:T" is read as 3.x's "userid_type=T").
+func (p *Plugin) Identify(r *http.Request) (who.Identity, error) {
+	f, ok := p.find(r)
+	if !ok {
+		return nil, nil
+	}
+	var tokens []string
+	if f.p.tokens != "" {
+		tokens = strings.Split(f.p.tokens, ",")
+	}
+	return who.Identity{
+		KeyTicketUserID: f.uid,
+		KeyTimestamp:    int64(f.p.ts),
+		who.KeyTokens:   tokens,
+		who.KeyUserData: normUserData(f.p.userdata),
+	}, nil
+}
+
+// normUserData turns repoze.who 2.2's "userid_type:T" into 3.x's
+// "userid_type=T"; any other string is kept as it is.
+func normUserData(ud string) string {
+	if rest, ok := strings.CutPrefix(ud, "userid_type:"); ok && rest != "" &&
+		strings.IndexFunc(rest, func(c rune) bool {
+			return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_')
+		}) < 0 {
+		return "userid_type=" + rest
+	}
+	return ud
+}
+
+// UserIDType returns the userid_type in user data of either encoding
+// ("int", "unicode", …), or "" when there is none. gowho userids are
+// strings whatever the type says.
+func UserIDType(userData string) string {
+	ud := normUserData(userData)
+	for ud != "" {
+		var kv string
+		kv, ud, _ = strings.Cut(ud, "&")
+		if v, ok := strings.CutPrefix(kv, "userid_type="); ok {
+			if s, err := url.QueryUnescape(v); err == nil {
+				return s
+			}
+			return v
+		}
+	}
+	return ""
+}
+
+// Authenticate returns the ticket's userid, when the identity came from
+// this plugin and UserIDChecker (if any) approves it.
+func (p *Plugin) Authenticate(_ *http.Request, id who.Identity) (string, error) {
+	uid := id.Str(KeyTicketUserID)
+	if uid == "" {
+		return "", nil
+	}
+	if p.checker != nil && !p.checker(uid) {
+		return "", nil
+	}
+	return uid, nil
+}
+
+// Remember returns the Set-Cookie headers that store the identity's
+// who.KeyUserID, who.KeyTokens ([]string) and who.KeyUserData (a string,
+// or a map / url.Values written as a query string, repoze.who 3.x style),
+// with a cookie lifetime of who.KeyMaxAge seconds when present. It
+// returns nil when the request already carries the same ticket and it
+// needs no reissue (reissue_time, or a ticket signed with an old secret).
+// An identity it cannot encode (ErrUnencodable) gives nil.
+func (p *Plugin) Remember(r *http.Request, id who.Identity) http.Header {
+	uid := id.Str(who.KeyUserID)
+	if uid == "" {
+		return nil
+	}
+	tokens := tokenList(id[who.KeyTokens])
+	ud := userData(id[who.KeyUserData])
+	now := p.now()
+	if f, ok := p.find(r); ok && f.secret == 0 && f.uid == uid && normUserData(f.p.userdata) == ud && sameTokens(f.p.tokens, tokens) {
+		if p.reissue <= 0 || !time.Unix(int64(f.p.ts), 0).Add(p.reissue).Before(now) {
+			return nil
+		}
+	}
+	ip, ok := p.clientIP(r)
+	if !ok {
+		return nil
+	}
+	t := Ticket{UserID: uid, Tokens: tokens, UserData: ud, Time: now, IP: ip, Encoding: p.enc}
+	v, err := t.Cookie(p.secret, p.algo)
+	if err != nil {
+		return nil
+	}
+	maxAge, hasMaxAge := maxAgeOf(id[who.KeyMaxAge])
+	return p.headers(r, v, maxAge, hasMaxAge, now)
+}
+
+// Forget returns one "INVALID" Set-Cookie with Max-Age=0 for each cookie
+// Remember sets.
+func (p *Plugin) Forget(r *http.Request, _ who.Identity) http.Header {
+	return p.headers(r, "INVALID", 0, true, p.now())
+}
+
+// headers builds the Set-Cookie headers, byte for byte as repoze.who:
+//
+//	NAME="VALUE"; Path=/[; Domain=D][; Max-Age=N; Expires=DATE][; secure][; HttpOnly][; SameSite=S]
+func (p *Plugin) headers(r *http.Request, value string, maxAge int64, hasMaxAge bool, now time.Time) http.Header {
+	var tail string
+	{
+		var b strings.Builder
+		if hasMaxAge {
+			b.WriteString("; Max-Age=")
+			b.WriteString(strconv.FormatInt(maxAge, 10))
+			b.WriteString("; Expires=")
+			b.WriteString(now.Add(time.Duration(maxAge) * time.Second).UTC().Format(http.TimeFormat))
+		}
+		if p.secure {
+			b.WriteString("; secure")
+		}
+		if p.httpOnly {
+			b.WriteString("; HttpOnly")
+		}
+		if p.sameSite != "" {
+			b.WriteString("; SameSite=")
+			b.WriteString(p.sameSite)
+		}
+		tail = b.String()
+	}
+	head := p.name + `="` + value + `"; Path=` + p.path
+	var out []string
+	switch {
+	case p.repozeDom:
+		out = append(out, head+tail)
+		// repoze.who cut HTTP_HOST at the first ':', which gave Domain=[
+		// for an IPv6 literal; gowho sends only the host-only cookie then.
+		if host := requestHost(r); host != "" && !strings.Contains(host, ":") && validDomain(host) {
+			out = append(out, head+"; Domain="+host+tail, head+"; Domain=."+host+tail)
+		}
+	case len(p.domains) == 0:
+		out = append(out, head+tail)
+	default:
+		for _, d := range p.domains {
+			if d == "" {
+				out = append(out, head+tail)
+			} else {
+				out = append(out, head+"; Domain="+d+tail)
+			}
+		}
+	}
+	return http.Header{"Set-Cookie": out}
+}
+
+// requestHost is the request's host without the port (and without the
+// brackets of an IPv6 literal).
+func requestHost(r *http.Request) string {
+	h := r.Host
+	if h == "" {
+		h = r.URL.Host
+	}
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		return host
+	}
+	return strings.Trim(h, "[]")
+}
+
+// tokenList reads the identity's tokens: []string, []any of strings, or a
+// comma-separated string.
+func tokenList(v any) []string {
+	switch x := v.(type) {
+	case []string:
+		return x
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	case string:
+		if x == "" {
+			return nil
+		}
+		return strings.Split(x, ",")
+	}
+	return nil
+}
+
+func sameTokens(raw string, tokens []string) bool {
+	for i, t := range tokens {
+		if i > 0 {
+			if raw == "" || raw[0] != ',' {
+				return false
+			}
+			raw = raw[1:]
+		}
+		if !strings.HasPrefix(raw, t) {
+			return false
+		}
+		raw = raw[len(t):]
+	}
+	return raw == ""
+}
+
+// userData reads the identity's user data: a string as it is, a map or
+// url.Values as a query string (sorted keys), with 2.2's form normalised.
+func userData(v any) string {
+	switch x := v.(type) {
+	case string:
+		return normUserData(x)
+	case url.Values:
+		return x.Encode()
+	case map[string]string:
+		q := url.Values{}
+		for k, v := range x {
+			q.Set(k, v)
+		}
+		return q.Encode()
+	case map[string]any:
+		q := url.Values{}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			q.Set(k, fmt.Sprint(x[k]))
+		}
+		return q.Encode()
+	}
+	return ""
+}
+
+// maxAgeOf reads who.KeyMaxAge: an integer, a float, a decimal string or a
+// time.Duration / who.Duration.
+func maxAgeOf(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int:
+		return int64(x), true
+	case int64:
+		return x, true
+	case int32:
+		return int64(x), true
+	case float64:
+		return int64(x), true
+	case time.Duration:
+		return int64(x / time.Second), true
+	case who.Duration:
+		return int64(x.D() / time.Second), true
+	case string:
+		n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+		if err == nil {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+// Ticket verifies a cookie value as the plugin would (every encoding, the
+// current and old secrets, the timeout) for the given client address
+// (nil: 0.0.0.0). It returns ErrMalformed, ErrBadDigest or ErrExpired.
+func (p *Plugin) Ticket(value string, ip net.IP) (Ticket, error) {
+	var last error
+	for i := 0; i <= len(p.oldSecrets); i++ {
+		secret := p.secret
+		if i > 0 {
+			secret = p.oldSecrets[i-1]
+		}
+		t, err := ParseEncoding(secret, value, ip, p.algo, p.enc)
+		if err == nil {
+			if t.Expired(p.timeout, p.now()) {
+				return t, ErrExpired
+			}
+			return t, nil
+		}
+		if !errors.Is(err, ErrBadDigest) {
+			return t, err
+		}
+		last = err
+	}
+	return Ticket{}, last
+}
+
+// validDomain reports whether a request host may go into a Domain
+// attribute (no separators a client could inject).
+func validDomain(h string) bool {
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
