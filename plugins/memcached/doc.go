@@ -1,0 +1,39 @@
+// Package memcached is a caching wrapper: it caches the answers of another
+// authenticator and/or metadata provider (LDAP, SQL) in memcached.
+//
+// It is repoze.who.plugins.memcached, with its defects fixed: the cache key
+// is an HMAC-SHA256 over a canonical, length-prefixed encoding of the
+// method, the wrapped plugin's name and each key item, computed for every
+// identity; cached values carry a MAC and never the password; concurrent
+// misses for one key make one backend call; memcached being slow or down
+// costs at most the timeout, then a back-off, while the wrapped plugin
+// answers; an optional near-cache serves hits from process memory.
+//
+// In who.toml, the wrapped plugin is declared and listed as "name;unused"
+// (or not listed at all), and the wrapper is listed instead:
+//
+//	[plugin.ldap]
+//	use = "ldap"
+//	url = "ldap://127.0.0.1:389"
+//	bind_dn_template = "uid=%s,ou=people,dc=example,dc=org"
+//
+//	[plugin.cached_ldap]
+//	use = "memcached"
+//	authenticator_name = "ldap"
+//	memcached_urls = ["127.0.0.1:11211"]
+//	secret = "${WHO_CACHE_SECRET}"
+//	ttl = "5m"
+//
+//	[authenticators]
+//	plugins = ["cached_ldap", "ldap;unused"]
+//
+// From Go:
+//
+//	c, err := memcached.New(memcached.Options{
+//		MemcachedURLs:     memcached.Words{"127.0.0.1:11211"},
+//		AuthenticatorName: "ldap",
+//		Authenticator:     ldapPlugin,
+//		Secret:            secret,
+//		TTL:               who.Duration(5 * time.Minute),
+//	})
+package memcached
