@@ -1,0 +1,186 @@
+package filestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gowho/gowho/session"
+)
+
+// DefaultSweepInterval is the default of Options.SweepInterval.
+const DefaultSweepInterval = 10 * time.Minute
+
+// tmpPrefix starts the name of a file being written.
+const tmpPrefix = ".tmp-"
+
+// Options configure a Store.
+type Options struct {
+	// Dir holds one file per session (key data_dir, required). It is
+	// created with mode 0700 when missing.
+	Dir string
+	// SweepInterval is how often expired files (and temporary files left
+	// by a crash) are removed (default 10m; negative: never, call Sweep).
+	SweepInterval time.Duration
+}
+
+// Store keeps one file per session, mode 0600, named by the session id
+// and written atomically (a temporary file renamed over the old one).
+// Several processes may share the directory. Safe for concurrent use;
+// Close stops the sweeper.
+type Store struct {
+	dir  string
+	stop chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup
+}
+
+var _ session.Store = (*Store)(nil)
+
+// New opens (creating it if needed) the directory and starts the sweeper.
+func New(o Options) (*Store, error) {
+	if o.Dir == "" {
+		return nil, errors.New("filestore: data_dir is required")
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("filestore: %w", err)
+	}
+	st := &Store{dir: o.Dir, stop: make(chan struct{})}
+	if o.SweepInterval == 0 {
+		o.SweepInterval = DefaultSweepInterval
+	}
+	if o.SweepInterval > 0 {
+		st.wg.Add(1)
+		go st.sweeper(o.SweepInterval)
+	}
+	return st, nil
+}
+
+func (st *Store) path(id string) string { return filepath.Join(st.dir, id) }
+
+// Load reads the file of session token.
+func (st *Store) Load(_ context.Context, token string) (string, []byte, bool, error) {
+	if !session.ValidID(token) { // also keeps path traversal out
+		return "", nil, false, nil
+	}
+	b, err := os.ReadFile(st.path(token))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil, false, nil
+	}
+	if err != nil {
+		return "", nil, false, fmt.Errorf("filestore: %w", err)
+	}
+	rec, ok := session.Unseal(b, time.Now())
+	if !ok {
+		return "", nil, false, nil
+	}
+	return token, rec, true, nil
+}
+
+// Save writes rec to a temporary file and renames it over id's file.
+func (st *Store) Save(_ context.Context, id string, rec []byte, expiry time.Time) (string, error) {
+	if !session.ValidID(id) {
+		return "", errors.New("filestore: bad session id")
+	}
+	f, err := os.CreateTemp(st.dir, tmpPrefix+"*") // mode 0600
+	if err != nil {
+		return "", fmt.Errorf("filestore: %w", err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(session.Seal(rec, expiry))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, st.path(id))
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return "", fmt.Errorf("filestore: %w", err)
+	}
+	return id, nil
+}
+
+// Delete removes id's file.
+func (st *Store) Delete(_ context.Context, id string) error {
+	if !session.ValidID(id) {
+		return nil
+	}
+	if err := os.Remove(st.path(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("filestore: %w", err)
+	}
+	return nil
+}
+
+// Sweep removes expired session files, and temporary files older than an
+// hour. It returns the number of files removed.
+func (st *Store) Sweep() (int, error) {
+	entries, err := os.ReadDir(st.dir)
+	if err != nil {
+		return 0, fmt.Errorf("filestore: %w", err)
+	}
+	now := time.Now()
+	n := 0
+	for _, e := range entries {
+		name := e.Name()
+		p := st.path(name)
+		switch {
+		case strings.HasPrefix(name, tmpPrefix):
+			if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) > time.Hour {
+				if os.Remove(p) == nil {
+					n++
+				}
+			}
+		case session.ValidID(name):
+			b, err := readHead(p)
+			if err != nil {
+				continue
+			}
+			if _, ok := session.Unseal(b, now); !ok {
+				if os.Remove(p) == nil {
+					n++
+				}
+			}
+		}
+	}
+	return n, nil
+}
+
+// readHead reads the expiry header of a session file.
+func readHead(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, 8)
+	n, _ := f.Read(b)
+	return b[:n], nil
+}
+
+func (st *Store) sweeper(every time.Duration) {
+	defer st.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-st.stop:
+			return
+		case <-t.C:
+			_, _ = st.Sweep()
+		}
+	}
+}
+
+// Close stops the sweeper.
+func (st *Store) Close() error {
+	st.once.Do(func() { close(st.stop) })
+	st.wg.Wait()
+	return nil
+}

@@ -1,0 +1,250 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Defaults of Options.
+const (
+	DefaultCookieName      = "gowho_session"
+	DefaultIdleTimeout     = 2 * time.Hour
+	DefaultAbsoluteTimeout = 24 * time.Hour
+	DefaultMaxCookieSize   = 4096
+)
+
+// ErrNoStore is returned by New when Options.Store is nil.
+var ErrNoStore = errors.New("session: no store")
+
+// Options configure a Manager. The zero value of every field but Store
+// means its default.
+type Options struct {
+	// Store keeps the records. Required.
+	Store Store
+	// CookieName is the session cookie's name (key cookie_name, default
+	// "gowho_session").
+	CookieName string
+	// CookiePath is the cookie's Path (key cookie_path, default "/").
+	CookiePath string
+	// CookieDomain is the cookie's Domain (key cookie_domain, default none:
+	// the host only).
+	CookieDomain string
+	// Secure sets the cookie's Secure flag (key secure). nil (the default)
+	// sets it on requests that came over TLS.
+	Secure *bool
+	// HTTPOnly sets the cookie's HttpOnly flag (key http_only). nil (the
+	// default) means on.
+	HTTPOnly *bool
+	// SameSite is the cookie's SameSite (key same_site: "lax", "strict" or
+	// "none"; default Lax).
+	SameSite http.SameSite
+	// IdleTimeout ends a session not used for this long (key idle_timeout,
+	// default 2h; negative: never). The deadline lives in the record.
+	IdleTimeout time.Duration
+	// AbsoluteTimeout ends a session this long after it was created,
+	// however busy (key absolute_timeout, default 24h; negative: never).
+	AbsoluteTimeout time.Duration
+	// Rolling saves every loaded session on every response, so the idle
+	// deadline moves at each request (key rolling, default false: the
+	// record is saved when it changed, and touched when a sixteenth of the
+	// idle timeout has passed since its last save).
+	Rolling bool
+	// Persistent gives the cookie an Expires at the session's deadline
+	// (key persistent, default false: a browser-session cookie).
+	Persistent bool
+	// Autoload loads the session before the handler runs (key autoload,
+	// default false: on first use).
+	Autoload bool
+	// MaxCookieSize is the largest Set-Cookie value accepted, in bytes (key
+	// max_cookie_size, default 4096). A larger one fails the response with
+	// a 500 and a log line naming ErrTooLarge.
+	MaxCookieSize int
+	// Logger receives store failures; nil: slog.Default().
+	Logger *slog.Logger
+	// Now is the clock, for tests; nil: time.Now.
+	Now func() time.Time
+}
+
+// A Manager is net/http middleware that gives each request a session.
+// Build it with New; it is safe for concurrent use.
+type Manager struct {
+	o   Options
+	key *ctxKey
+	log *slog.Logger
+}
+
+type ctxKey struct{ name string }
+
+func (k *ctxKey) String() string { return "session context key " + k.name }
+
+// anyKey holds the innermost manager's session, for From.
+var anyKey = &ctxKey{"any"}
+
+// New checks o, applies its defaults and returns the manager.
+func New(o Options) (*Manager, error) {
+	if o.Store == nil {
+		return nil, ErrNoStore
+	}
+	if o.CookieName == "" {
+		o.CookieName = DefaultCookieName
+	}
+	if !validCookieName(o.CookieName) {
+		return nil, fmt.Errorf("session: bad cookie name %q: use letters, digits, '-', '_' or '.'", o.CookieName)
+	}
+	if o.CookiePath == "" {
+		o.CookiePath = "/"
+	}
+	if o.SameSite == 0 || o.SameSite == http.SameSiteDefaultMode {
+		o.SameSite = http.SameSiteLaxMode
+	}
+	if o.SameSite == http.SameSiteNoneMode && o.Secure != nil && !*o.Secure {
+		return nil, errors.New("session: same_site \"none\" needs secure cookies: browsers drop it otherwise")
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.AbsoluteTimeout == 0 {
+		o.AbsoluteTimeout = DefaultAbsoluteTimeout
+	}
+	if o.MaxCookieSize <= 0 {
+		o.MaxCookieSize = DefaultMaxCookieSize
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	m := &Manager{o: o, key: &ctxKey{o.CookieName}, log: o.Logger}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	return m, nil
+}
+
+func validCookieName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// Options returns the manager's options, defaults applied.
+func (m *Manager) Options() Options { return m.o }
+
+// Store returns the manager's store.
+func (m *Manager) Store() Store { return m.o.Store }
+
+// Wrap returns next behind the manager: every request gets a session,
+// loaded on first use (or now, with Autoload) and saved once, when the
+// response starts.
+func (m *Manager) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := &Session{m: m}
+		ctx := context.WithValue(context.WithValue(r.Context(), m.key, s), anyKey, s)
+		r = r.WithContext(ctx)
+		s.r = r
+		if m.o.Autoload {
+			if err := s.Load(); err != nil {
+				m.fail(w, r, err)
+				return
+			}
+		}
+		sw := &writer{w: w, s: s}
+		next.ServeHTTP(sw, r)
+		sw.finish()
+	})
+}
+
+// From returns the request's session of this manager, or nil when the
+// request did not go through it. The methods of a nil *Session return
+// ErrNoMiddleware.
+func (m *Manager) From(r *http.Request) *Session {
+	s, _ := r.Context().Value(m.key).(*Session)
+	return s
+}
+
+// FromContext is From for a context.
+func (m *Manager) FromContext(ctx context.Context) *Session {
+	s, _ := ctx.Value(m.key).(*Session)
+	return s
+}
+
+// From returns the request's session of the innermost manager, or nil
+// when the request went through none. The methods of a nil *Session return
+// ErrNoMiddleware, so
+//
+//	if err := session.From(r).Set("cart", id); err != nil { ... }
+//
+// is safe.
+func From(r *http.Request) *Session {
+	s, _ := r.Context().Value(anyKey).(*Session)
+	return s
+}
+
+// FromContext is From for a context.
+func FromContext(ctx context.Context) *Session {
+	s, _ := ctx.Value(anyKey).(*Session)
+	return s
+}
+
+// fail answers the request with 503 (a store failure) or 500 (anything
+// else, such as ErrTooLarge), after a log line.
+func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := http.StatusServiceUnavailable, "session store unavailable"
+	var se *StoreError
+	if !errors.As(err, &se) {
+		status, msg = http.StatusInternalServerError, "session could not be saved"
+	}
+	m.log.Error("session: request failed", "status", status, "method", r.Method, "path", r.URL.Path, "err", err)
+	h := w.Header()
+	clear(h)
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Retry-After", "5")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(msg + "\n"))
+}
+
+// StoreError is a backend failure (Store returned an error). The manager
+// answers 503 for it.
+type StoreError struct {
+	Op  string // "load", "save" or "delete"
+	Err error
+}
+
+func (e *StoreError) Error() string { return "session: store " + e.Op + ": " + e.Err.Error() }
+
+// Unwrap returns the store's error.
+func (e *StoreError) Unwrap() error { return e.Err }
+
+// cookie builds the session cookie with value v; maxAge < 0 expires it.
+func (m *Manager) cookie(r *http.Request, v string, expires time.Time, maxAge int) *http.Cookie {
+	c := &http.Cookie{
+		Name:     m.o.CookieName,
+		Value:    v,
+		Path:     m.o.CookiePath,
+		Domain:   m.o.CookieDomain,
+		Secure:   r.TLS != nil,
+		HttpOnly: true,
+		SameSite: m.o.SameSite,
+		MaxAge:   maxAge,
+	}
+	if m.o.Secure != nil {
+		c.Secure = *m.o.Secure
+	}
+	if m.o.HTTPOnly != nil {
+		c.HttpOnly = *m.o.HTTPOnly
+	}
+	if m.o.SameSite == http.SameSiteNoneMode {
+		c.Secure = true
+	}
+	if maxAge >= 0 && m.o.Persistent && !expires.IsZero() {
+		c.Expires = expires
+	}
+	return c
+}

@@ -1,0 +1,73 @@
+package memcachestore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/gowho/gowho/internal/testserver"
+	"github.com/gowho/gowho/session"
+	"github.com/gowho/gowho/session/memcachestore"
+	"github.com/gowho/gowho/session/sessiontest"
+)
+
+func TestConformance(t *testing.T) {
+	srv := testserver.Memcached(t)
+	sessiontest.Run(t, func(t *testing.T) session.Store {
+		st, err := memcachestore.New(memcachestore.Options{Servers: []string{srv.Addr}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	})
+}
+
+func TestSeveralServers(t *testing.T) {
+	a, b := testserver.Memcached(t), testserver.Memcached(t)
+	st, err := memcachestore.New(memcachestore.Options{Servers: []string{"memcached://" + a.Addr, b.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var toks []string
+	for range 20 {
+		tok, err := st.Save(ctx, session.NewID(), []byte("r"), time.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks = append(toks, tok)
+	}
+	for _, tok := range toks {
+		if _, _, found, err := st.Load(ctx, tok); !found || err != nil {
+			t.Fatalf("Load: %v %v", found, err)
+		}
+	}
+	// The keys are spread: stopping one server loses some, not all, and
+	// the others report a backend error, never "not found".
+	b.Stop()
+	var ok, failed int
+	for _, tok := range toks {
+		_, _, found, err := st.Load(ctx, tok)
+		switch {
+		case err != nil:
+			failed++
+		case found:
+			ok++
+		default:
+			t.Fatalf("a record on a stopped server was reported missing, not failed")
+		}
+	}
+	if ok == 0 || failed == 0 {
+		t.Fatalf("ok=%d failed=%d; want records on both servers", ok, failed)
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	t.Parallel()
+	for _, servers := range [][]string{nil, {""}} {
+		if _, err := memcachestore.New(memcachestore.Options{Servers: servers}); err == nil {
+			t.Errorf("New(%q) = nil error", servers)
+		}
+	}
+}

@@ -1,0 +1,119 @@
+package session
+
+import (
+	"encoding/binary"
+	"time"
+)
+
+// recordVersion is the first byte of every record.
+const recordVersion = 1
+
+// A Flash is a one-time message set by Flash and read by Flashes.
+type Flash struct {
+	Category string
+	Message  string
+}
+
+// record is what a store keeps for one session.
+type record struct {
+	created  time.Time // when the session was created
+	accessed time.Time // when the record was last saved
+	idleEnd  time.Time // zero: no idle deadline
+	absEnd   time.Time // zero: no absolute deadline
+	flashes  []Flash
+	data     map[string]any
+}
+
+func appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return binary.AppendVarint(b, 0)
+	}
+	return binary.AppendVarint(b, t.UnixNano())
+}
+
+func (d *decoder) time() (time.Time, error) {
+	v, n := binary.Varint(d.b[d.off:])
+	if n <= 0 {
+		return time.Time{}, errCorrupt
+	}
+	d.off += n
+	if v == 0 {
+		return time.Time{}, nil
+	}
+	return time.Unix(0, v), nil
+}
+
+// encode appends the record to b.
+func (rc *record) encode(b []byte) ([]byte, error) {
+	b = append(b, recordVersion)
+	b = appendTime(b, rc.created)
+	b = appendTime(b, rc.accessed)
+	b = appendTime(b, rc.idleEnd)
+	b = appendTime(b, rc.absEnd)
+	b = binary.AppendUvarint(b, uint64(len(rc.flashes)))
+	for _, f := range rc.flashes {
+		b = appendString(appendString(b, f.Category), f.Message)
+	}
+	b, err := appendMap(b, rc.data, 0)
+	return b, err
+}
+
+// decodeRecord reads what encode wrote; bytes it did not write give an
+// error, never a panic.
+func decodeRecord(b []byte) (*record, error) {
+	if len(b) == 0 || b[0] != recordVersion {
+		return nil, errCorrupt
+	}
+	d := decoder{b: b, off: 1}
+	rc := &record{}
+	var err error
+	for _, t := range []*time.Time{&rc.created, &rc.accessed, &rc.idleEnd, &rc.absEnd} {
+		if *t, err = d.time(); err != nil {
+			return nil, err
+		}
+	}
+	n, err := d.count()
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		rc.flashes = make([]Flash, n)
+		for i := range rc.flashes {
+			if rc.flashes[i].Category, err = d.string(); err != nil {
+				return nil, err
+			}
+			if rc.flashes[i].Message, err = d.string(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if d.off >= len(b) || b[d.off] != tagMap {
+		return nil, errCorrupt
+	}
+	d.off++
+	if rc.data, err = d.mapBody(0); err != nil {
+		return nil, err
+	}
+	if d.off != len(b) {
+		return nil, errCorrupt
+	}
+	return rc, nil
+}
+
+// expiry is the earlier of the two deadlines (zero when neither is set).
+func (rc *record) expiry() time.Time {
+	switch {
+	case rc.idleEnd.IsZero():
+		return rc.absEnd
+	case rc.absEnd.IsZero() || rc.idleEnd.Before(rc.absEnd):
+		return rc.idleEnd
+	default:
+		return rc.absEnd
+	}
+}
+
+// expired reports whether either deadline has passed at now.
+func (rc *record) expired(now time.Time) bool {
+	return !rc.idleEnd.IsZero() && !now.Before(rc.idleEnd) ||
+		!rc.absEnd.IsZero() && !now.Before(rc.absEnd)
+}

@@ -1,0 +1,360 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+)
+
+// ErrNoMiddleware is returned by the methods of a nil *Session: the
+// request did not go through a Manager (or a different one).
+var ErrNoMiddleware = errors.New("session: the request did not go through the session middleware")
+
+// ErrCommitted is returned by a change made after the response started:
+// the session was already saved, so the change would be lost.
+var ErrCommitted = errors.New("session: the response has started; the change cannot be saved")
+
+// A Session is one request's session. Get it with From or Manager.From.
+// It is loaded from the store on first use and saved once, when the
+// response starts, if it changed. Its methods are safe for concurrent use
+// by the request's goroutines; a nil *Session returns ErrNoMiddleware (or
+// zero values).
+type Session struct {
+	mu sync.Mutex
+	m  *Manager
+	r  *http.Request
+
+	loaded    bool
+	err       error  // load failure, sticky
+	token     string // the cookie value presented
+	stale     bool   // a cookie was presented but named no live record
+	id        string // "" until minted
+	rc        *record
+	isNew     bool
+	dirty     bool
+	touched   bool
+	destroyed bool
+	deleteIDs []string // records to delete at commit (renewed or destroyed)
+	committed bool
+}
+
+// Load loads the session now, if it is not loaded yet. Every other method
+// loads it on first use; Load is for handlers that want the error. The
+// error is ErrNoMiddleware or a *StoreError.
+func (s *Session) Load() error {
+	if s == nil {
+		return ErrNoMiddleware
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.load()
+}
+
+// Err returns the load error, if any (see Load).
+func (s *Session) Err() error { return s.Load() }
+
+// load runs with s.mu held.
+func (s *Session) load() error {
+	if s.loaded {
+		return s.err
+	}
+	s.loaded = true
+	m := s.m
+	now := m.o.Now()
+	if c, err := s.r.Cookie(m.o.CookieName); err == nil && c.Value != "" {
+		s.token = c.Value
+		id, b, found, err := m.o.Store.Load(s.r.Context(), c.Value)
+		if err != nil {
+			s.err = &StoreError{Op: "load", Err: err}
+			s.fresh(now)
+			return s.err
+		}
+		if found {
+			rc, err := decodeRecord(b)
+			switch {
+			case err != nil:
+				m.log.Warn("session: unreadable record ignored", "err", err)
+			case rc.expired(now):
+			default:
+				s.id, s.rc = id, rc
+				if m.o.IdleTimeout > 0 && now.Sub(rc.accessed) >= m.o.IdleTimeout/16 {
+					s.touched = true
+				}
+				return nil
+			}
+		}
+		s.stale = true // never adopt: a fresh session gets a fresh id
+	}
+	s.fresh(now)
+	return nil
+}
+
+func (s *Session) fresh(now time.Time) {
+	s.id = ""
+	s.isNew = true
+	s.rc = &record{created: now, data: map[string]any{}}
+	if s.m.o.AbsoluteTimeout > 0 {
+		s.rc.absEnd = now.Add(s.m.o.AbsoluteTimeout)
+	}
+}
+
+// change runs f on the loaded session and marks it dirty.
+func (s *Session) change(f func()) error {
+	if s == nil {
+		return ErrNoMiddleware
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.load(); err != nil {
+		return err
+	}
+	if s.committed {
+		return ErrCommitted
+	}
+	f()
+	s.dirty = true // OR: a later no-op never clears it
+	return nil
+}
+
+// read runs f on the loaded session; it returns false when it could not
+// be loaded.
+func (s *Session) read(f func()) bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.load() != nil {
+		return false
+	}
+	f()
+	return true
+}
+
+// Get returns the value under key, or nil. Values come back as the codec
+// decodes them: strings, int, uint64 (above MaxInt64), float64, bool,
+// []byte, []string, map[string]string, []any and map[string]any.
+func (s *Session) Get(key string) any {
+	var v any
+	s.read(func() { v = s.rc.data[key] })
+	return v
+}
+
+// GetString returns the value under key when it is a string, else "".
+func (s *Session) GetString(key string) string {
+	v, _ := s.Get(key).(string)
+	return v
+}
+
+// Lookup returns the value under key and whether it is present.
+func (s *Session) Lookup(key string) (any, bool) {
+	var v any
+	var ok bool
+	s.read(func() { v, ok = s.rc.data[key] })
+	return v, ok
+}
+
+// Set stores v under key. v must be session data: strings, numbers,
+// bools, nil, []byte, and lists and string-keyed maps of those
+// (ErrUnsupportedType otherwise). Maps and slices are stored as they are
+// when the response starts.
+func (s *Session) Set(key string, v any) error {
+	if err := checkValue(v); err != nil {
+		return fmt.Errorf("session: set %q: %w", key, err)
+	}
+	return s.change(func() { s.rc.data[key] = v })
+}
+
+// Delete removes key.
+func (s *Session) Delete(key string) error {
+	return s.change(func() { delete(s.rc.data, key) })
+}
+
+// Clear removes every key and flash; the session id stays.
+func (s *Session) Clear() error {
+	return s.change(func() {
+		clear(s.rc.data)
+		s.rc.flashes = nil
+	})
+}
+
+// Keys returns the keys, sorted.
+func (s *Session) Keys() []string {
+	var keys []string
+	s.read(func() { keys = slices.Sorted(maps.Keys(s.rc.data)) })
+	return keys
+}
+
+// Len returns the number of keys.
+func (s *Session) Len() int {
+	n := 0
+	s.read(func() { n = len(s.rc.data) })
+	return n
+}
+
+// Flash adds a one-time message, read (and removed) by the next Flashes.
+func (s *Session) Flash(category, msg string) error {
+	return s.change(func() { s.rc.flashes = append(s.rc.flashes, Flash{category, msg}) })
+}
+
+// Flashes returns the pending flash messages, oldest first, and removes
+// them: each is read once.
+func (s *Session) Flashes() []Flash {
+	if s == nil {
+		return nil
+	}
+	var out []Flash
+	_ = s.change(func() {
+		out = s.rc.flashes
+		s.rc.flashes = nil
+	})
+	return out
+}
+
+// RenewID gives the session a new id, keeping its data; the old record is
+// deleted when the response starts. Call it when the privilege level
+// changes (login), against fixation.
+func (s *Session) RenewID() error {
+	return s.change(func() {
+		if !s.isNew && s.id != "" {
+			s.deleteIDs = append(s.deleteIDs, s.id)
+		}
+		s.id = NewID()
+		s.isNew = true
+	})
+}
+
+// Destroy deletes the session: the record is deleted and the cookie
+// expired when the response starts. Later changes in the same request
+// start a new session with a new id.
+func (s *Session) Destroy() error {
+	if s == nil {
+		return ErrNoMiddleware
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.load(); err != nil {
+		return err
+	}
+	if s.committed {
+		return ErrCommitted
+	}
+	if !s.isNew && s.id != "" {
+		s.deleteIDs = append(s.deleteIDs, s.id)
+	}
+	s.destroyed = true
+	s.dirty, s.touched = false, false
+	s.fresh(s.m.o.Now())
+	return nil
+}
+
+// ID returns the session id, minting one for a new session ("" when the
+// session cannot be loaded).
+func (s *Session) ID() string {
+	var id string
+	s.read(func() {
+		if s.id == "" {
+			s.id = NewID()
+		}
+		id = s.id
+	})
+	return id
+}
+
+// IsNew reports whether the session was created by this request (no live
+// record was presented, or the id was renewed).
+func (s *Session) IsNew() bool {
+	n := false
+	s.read(func() { n = s.isNew })
+	return n
+}
+
+// Created returns when the session was created.
+func (s *Session) Created() time.Time {
+	var t time.Time
+	s.read(func() { t = s.rc.created })
+	return t
+}
+
+// Accessed returns when the record was last saved (zero for a new
+// session).
+func (s *Session) Accessed() time.Time {
+	var t time.Time
+	s.read(func() { t = s.rc.accessed })
+	return t
+}
+
+// Deadline returns when the session ends unless used again: the earlier
+// of its idle and absolute deadlines (zero: never).
+func (s *Session) Deadline() time.Time {
+	var t time.Time
+	s.read(func() {
+		rc := *s.rc
+		if s.m.o.IdleTimeout > 0 {
+			rc.idleEnd = s.m.o.Now().Add(s.m.o.IdleTimeout)
+		}
+		t = rc.expiry()
+	})
+	return t
+}
+
+// commit saves the session if it needs saving and adds its cookie to h.
+// It runs once, when the response starts.
+func (s *Session) commit(h http.Header) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.committed {
+		return nil
+	}
+	s.committed = true
+	if !s.loaded {
+		return nil
+	}
+	if s.err != nil {
+		return s.err
+	}
+	m := s.m
+	ctx := s.r.Context()
+	save := s.dirty || !s.isNew && (s.touched || m.o.Rolling)
+	if save {
+		now := m.o.Now()
+		s.rc.accessed = now
+		if m.o.IdleTimeout > 0 {
+			s.rc.idleEnd = now.Add(m.o.IdleTimeout)
+		}
+		b, err := s.rc.encode(make([]byte, 0, 128))
+		if err != nil {
+			return err
+		}
+		if s.id == "" {
+			s.id = NewID()
+		}
+		expiry := s.rc.expiry()
+		token, err := m.o.Store.Save(ctx, s.id, b, expiry)
+		if err != nil {
+			return &StoreError{Op: "save", Err: err}
+		}
+		if token != s.token || m.o.Persistent {
+			c := m.cookie(s.r, token, expiry, 0)
+			v := c.String()
+			if len(v) > m.o.MaxCookieSize {
+				return fmt.Errorf("%w: %d bytes, max_cookie_size is %d: store less in the session or use a server-side store",
+					ErrTooLarge, len(v), m.o.MaxCookieSize)
+			}
+			h.Add("Set-Cookie", v)
+		}
+	}
+	for _, id := range s.deleteIDs {
+		if err := m.o.Store.Delete(ctx, id); err != nil {
+			return &StoreError{Op: "delete", Err: err}
+		}
+	}
+	if !save && (s.destroyed || s.stale) && s.token != "" {
+		h.Add("Set-Cookie", m.cookie(s.r, "", time.Time{}, -1).String())
+	}
+	return nil
+}

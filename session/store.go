@@ -1,0 +1,108 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"time"
+)
+
+// A Store keeps session records. The manager encodes records itself; a
+// store only keeps bytes under an id until a time.
+//
+// "No" is a value: Load reports found == false, with a nil error, when
+// there is no record for token, when it expired, or when token is
+// malformed or was tampered with. An error means the backend failed (a
+// server down, a disk full); the manager then answers 503.
+//
+// A server-side store uses the session id itself as the cookie value
+// (token == id). A client-side store (cookiestore) seals the record into
+// the token. Every method is called concurrently.
+type Store interface {
+	// Load returns the session id and record the cookie value token names.
+	Load(ctx context.Context, token string) (id string, rec []byte, found bool, err error)
+	// Save stores rec as session id until expiry, replacing any record of
+	// that id, and returns the cookie value that names it.
+	Save(ctx context.Context, id string, rec []byte, expiry time.Time) (token string, err error)
+	// Delete removes session id; a missing record is not an error.
+	Delete(ctx context.Context, id string) error
+}
+
+// ErrTooLarge is returned (wrapped) when a session cookie would exceed the
+// manager's max_cookie_size: browsers drop such cookies silently.
+var ErrTooLarge = errors.New("session: cookie too large")
+
+// IDLen is the length of a session id: 32 random bytes (256 bits),
+// base64url without padding.
+const IDLen = 43
+
+// NewID returns a fresh 256-bit random session id.
+func NewID() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// ValidID reports whether s has the shape of an id NewID made. Stores use
+// it to refuse hostile keys (path traversal, memcached control bytes)
+// before they reach the backend.
+func ValidID(s string) bool {
+	if len(s) != IDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	// The last character carries 2 padding bits that must be zero, so
+	// every id has one spelling.
+	_, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	return err == nil
+}
+
+// Envelope helpers for server-side stores: the expiry travels with the
+// record, so a backend that keeps a record a little longer than asked
+// (memcached rounds to seconds) still reports it expired.
+
+// Seal prepends expiry (zero: never) to rec, for a server-side store's
+// value.
+func Seal(rec []byte, expiry time.Time) []byte {
+	out := make([]byte, 8, 8+len(rec))
+	exp := int64(1<<63 - 1) // zero expiry: never
+	if !expiry.IsZero() {
+		exp = expiry.UnixNano()
+	}
+	putInt64(out, exp)
+	return append(out, rec...)
+}
+
+// Unseal splits what Seal made; ok is false when b is malformed or expired
+// at now.
+func Unseal(b []byte, now time.Time) (rec []byte, ok bool) {
+	if len(b) < 8 {
+		return nil, false
+	}
+	if now.UnixNano() >= getInt64(b) {
+		return nil, false
+	}
+	return b[8:], true
+}
+
+func putInt64(b []byte, v int64) {
+	u := uint64(v)
+	for i := 7; i >= 0; i-- {
+		b[i] = byte(u)
+		u >>= 8
+	}
+}
+
+func getInt64(b []byte) int64 {
+	var u uint64
+	for i := range 8 {
+		u = u<<8 | uint64(b[i])
+	}
+	return int64(u)
+}

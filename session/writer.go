@@ -1,0 +1,101 @@
+package session
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+)
+
+// writer saves the session when the response starts: at the first
+// WriteHeader (other than 1xx), Write or Flush, at Hijack, or when the
+// handler returns without writing. Saving there, not after the handler
+// returns, keeps writes made before a redirect.
+type writer struct {
+	w       http.ResponseWriter
+	s       *Session
+	started bool
+	failed  bool // the session could not be saved: a failure page answered
+}
+
+// start commits the session; it reports false when the response was
+// replaced by a failure page.
+func (sw *writer) start() bool {
+	if sw.started {
+		return !sw.failed
+	}
+	sw.started = true
+	if err := sw.s.commit(sw.w.Header()); err != nil {
+		sw.failed = true
+		sw.s.m.fail(sw.w, sw.s.r, err)
+		return false
+	}
+	return true
+}
+
+func (sw *writer) Header() http.Header { return sw.w.Header() }
+
+func (sw *writer) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		sw.w.WriteHeader(code)
+		return
+	}
+	if !sw.started {
+		if !sw.start() {
+			return
+		}
+	} else if sw.failed {
+		return
+	}
+	sw.w.WriteHeader(code)
+}
+
+func (sw *writer) Write(p []byte) (int, error) {
+	if !sw.start() {
+		return len(p), nil // discarded: the failure page answered
+	}
+	return sw.w.Write(p)
+}
+
+// WriteString avoids a copy for io.WriteString callers.
+func (sw *writer) WriteString(s string) (int, error) {
+	if !sw.start() {
+		return len(s), nil
+	}
+	if ws, ok := sw.w.(interface{ WriteString(string) (int, error) }); ok {
+		return ws.WriteString(s)
+	}
+	return sw.w.Write([]byte(s))
+}
+
+// Flush implements http.Flusher.
+func (sw *writer) Flush() { _ = sw.FlushError() }
+
+// FlushError is what http.ResponseController.Flush calls.
+func (sw *writer) FlushError() error {
+	if !sw.start() {
+		return nil
+	}
+	return http.NewResponseController(sw.w).Flush()
+}
+
+// Hijack implements http.Hijacker. The session is saved first; its cookie
+// cannot be sent on a hijacked connection.
+func (sw *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !sw.started {
+		sw.started = true
+		if err := sw.s.commit(http.Header{}); err != nil {
+			sw.s.m.log.Error("session: save before hijack failed", "err", err)
+		}
+	}
+	return http.NewResponseController(sw.w).Hijack()
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (sw *writer) Unwrap() http.ResponseWriter { return sw.w }
+
+// finish starts the response of a handler that returned without writing.
+func (sw *writer) finish() {
+	if !sw.started {
+		sw.start()
+	}
+}
