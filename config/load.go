@@ -119,11 +119,14 @@ func (l *loader) load(data []byte) *Chain {
 		return nil
 	}
 	l.src = src
-	l.uses = l.rawUses()
+	var envErrs []keyError
 	expandTree(src.tree, nil, l.lookup, func(path []string, err error) {
-		l.errAt(path, fmt.Errorf("key %q: %w", pathString(l.relKey(path)), err))
+		envErrs = append(envErrs, keyError{path: path, err: err})
 	})
-	l.uses = l.rawUses() // after expansion
+	l.uses = l.rawUses()
+	for _, ke := range envErrs {
+		l.errAt(ke.path, fmt.Errorf("key %q: %w", pathString(l.relKey(ke.path)), ke.err))
+	}
 
 	for _, k := range sortedKeys(src.tree) {
 		if slices.Contains(topSections, k) {
@@ -264,8 +267,8 @@ func (l *loader) pluginErr(p *plugin, key string, line int, err error) {
 		l.errAt(path, err)
 		return
 	}
-	l.errs.add(&Error{File: l.file, Line: line, Key: key, Plugin: p.name, Use: p.use,
-		Err: fmt.Errorf("plugin %q (no %s section): %w", p.name, sectionName(p.name), err)})
+	l.errs.add(&Error{File: l.file, Line: line, Key: key, Plugin: p.name,
+		Err: fmt.Errorf("plugin %q (registered, no [%s] section): %w", p.name, sectionName(p.name), err)})
 }
 
 // buildDeclared builds every [plugin.NAME], in file order.
@@ -295,7 +298,7 @@ func (l *loader) buildDeclared() {
 		use, isString := rawUse.(string)
 		switch {
 		case !has || isString && use == "":
-			l.errAt(path, fmt.Errorf("missing key \"use\": name the registered plugin to build, as use = %q (registered: %s)",
+			l.errAt(path, fmt.Errorf("missing key \"use\": name the registered plugin to build%s (registered: %s)",
 				l.suggestUse(name), strings.Join(l.reg.Plugins(), ", ")))
 			continue
 		case !isString:
@@ -320,15 +323,15 @@ func (l *loader) buildDeclared() {
 	}
 }
 
-// suggestUse guesses a use for a section named name.
+// suggestUse guesses a use for a section named name, as ", as use = ...".
 func (l *loader) suggestUse(name string) string {
 	if _, _, err := l.reg.Factory(name); err == nil {
-		return name
+		return fmt.Sprintf(", as use = %q", name)
 	}
 	if s := who.Closest(name, l.reg.Plugins()); s != "" {
-		return s
+		return fmt.Sprintf(", as use = %q", s)
 	}
-	return "htpasswd"
+	return ""
 }
 
 // decodeErrors is what PluginSpec.Decode returns when the options are
@@ -682,8 +685,8 @@ func (l *loader) checkStages() {
 			if p.section {
 				l.errs.add(&Error{File: l.file, Line: e.Line, Section: sectionName(p.name), Plugin: p.name, Use: p.use, Err: err})
 			} else {
-				l.errs.add(&Error{File: l.file, Line: e.Line, Section: stage, Plugin: p.name, Use: p.use,
-					Err: tagged(who.ErrWrongStage, "plugin %q (no %s section) is not %s (it is: %s)",
+				l.errs.add(&Error{File: l.file, Line: e.Line, Section: stage, Plugin: p.name,
+					Err: tagged(who.ErrWrongStage, "plugin %q (registered, no [%s] section) is not %s (it is: %s)",
 						p.name, sectionName(p.name), stageNouns[stage], kinds(p.value))})
 			}
 		}
