@@ -3,3 +3,8 @@
 //
 //	import _ "github.com/gowho/gowho/plugins/all"
 package all
+
+import (
+	_ "github.com/gowho/gowho/plugins/basicauth"
+	_ "github.com/gowho/gowho/plugins/htpasswd"
+)
