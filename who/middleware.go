@@ -276,9 +276,6 @@ func (st *state) authenticate() *Result {
 // identifier order, the first success is the best. Each success keeps its
 // own userid in its own copy of the identity.
 func (st *state) rank(found []identified, debug bool) *Result {
-	if len(found) == 0 {
-		return nil
-	}
 	m := st.m
 	var best *Result
 	var bestID identified
