@@ -248,3 +248,13 @@ func (m *Manager) cookie(r *http.Request, v string, expires time.Time, maxAge in
 	}
 	return c
 }
+
+// A Provider is a value that holds a Manager, such as the plugin a
+// who.toml [plugin.NAME] with use = "session" builds; plugins that name a
+// session manager (session_name) accept any Provider.
+type Provider interface {
+	SessionManager() *Manager
+}
+
+// SessionManager returns m: a Manager is a Provider.
+func (m *Manager) SessionManager() *Manager { return m }

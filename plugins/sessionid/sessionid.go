@@ -1,0 +1,262 @@
+package sessionid
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+
+	"github.com/gowho/gowho/session"
+	"github.com/gowho/gowho/who"
+)
+
+// Defaults of Options.
+const (
+	DefaultKeyName     = "repoze.who.tkt"
+	DefaultSessionName = "sessions"
+)
+
+// DefaultAlsoPersist is the default of Options.AlsoPersist.
+var DefaultAlsoPersist = []string{who.KeyUserData, who.KeyTokens}
+
+// KeyUserID is the private identity key holding the userid the session
+// carries. Only identities holding it, produced by this plugin, are
+// authenticated by it (as auth_tkt keeps its own key), so an identity
+// another identifier found is never accepted on its say-so.
+const KeyUserID = "gowho.plugins.sessionid.userid"
+
+// ErrNoSession is returned (wrapped) when the plugin has no session
+// manager: session_name named none, or Go code gave none.
+var ErrNoSession = errors.New("sessionid: no session manager")
+
+// Options configure a Plugin.
+type Options struct {
+	// KeyName is the session key under which the identity is kept (key
+	// key_name, default "repoze.who.tkt").
+	KeyName string `toml:"key_name"`
+	// SessionName names the declared session manager ([plugin.NAME] with
+	// use = "session") (key session_name, default "sessions"). It is
+	// resolved when the configuration loads: a missing name is a load
+	// error.
+	SessionName string `toml:"session_name"`
+	// DeleteOnLogout destroys the whole session at Forget: the record is
+	// deleted and the cookie expired (key delete_on_logout, default false:
+	// only key_name is removed and the rest of the session stays).
+	DeleteOnLogout bool `toml:"delete_on_logout"`
+	// AlsoPersist lists identity keys stored with the userid and given
+	// back by Identify (key alsopersist, default ["userdata", "tokens"];
+	// [] for none).
+	AlsoPersist *[]string `toml:"alsopersist"`
+	// Manager is the session manager, for Go users (a configuration sets
+	// session_name instead).
+	Manager *session.Manager `toml:"-"`
+	// Logger receives session failures at Remember and Forget; nil:
+	// slog.Default().
+	Logger *slog.Logger `toml:"-"`
+}
+
+// Plugin keeps the identity in the session: it is an identifier,
+// rememberer and authenticator (for its own identities).
+type Plugin struct {
+	keyName     string
+	sessionName string
+	deleteOnOut bool
+	alsoPersist []string
+	m           *session.Manager
+	log         *slog.Logger
+}
+
+var (
+	_ who.Identifier    = (*Plugin)(nil)
+	_ who.Rememberer    = (*Plugin)(nil)
+	_ who.Authenticator = (*Plugin)(nil)
+	_ who.Resolver      = (*Plugin)(nil)
+	_ who.Validator     = (*Plugin)(nil)
+)
+
+// New returns the plugin. Without o.Manager it must be resolved (a
+// configuration does that) before use.
+func New(o Options) (*Plugin, error) {
+	p := &Plugin{
+		keyName:     o.KeyName,
+		sessionName: o.SessionName,
+		deleteOnOut: o.DeleteOnLogout,
+		alsoPersist: DefaultAlsoPersist,
+		m:           o.Manager,
+		log:         o.Logger,
+	}
+	if p.keyName == "" {
+		p.keyName = DefaultKeyName
+	}
+	if p.sessionName == "" {
+		p.sessionName = DefaultSessionName
+	}
+	if o.AlsoPersist != nil {
+		p.alsoPersist = slices.Clone(*o.AlsoPersist)
+	}
+	for _, k := range p.alsoPersist {
+		if k == "" || k == who.KeyPassword || k == who.KeyUserID || k == KeyUserID {
+			return nil, &who.OptionError{Key: "alsopersist", Err: fmt.Errorf("cannot persist key %q", k)}
+		}
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	return p, nil
+}
+
+// References names the session manager, for the loader to check.
+func (p *Plugin) References() []who.Reference {
+	if p.m != nil {
+		return nil
+	}
+	return []who.Reference{{Key: "session_name", Name: p.sessionName}}
+}
+
+// Resolve finds the session manager among the declared plugins.
+func (p *Plugin) Resolve(plugins map[string]any) error {
+	if p.m != nil {
+		return nil
+	}
+	v, ok := plugins[p.sessionName]
+	if !ok {
+		return &who.OptionError{Key: "session_name", Err: fmt.Errorf("%w: no plugin %q is declared", ErrNoSession, p.sessionName)}
+	}
+	prov, ok := v.(session.Provider)
+	if !ok {
+		return &who.OptionError{Key: "session_name", Err: fmt.Errorf("%w: plugin %q (%T) is not a session manager (use = \"session\")", ErrNoSession, p.sessionName, v)}
+	}
+	p.m = prov.SessionManager()
+	return nil
+}
+
+// Validate checks that a session manager was found.
+func (p *Plugin) Validate() error {
+	if p.m == nil {
+		return &who.OptionError{Key: "session_name", Err: fmt.Errorf("%w %q", ErrNoSession, p.sessionName)}
+	}
+	return nil
+}
+
+func (p *Plugin) session(r *http.Request) (*session.Session, error) {
+	if p.m == nil {
+		return nil, ErrNoSession
+	}
+	s := p.m.From(r)
+	if s == nil {
+		return nil, fmt.Errorf("sessionid: %w (is the %q manager outside the who chain?)", session.ErrNoMiddleware, p.sessionName)
+	}
+	return s, nil
+}
+
+// stored returns the identity map kept under key_name and its userid.
+func (p *Plugin) stored(s *session.Session) (map[string]any, string) {
+	v, _ := s.Get(p.keyName).(map[string]any)
+	uid, _ := v[who.KeyUserID].(string)
+	return v, uid
+}
+
+// Identify returns the identity kept in the session, or nil. A session
+// store failure is an error (and the manager answers 503).
+func (p *Plugin) Identify(r *http.Request) (who.Identity, error) {
+	s, err := p.session(r)
+	if err != nil {
+		return nil, err
+	}
+	v, uid := p.stored(s)
+	if err := s.Err(); err != nil {
+		return nil, err
+	}
+	if uid == "" {
+		return nil, nil
+	}
+	id := who.Identity{KeyUserID: uid}
+	for _, k := range p.alsoPersist {
+		if x, ok := v[k]; ok {
+			id[k] = x
+		}
+	}
+	return id, nil
+}
+
+// Authenticate returns the userid of an identity this plugin produced,
+// when the request's session still holds it; "" for any other identity.
+func (p *Plugin) Authenticate(r *http.Request, id who.Identity) (string, error) {
+	uid := id.Str(KeyUserID)
+	if uid == "" {
+		return "", nil
+	}
+	s, err := p.session(r)
+	if err != nil {
+		return "", err
+	}
+	if _, cur := p.stored(s); cur != uid {
+		return "", s.Err()
+	}
+	return uid, nil
+}
+
+// Remember stores the userid and the alsopersist keys when they changed.
+// A new userid renews the session id first, so an id planted or seen
+// before login is worthless after it.
+func (p *Plugin) Remember(r *http.Request, id who.Identity) http.Header {
+	uid := id.Str(who.KeyUserID)
+	if uid == "" {
+		return nil
+	}
+	s, err := p.session(r)
+	if err != nil {
+		p.log.Error("sessionid: remember", "err", err)
+		return nil
+	}
+	old, oldUID := p.stored(s)
+	v := map[string]any{who.KeyUserID: uid}
+	for _, k := range p.alsoPersist {
+		if x, ok := id[k]; ok && x != nil {
+			if _, err := session.Encode(x); err == nil {
+				v[k] = x
+			}
+		}
+	}
+	if oldUID == uid && sameData(old, v) {
+		return nil
+	}
+	if oldUID != uid {
+		if err := s.RenewID(); err != nil {
+			p.log.Error("sessionid: renew session id", "err", err)
+			return nil
+		}
+	}
+	if err := s.Set(p.keyName, v); err != nil {
+		p.log.Error("sessionid: remember", "err", err)
+	}
+	return nil
+}
+
+func sameData(a, b map[string]any) bool {
+	ea, err1 := session.Encode(a)
+	eb, err2 := session.Encode(b)
+	return err1 == nil && err2 == nil && bytes.Equal(ea, eb)
+}
+
+// Forget removes key_name from the session, or with delete_on_logout
+// destroys the session (record deleted, cookie expired). The manager
+// sends the cookie: Forget returns no headers.
+func (p *Plugin) Forget(r *http.Request, _ who.Identity) http.Header {
+	s, err := p.session(r)
+	if err != nil {
+		p.log.Error("sessionid: forget", "err", err)
+		return nil
+	}
+	if p.deleteOnOut {
+		err = s.Destroy()
+	} else if _, ok := s.Lookup(p.keyName); ok {
+		err = s.Delete(p.keyName)
+	}
+	if err != nil {
+		p.log.Error("sessionid: forget", "err", err)
+	}
+	return nil
+}

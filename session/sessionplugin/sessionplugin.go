@@ -1,0 +1,270 @@
+// Package sessionplugin registers the "session" plugin: a session manager
+// declared in who.toml, with its store, that the loaded configuration
+// installs outside the who chain (it is a who.OuterMiddleware), so that
+// plugins naming it (session_name) find the session.
+//
+// In who.toml:
+//
+//	[plugin.sessions]
+//	use = "session"
+//	store = "memcached"            # cookie (default), memory, file, memcached, redis
+//	memcached_urls = ["10.0.0.5:11211", "10.0.0.6:11211"]
+//	idle_timeout = "30m"
+//	absolute_timeout = "12h"
+//
+// From Go, build the Manager and its store directly:
+//
+//	st, err := cookiestore.New(cookiestore.Options{Secret: secret})
+//	m, err := session.New(session.Options{Store: st})
+//	http.ListenAndServe(addr, m.Wrap(chain.Wrap(app)))
+package sessionplugin
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gowho/gowho/session"
+	"github.com/gowho/gowho/session/cookiestore"
+	"github.com/gowho/gowho/session/filestore"
+	"github.com/gowho/gowho/session/memcachestore"
+	"github.com/gowho/gowho/session/memstore"
+	"github.com/gowho/gowho/session/redisstore"
+	"github.com/gowho/gowho/who"
+)
+
+func init() {
+	who.Register("session", factory, "sessions")
+}
+
+// Store kinds, the values of the store key.
+const (
+	StoreCookie    = "cookie"
+	StoreMemory    = "memory"
+	StoreFile      = "file"
+	StoreMemcached = "memcached"
+	StoreRedis     = "redis"
+)
+
+var storeKinds = []string{StoreCookie, StoreMemory, StoreFile, StoreMemcached, StoreRedis}
+
+// Options are the keys of a [plugin.NAME] section with use = "session".
+type Options struct {
+	// Store is the kind of store (key store, default "cookie"): "cookie",
+	// "memory", "file", "memcached" or "redis".
+	Store string `toml:"store"`
+	// Secret seals cookie sessions (key secret; required with store =
+	// "cookie", at least 32 bytes).
+	Secret string `toml:"secret"`
+	// OldSecrets still open cookie sessions (key old_secrets, default none).
+	OldSecrets []string `toml:"old_secrets"`
+	// DataDir holds the file store's files (key data_dir; required with
+	// store = "file"; relative to the configuration file).
+	DataDir string `toml:"data_dir"`
+	// MemcachedURLs are the memcached servers, "host:port" (key
+	// memcached_urls; required with store = "memcached").
+	MemcachedURLs []string `toml:"memcached_urls"`
+	// RedisURL is the Redis server, "redis://host:port/db" (key redis_url;
+	// required with store = "redis").
+	RedisURL string `toml:"redis_url"`
+	// KeyPrefix starts memcached and Redis keys (key key_prefix, default
+	// "gowho:session:").
+	KeyPrefix string `toml:"key_prefix"`
+	// CookieName (key cookie_name, default "gowho_session").
+	CookieName string `toml:"cookie_name"`
+	// CookiePath (key cookie_path, default "/").
+	CookiePath string `toml:"cookie_path"`
+	// CookieDomain (key cookie_domain, default none: the host only).
+	CookieDomain string `toml:"cookie_domain"`
+	// Secure (key secure, default: on for requests that came over TLS).
+	Secure *bool `toml:"secure"`
+	// HTTPOnly (key http_only, default true).
+	HTTPOnly *bool `toml:"http_only"`
+	// SameSite (key same_site, default "lax"): "lax", "strict" or "none".
+	SameSite string `toml:"same_site"`
+	// IdleTimeout (key idle_timeout, default "2h"; negative: never).
+	IdleTimeout who.Duration `toml:"idle_timeout"`
+	// AbsoluteTimeout (key absolute_timeout, default "24h"; negative:
+	// never).
+	AbsoluteTimeout who.Duration `toml:"absolute_timeout"`
+	// Rolling saves on every request (key rolling, default false).
+	Rolling bool `toml:"rolling"`
+	// Persistent gives the cookie an expiry (key persistent, default
+	// false: a browser-session cookie).
+	Persistent bool `toml:"persistent"`
+	// Autoload loads the session before the handler (key autoload, default
+	// false: on first use).
+	Autoload bool `toml:"autoload"`
+	// MaxCookieSize (key max_cookie_size, default 4096).
+	MaxCookieSize int `toml:"max_cookie_size"`
+	// MaxEntries bounds the memory store (key max_entries, default
+	// 100000).
+	MaxEntries int `toml:"max_entries"`
+}
+
+// Plugin is a session manager with the store it owns. It implements
+// who.OuterMiddleware, session.Provider and io.Closer.
+type Plugin struct {
+	*session.Manager
+	closer io.Closer // the store, when it holds resources
+}
+
+var (
+	_ who.OuterMiddleware = (*Plugin)(nil)
+	_ session.Provider    = (*Plugin)(nil)
+	_ io.Closer           = (*Plugin)(nil)
+)
+
+// Close releases the store (connections, the file sweeper).
+func (p *Plugin) Close() error {
+	if p.closer != nil {
+		return p.closer.Close()
+	}
+	return nil
+}
+
+// Wrap returns next behind the manager.
+func (p *Plugin) Wrap(next http.Handler) http.Handler { return p.Manager.Wrap(next) }
+
+// New builds the store o names and a manager on it. dir resolves a
+// relative data_dir ("": the working directory); log receives store
+// failures (nil: slog.Default()).
+func New(o Options, dir string, log *slog.Logger) (*Plugin, error) {
+	so, err := managerOptions(o)
+	if err != nil {
+		return nil, err
+	}
+	so.Logger = log
+	p := &Plugin{}
+	kind := o.Store
+	if kind == "" {
+		kind = StoreCookie
+	}
+	wrongStore := func(key string, set bool) error {
+		if set {
+			return &who.OptionError{Key: key, Err: fmt.Errorf("is for another store (store = %q)", kind)}
+		}
+		return nil
+	}
+	if err := errors.Join(
+		wrongStore("secret", kind != StoreCookie && o.Secret != ""),
+		wrongStore("old_secrets", kind != StoreCookie && len(o.OldSecrets) > 0),
+		wrongStore("data_dir", kind != StoreFile && o.DataDir != ""),
+		wrongStore("memcached_urls", kind != StoreMemcached && len(o.MemcachedURLs) > 0),
+		wrongStore("redis_url", kind != StoreRedis && o.RedisURL != ""),
+		wrongStore("max_entries", kind != StoreMemory && o.MaxEntries != 0),
+		wrongStore("key_prefix", kind != StoreMemcached && kind != StoreRedis && o.KeyPrefix != ""),
+	); err != nil {
+		return nil, err
+	}
+	switch kind {
+	case StoreCookie:
+		if o.Secret == "" {
+			return nil, &who.OptionError{Key: "secret", Err: errors.New(`is required with store = "cookie" (write secret = "${WHO_SESSION_SECRET}")`)}
+		}
+		revoke := so.AbsoluteTimeout
+		if revoke <= 0 {
+			revoke = session.DefaultAbsoluteTimeout
+		}
+		st, err := cookiestore.New(cookiestore.Options{Secret: o.Secret, OldSecrets: o.OldSecrets, RevokeFor: revoke})
+		if err != nil {
+			return nil, &who.OptionError{Key: "secret", Err: err}
+		}
+		so.Store = st
+	case StoreMemory:
+		so.Store = memstore.New(memstore.Options{MaxEntries: o.MaxEntries})
+	case StoreFile:
+		if o.DataDir == "" {
+			return nil, &who.OptionError{Key: "data_dir", Err: errors.New(`is required with store = "file"`)}
+		}
+		d := o.DataDir
+		if rest, ok := strings.CutPrefix(d, "~/"); ok {
+			if home, err := os.UserHomeDir(); err == nil {
+				d = filepath.Join(home, rest)
+			}
+		}
+		if !filepath.IsAbs(d) && dir != "" {
+			d = filepath.Join(dir, d)
+		}
+		st, err := filestore.New(filestore.Options{Dir: d})
+		if err != nil {
+			return nil, &who.OptionError{Key: "data_dir", Err: err}
+		}
+		so.Store, p.closer = st, st
+	case StoreMemcached:
+		st, err := memcachestore.New(memcachestore.Options{Servers: o.MemcachedURLs, Prefix: o.KeyPrefix})
+		if err != nil {
+			return nil, &who.OptionError{Key: "memcached_urls", Err: err}
+		}
+		so.Store, p.closer = st, st
+	case StoreRedis:
+		st, err := redisstore.New(redisstore.Options{URL: o.RedisURL, Prefix: o.KeyPrefix})
+		if err != nil {
+			return nil, &who.OptionError{Key: "redis_url", Err: err}
+		}
+		so.Store, p.closer = st, st
+	default:
+		hint := ""
+		if s := who.Closest(kind, storeKinds); s != "" {
+			hint = fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return nil, &who.OptionError{Key: "store", Err: fmt.Errorf("unknown store %q%s: use one of %s", kind, hint, strings.Join(storeKinds, ", "))}
+	}
+	m, err := session.New(so)
+	if err != nil {
+		_ = p.Close()
+		return nil, err
+	}
+	p.Manager = m
+	return p, nil
+}
+
+func managerOptions(o Options) (session.Options, error) {
+	so := session.Options{
+		CookieName:      o.CookieName,
+		CookiePath:      o.CookiePath,
+		CookieDomain:    o.CookieDomain,
+		Secure:          o.Secure,
+		HTTPOnly:        o.HTTPOnly,
+		IdleTimeout:     o.IdleTimeout.D(),
+		AbsoluteTimeout: o.AbsoluteTimeout.D(),
+		Rolling:         o.Rolling,
+		Persistent:      o.Persistent,
+		Autoload:        o.Autoload,
+		MaxCookieSize:   o.MaxCookieSize,
+	}
+	switch strings.ToLower(o.SameSite) {
+	case "", "lax":
+		so.SameSite = http.SameSiteLaxMode
+	case "strict":
+		so.SameSite = http.SameSiteStrictMode
+	case "none":
+		so.SameSite = http.SameSiteNoneMode
+	default:
+		return so, &who.OptionError{Key: "same_site", Err: fmt.Errorf("bad value %q: use \"lax\", \"strict\" or \"none\"", o.SameSite)}
+	}
+	if o.MaxCookieSize < 0 {
+		return so, &who.OptionError{Key: "max_cookie_size", Err: errors.New("must not be negative")}
+	}
+	if o.IdleTimeout.D() > 0 && o.AbsoluteTimeout.D() > 0 && o.IdleTimeout.D() > o.AbsoluteTimeout.D() {
+		return so, &who.OptionError{Key: "idle_timeout", Err: fmt.Errorf("%v is longer than absolute_timeout %v", o.IdleTimeout, o.AbsoluteTimeout)}
+	}
+	return so, nil
+}
+
+func factory(spec who.PluginSpec) (any, error) {
+	var o Options
+	if err := spec.Decode(&o); err != nil {
+		return nil, err
+	}
+	p, err := New(o, spec.Dir, spec.Logger)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
