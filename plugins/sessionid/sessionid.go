@@ -241,8 +241,9 @@ func sameData(a, b map[string]any) bool {
 	return err1 == nil && err2 == nil && bytes.Equal(ea, eb)
 }
 
-// Forget removes key_name from the session, or with delete_on_logout
-// destroys the session (record deleted, cookie expired). The manager
+// Forget removes key_name from the session and renews its id (the rest of
+// the session stays), or with delete_on_logout destroys the session
+// (record deleted, cookie expired). The manager
 // sends the cookie: Forget returns no headers.
 func (p *Plugin) Forget(r *http.Request, _ who.Identity) http.Header {
 	s, err := p.session(r)
@@ -253,7 +254,12 @@ func (p *Plugin) Forget(r *http.Request, _ who.Identity) http.Header {
 	if p.deleteOnOut {
 		err = s.Destroy()
 	} else if _, ok := s.Lookup(p.keyName); ok {
-		err = s.Delete(p.keyName)
+		// A new id too: the cookie that carried the login must not
+		// carry it again (a client-side session could not be revoked
+		// otherwise).
+		if err = s.Delete(p.keyName); err == nil {
+			err = s.RenewID()
+		}
 	}
 	if err != nil {
 		p.log.Error("sessionid: forget", "err", err)
