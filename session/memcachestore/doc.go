@@ -1,0 +1,17 @@
+// Package memcachestore keeps sessions in memcached (one or several
+// servers, keys spread by the client), so any number of app servers share
+// them. memcached may evict under memory pressure: a session evicted is a
+// logout, never a wrong user.
+//
+// In who.toml:
+//
+//	[plugin.sessions]
+//	use = "session"
+//	store = "memcached"
+//	memcached_urls = ["10.0.0.5:11211", "10.0.0.6:11211"]
+//
+// From Go:
+//
+//	st, err := memcachestore.New(memcachestore.Options{Servers: []string{"10.0.0.5:11211"}})
+//	m, err := session.New(session.Options{Store: st})
+package memcachestore

@@ -1,0 +1,15 @@
+// Package memstore keeps sessions in the process's memory: fast, lost at
+// restart, not shared between processes. Memory is bounded (entries and
+// bytes); expired records are dropped when read or when room is needed.
+//
+// In who.toml:
+//
+//	[plugin.sessions]
+//	use = "session"
+//	store = "memory"
+//	max_entries = 100000
+//
+// From Go:
+//
+//	m, err := session.New(session.Options{Store: memstore.New(memstore.Options{MaxEntries: 100_000})})
+package memstore
