@@ -151,6 +151,7 @@ func checkValue(v any) error {
 type decoder struct {
 	b   []byte
 	off int
+	s   string // a copy of b, when set: strings are sliced from it (one allocation)
 }
 
 func (d *decoder) uvarint() (uint64, error) {
@@ -187,8 +188,19 @@ func (d *decoder) raw() ([]byte, error) {
 }
 
 func (d *decoder) string() (string, error) {
-	s, err := d.raw()
-	return string(s), err
+	n, err := d.uvarint()
+	if err != nil {
+		return "", err
+	}
+	if n > uint64(len(d.b)-d.off) {
+		return "", errCorrupt
+	}
+	start := d.off
+	d.off += int(n)
+	if d.s != "" {
+		return d.s[start:d.off], nil
+	}
+	return string(d.b[start:d.off]), nil
 }
 
 func (d *decoder) value(depth int) (any, error) {

@@ -73,7 +73,6 @@ type Options struct {
 // Build it with New; it is safe for concurrent use.
 type Manager struct {
 	o   Options
-	key *ctxKey
 	log *slog.Logger
 }
 
@@ -81,8 +80,9 @@ type ctxKey struct{ name string }
 
 func (k *ctxKey) String() string { return "session context key " + k.name }
 
-// anyKey holds the innermost manager's session, for From.
-var anyKey = &ctxKey{"any"}
+// anyKey holds the innermost manager's session, for From; it links to
+// the sessions of enclosing managers.
+var anyKey = &ctxKey{"session"}
 
 // New checks o, applies its defaults and returns the manager.
 func New(o Options) (*Manager, error) {
@@ -116,7 +116,7 @@ func New(o Options) (*Manager, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	m := &Manager{o: o, key: &ctxKey{o.CookieName}, log: o.Logger}
+	m := &Manager{o: o, log: o.Logger}
 	if m.log == nil {
 		m.log = slog.Default()
 	}
@@ -145,8 +145,8 @@ func (m *Manager) Store() Store { return m.o.Store }
 func (m *Manager) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := &Session{m: m}
-		ctx := context.WithValue(context.WithValue(r.Context(), m.key, s), anyKey, s)
-		r = r.WithContext(ctx)
+		s.outer, _ = r.Context().Value(anyKey).(*Session)
+		r = r.WithContext(context.WithValue(r.Context(), anyKey, s))
 		s.r = r
 		if m.o.Autoload {
 			if err := s.Load(); err != nil {
@@ -154,7 +154,8 @@ func (m *Manager) Wrap(next http.Handler) http.Handler {
 				return
 			}
 		}
-		sw := &writer{w: w, s: s}
+		sw := &s.wv
+		sw.w, sw.s = w, s
 		next.ServeHTTP(sw, r)
 		sw.finish()
 	})
@@ -163,14 +164,14 @@ func (m *Manager) Wrap(next http.Handler) http.Handler {
 // From returns the request's session of this manager, or nil when the
 // request did not go through it. The methods of a nil *Session return
 // ErrNoMiddleware.
-func (m *Manager) From(r *http.Request) *Session {
-	s, _ := r.Context().Value(m.key).(*Session)
-	return s
-}
+func (m *Manager) From(r *http.Request) *Session { return m.FromContext(r.Context()) }
 
 // FromContext is From for a context.
 func (m *Manager) FromContext(ctx context.Context) *Session {
-	s, _ := ctx.Value(m.key).(*Session)
+	s, _ := ctx.Value(anyKey).(*Session)
+	for s != nil && s.m != m {
+		s = s.outer
+	}
 	return s
 }
 

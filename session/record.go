@@ -61,43 +61,52 @@ func (rc *record) encode(b []byte) ([]byte, error) {
 // decodeRecord reads what encode wrote; bytes it did not write give an
 // error, never a panic.
 func decodeRecord(b []byte) (*record, error) {
-	if len(b) == 0 || b[0] != recordVersion {
-		return nil, errCorrupt
-	}
-	d := decoder{b: b, off: 1}
 	rc := &record{}
+	if err := rc.decode(b); err != nil {
+		return nil, err
+	}
+	return rc, nil
+}
+
+// decode fills rc from b.
+func (rc *record) decode(b []byte) error {
+	if len(b) == 0 || b[0] != recordVersion {
+		return errCorrupt
+	}
+	// One copy of the record for all its strings, instead of one each.
+	d := decoder{b: b, off: 1, s: string(b)}
 	var err error
 	for _, t := range []*time.Time{&rc.created, &rc.accessed, &rc.idleEnd, &rc.absEnd} {
 		if *t, err = d.time(); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	n, err := d.count()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if n > 0 {
 		rc.flashes = make([]Flash, n)
 		for i := range rc.flashes {
 			if rc.flashes[i].Category, err = d.string(); err != nil {
-				return nil, err
+				return err
 			}
 			if rc.flashes[i].Message, err = d.string(); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
 	if d.off >= len(b) || b[d.off] != tagMap {
-		return nil, errCorrupt
+		return errCorrupt
 	}
 	d.off++
 	if rc.data, err = d.mapBody(0); err != nil {
-		return nil, err
+		return err
 	}
 	if d.off != len(b) {
-		return nil, errCorrupt
+		return errCorrupt
 	}
-	return rc, nil
+	return nil
 }
 
 // expiry is the earlier of the two deadlines (zero when neither is set).

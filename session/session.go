@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -40,6 +41,11 @@ type Session struct {
 	destroyed bool
 	deleteIDs []string // records to delete at commit (renewed or destroyed)
 	committed bool
+	outer     *Session // the session of an enclosing manager, for Manager.From
+
+	// Allocated with the session, to save allocations per request.
+	rcv record
+	wv  writer
 }
 
 // Load loads the session now, if it is not loaded yet. Every other method
@@ -65,16 +71,17 @@ func (s *Session) load() error {
 	s.loaded = true
 	m := s.m
 	now := m.o.Now()
-	if c, err := s.r.Cookie(m.o.CookieName); err == nil && c.Value != "" {
-		s.token = c.Value
-		id, b, found, err := m.o.Store.Load(s.r.Context(), c.Value)
+	if v := cookieValue(s.r, m.o.CookieName); v != "" {
+		s.token = v
+		id, b, found, err := m.o.Store.Load(s.r.Context(), v)
 		if err != nil {
 			s.err = &StoreError{Op: "load", Err: err}
 			s.fresh(now)
 			return s.err
 		}
 		if found {
-			rc, err := decodeRecord(b)
+			rc := &s.rcv
+			err := rc.decode(b)
 			switch {
 			case err != nil:
 				m.log.Warn("session: unreadable record ignored", "err", err)
@@ -96,7 +103,8 @@ func (s *Session) load() error {
 func (s *Session) fresh(now time.Time) {
 	s.id = ""
 	s.isNew = true
-	s.rc = &record{created: now, data: map[string]any{}}
+	s.rcv = record{created: now, data: map[string]any{}}
+	s.rc = &s.rcv
 	if s.m.o.AbsoluteTimeout > 0 {
 		s.rc.absEnd = now.Add(s.m.o.AbsoluteTimeout)
 	}
@@ -357,4 +365,26 @@ func (s *Session) commit(h http.Header) error {
 		h.Add("Set-Cookie", m.cookie(s.r, "", time.Time{}, -1).String())
 	}
 	return nil
+}
+
+// cookieValue returns the value of the request's first cookie called
+// name, or "", without parsing the other cookies (what r.Cookie does
+// costs an allocation per cookie).
+func cookieValue(r *http.Request, name string) string {
+	for _, line := range r.Header["Cookie"] {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || k != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			return v
+		}
+	}
+	return ""
 }

@@ -172,7 +172,8 @@ func (p *Plugin) Identify(r *http.Request) (who.Identity, error) {
 	if uid == "" {
 		return nil, nil
 	}
-	id := who.Identity{KeyUserID: uid}
+	id := make(who.Identity, 1+len(p.alsoPersist))
+	id[KeyUserID] = uid
 	for _, k := range p.alsoPersist {
 		if x, ok := v[k]; ok {
 			id[k] = x
@@ -212,6 +213,9 @@ func (p *Plugin) Remember(r *http.Request, id who.Identity) http.Header {
 		return nil
 	}
 	old, oldUID := p.stored(s)
+	if oldUID == uid && p.unchanged(old, id) {
+		return nil // the common case: nothing to write, nothing allocated
+	}
 	v := map[string]any{who.KeyUserID: uid}
 	for _, k := range p.alsoPersist {
 		if x, ok := id[k]; ok && x != nil {
@@ -219,9 +223,6 @@ func (p *Plugin) Remember(r *http.Request, id who.Identity) http.Header {
 				v[k] = x
 			}
 		}
-	}
-	if oldUID == uid && sameData(old, v) {
-		return nil
 	}
 	if oldUID != uid {
 		if err := s.RenewID(); err != nil {
@@ -235,7 +236,38 @@ func (p *Plugin) Remember(r *http.Request, id who.Identity) http.Header {
 	return nil
 }
 
-func sameData(a, b map[string]any) bool {
+// unchanged reports whether the alsopersist keys of id equal those kept.
+func (p *Plugin) unchanged(kept map[string]any, id who.Identity) bool {
+	for _, k := range p.alsoPersist {
+		x, ok := id[k]
+		if ok && x == nil {
+			ok = false
+		}
+		y, had := kept[k]
+		if ok != had || ok && !equal(x, y) {
+			return false
+		}
+	}
+	return true
+}
+
+// equal compares session data; what it cannot compare cheaply it compares
+// by encoding.
+func equal(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case int:
+		y, ok := b.(int)
+		return ok && x == y
+	case []string:
+		y, ok := b.([]string)
+		return ok && slices.Equal(x, y)
+	}
 	ea, err1 := session.Encode(a)
 	eb, err2 := session.Encode(b)
 	return err1 == nil && err2 == nil && bytes.Equal(ea, eb)

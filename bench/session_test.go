@@ -1,0 +1,166 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/gorilla/sessions"
+
+	"github.com/gowho/gowho/plugins/sessionid"
+	"github.com/gowho/gowho/session"
+	"github.com/gowho/gowho/session/cookiestore"
+	"github.com/gowho/gowho/who"
+)
+
+// sessHello is the handler behind every session benchmark.
+var sessHello = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.WriteString(w, "hello")
+})
+
+// sessWriter is a reusable ResponseWriter.
+type sessWriter struct{ h http.Header }
+
+func (d *sessWriter) Header() http.Header         { return d.h }
+func (d *sessWriter) WriteHeader(int)             {}
+func (d *sessWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// sessPassword accepts login == password.
+type sessPassword struct{}
+
+func (sessPassword) Authenticate(_ *http.Request, id who.Identity) (string, error) {
+	if l := id.Str(who.KeyLogin); l != "" && l == id.Str(who.KeyPassword) {
+		return l, nil
+	}
+	return "", nil
+}
+
+// gowhoSession returns a handler whose requests are identified by the
+// sessionid plugin from a session in st, and a cookie logged in as alice.
+func gowhoSession(b *testing.B, st session.Store) (http.Handler, *http.Cookie) {
+	m, err := session.New(session.Options{Store: st})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sid, err := sessionid.New(sessionid.Options{Manager: m})
+	if err != nil {
+		b.Fatal(err)
+	}
+	chain, err := who.New(who.Config{
+		Identifiers:    []who.Entry{{Name: "sessionid", Plugin: sid}},
+		Authenticators: []who.Entry{{Name: "sessionid", Plugin: sid}, {Name: "pw", Plugin: sessPassword{}}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := m.Wrap(chain.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/login" {
+			who.APIFrom(r).Login(who.Identity{who.KeyLogin: "alice", who.KeyPassword: "alice"}, "")
+		}
+		if who.UserID(r.Context()) != "alice" {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		_, _ = io.WriteString(w, "hello")
+	})))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/login", nil))
+	cs := rec.Result().Cookies()
+	if len(cs) != 1 {
+		b.Fatalf("login set %d cookies", len(cs))
+	}
+	return h, cs[0]
+}
+
+func gorillaHandler() http.Handler {
+	store := sessions.NewCookieStore([]byte("0123456789abcdef0123456789abcdef"), []byte("0123456789abcdef0123456789abcdef"))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := store.Get(r, "session")
+		if err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		if r.URL.Path == "/login" {
+			s.Values["user"] = "alice"
+		}
+		if err := s.Save(r, w); err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		if s.Values["user"] != "alice" {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		_, _ = io.WriteString(w, "hello")
+	})
+}
+
+func scsHandler() http.Handler {
+	sm := scs.New() // memstore
+	return sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/login" {
+			sm.Put(r.Context(), "user", "alice")
+		}
+		if sm.GetString(r.Context(), "user") != "alice" {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		_, _ = io.WriteString(w, "hello")
+	}))
+}
+
+// loginCookie logs in through h and returns the cookie it set.
+func loginCookie(b *testing.B, h http.Handler) *http.Cookie {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/login", nil))
+	cs := rec.Result().Cookies()
+	if len(cs) == 0 {
+		b.Fatal("login set no cookie")
+	}
+	return cs[0]
+}
+
+// serve runs h on a logged-in request per iteration. Each iteration gets
+// its own shallow request copy, because gorilla/sessions caches the
+// session in the request it is given.
+func serve(b *testing.B, h http.Handler, c *http.Cookie) {
+	base := httptest.NewRequest(http.MethodGet, "/", nil)
+	if c != nil {
+		base.AddCookie(c)
+	}
+	w := &sessWriter{h: http.Header{}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, base.WithContext(ctx))
+	}
+}
+
+// BenchmarkSession compares a request whose identity comes from a
+// session: gowho (cookie store + sessionid), gorilla/sessions CookieStore
+// (Get + Save, encrypted), scs LoadAndSave (memstore), and a bare
+// handler.
+func BenchmarkSession(b *testing.B) {
+	b.Run("bare", func(b *testing.B) { serve(b, sessHello, nil) })
+	b.Run("gowho-cookie", func(b *testing.B) {
+		st, err := cookiestore.New(cookiestore.Options{Secret: "0123456789abcdef0123456789abcdef"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		h, c := gowhoSession(b, st)
+		serve(b, h, c)
+	})
+	b.Run("gorilla-cookie", func(b *testing.B) {
+		h := gorillaHandler()
+		serve(b, h, loginCookie(b, h))
+	})
+	b.Run("scs-memstore", func(b *testing.B) {
+		h := scsHandler()
+		serve(b, h, loginCookie(b, h))
+	})
+}
