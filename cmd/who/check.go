@@ -1,0 +1,48 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/gowho/gowho/config"
+)
+
+// runCheck validates a who.toml: it prints the resolved chain and exits 0,
+// or prints every mistake (one per line) and exits 1.
+func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("who check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: who check FILE")
+		fmt.Fprintln(stderr, "Validates FILE (every mistake, with its line) and prints the chain per stage and classification.")
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	chain, err := config.Load(fs.Arg(0), config.Options{})
+	if err != nil {
+		printErrors(stderr, err)
+		return 1
+	}
+	defer chain.Close()
+	chain.Describe(stdout)
+	return 0
+}
+
+// printErrors prints each joined error on its own line.
+func printErrors(w io.Writer, err error) {
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		for _, e := range joined.Unwrap() {
+			fmt.Fprintln(w, joinLines(e.Error()))
+		}
+		return
+	}
+	fmt.Fprintln(w, joinLines(err.Error()))
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gowho/gowho/plugins/htpasswd"
+)
+
+func runCmd(stdin string, args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestCheckExample(t *testing.T) {
+	t.Parallel()
+	code, out, errs := runCmd("", "check", "../../examples/who.toml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"basicauth", "htpasswd", "browser", "identifiers", "challengers"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("who check output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestCheckGoldenErrors runs `who check` on every golden error file of the
+// config package and compares what it prints with the expected message.
+func TestCheckGoldenErrors(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob("../../config/testdata/errors/*.toml")
+	if len(files) == 0 {
+		t.Fatal("no golden error files in config/testdata/errors")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
+			want, err := os.ReadFile(strings.TrimSuffix(f, ".toml") + ".golden")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The goldens name files as the config test (run in config/)
+			// sees them.
+			cmd, out, errs := runCmd("", "check", f)
+			if cmd != 1 || out != "" {
+				t.Fatalf("exit %d, stdout %q; want exit 1 and nothing on stdout", cmd, out)
+			}
+			got := strings.ReplaceAll(errs, "../../config/", "")
+			if strings.TrimSpace(got) != strings.TrimSpace(string(want)) {
+				t.Errorf("who check %s printed:\n%s\nwant:\n%s", f, got, want)
+			}
+		})
+	}
+}
+
+func TestHtpasswdCommand(t *testing.T) {
+	t.Parallel()
+	for _, scheme := range []string{"bcrypt", "apr1", "sha", "sha256", "sha512", "plain"} {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			code, out, errs := runCmd("s3cret: pass\n", "htpasswd", "-scheme", scheme, "carol")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			line := strings.TrimSpace(out)
+			user, hash, ok := strings.Cut(line, ":")
+			if !ok || user != "carol" {
+				t.Fatalf("line %q", line)
+			}
+			if scheme != "plain" {
+				if ok, err := htpasswd.Verify(hash, "s3cret: pass"); !ok || err != nil {
+					t.Errorf("Verify(%q) = %v, %v", hash, ok, err)
+				}
+			}
+			apacheVerifies(t, line, "carol", "s3cret: pass", scheme)
+		})
+	}
+	if code, _, _ := runCmd("", "htpasswd", "carol"); code != 2 {
+		t.Errorf("no password: exit %d, want 2", code)
+	}
+	if code, _, _ := runCmd("x\n", "htpasswd", "-scheme", "rot13", "carol"); code != 2 {
+		t.Errorf("unknown scheme: exit %d, want 2", code)
+	}
+	if code, _, _ := runCmd("x\n", "htpasswd", "a:b"); code != 2 {
+		t.Errorf("user with a colon: exit %d, want 2", code)
+	}
+}
+
+// apacheVerifies checks the line with Apache's own htpasswd -v.
+func apacheVerifies(t *testing.T, line, user, password, scheme string) {
+	t.Helper()
+	bin, err := exec.LookPath("htpasswd")
+	if err != nil {
+		if os.Getenv("GOWHO_REQUIRE_SERVERS") == "1" {
+			t.Fatal("htpasswd not on PATH: apt-get install apache2-utils")
+		}
+		t.Skip("htpasswd not on PATH: apt-get install apache2-utils (set GOWHO_REQUIRE_SERVERS=1 to fail instead)")
+	}
+	if scheme == "plain" {
+		return // Apache on Linux reads unknown lines as crypt(3), never as plain text
+	}
+	f := filepath.Join(t.TempDir(), "passwd")
+	if err := os.WriteFile(f, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "-vb", f, user, password).CombinedOutput(); err != nil {
+		t.Errorf("Apache htpasswd -v rejects %q: %v\n%s", line, err, out)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	t.Parallel()
+	if code, _, errs := runCmd("", "frobnicate"); code != 2 || !strings.Contains(errs, "unknown command") {
+		t.Errorf("exit %d, %q", code, errs)
+	}
+	if code, _, errs := runCmd(""); code != 2 || !strings.Contains(errs, "usage") {
+		t.Errorf("exit %d, %q", code, errs)
+	}
+}

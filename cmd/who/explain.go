@@ -1,0 +1,234 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+
+	"github.com/gowho/gowho/config"
+	"github.com/gowho/gowho/who"
+)
+
+// headerFlags collects repeated -H 'Name: value' flags.
+type headerFlags []string
+
+func (h *headerFlags) String() string { return strings.Join(*h, ", ") }
+func (h *headerFlags) Set(v string) error {
+	if !strings.Contains(v, ":") {
+		return fmt.Errorf("header %q: write it as 'Name: value'", v)
+	}
+	*h = append(*h, v)
+	return nil
+}
+
+// runExplain runs one request through the chain without the app and
+// prints what each plugin decided.
+func runExplain(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("who explain", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "the who.toml to load (required)")
+	status := fs.Int("status", 200, "the status the application answers with (401 shows the challenge)")
+	var headers headerFlags
+	fs.Var(&headers, "H", "a request header 'Name: value' (repeatable)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: who explain -config FILE [-H 'Name: value']... [-status 401] METHOD URL")
+		fmt.Fprintln(stderr, "Runs one request through the chain and prints each plugin's answer. Passwords and secrets are masked.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *cfgPath == "" || fs.NArg() != 2 {
+		fs.Usage()
+		return 2
+	}
+	method, target := strings.ToUpper(fs.Arg(0)), fs.Arg(1)
+	if !strings.Contains(target, "://") {
+		target = "http://127.0.0.1" + "/" + strings.TrimPrefix(target, "/")
+	}
+	chain, err := config.Load(*cfgPath, config.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		printErrors(stderr, err)
+		return 1
+	}
+	defer chain.Close()
+
+	req, err := newExplainRequest(method, target, headers)
+	if err != nil {
+		fmt.Fprintf(stderr, "who explain: %v\n", err)
+		return 2
+	}
+	p := &explainPrinter{w: stdout}
+	fmt.Fprintf(stdout, "request: %s %s\n", method, target)
+	for _, h := range headers {
+		fmt.Fprintf(stdout, "  %s\n", maskHeaderLine(h))
+	}
+	req = req.WithContext(who.WithTrace(req.Context(), p.trace()))
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.section("application")
+		fmt.Fprintf(stdout, "  answers %d\n", *status)
+		w.WriteHeader(*status)
+	})
+	rec := httptest.NewRecorder()
+	chain.Handler(app).ServeHTTP(rec, req)
+	p.section("response")
+	fmt.Fprintf(stdout, "  status %d\n", rec.Code)
+	printHeaders(stdout, "  ", rec.Header())
+	return 0
+}
+
+func newExplainRequest(method, target string, headers []string) (req *http.Request, err error) {
+	defer func() {
+		if recover() != nil { // httptest.NewRequest panics on a bad target
+			req, err = nil, fmt.Errorf("bad request target %q", target)
+		}
+	}()
+	req = httptest.NewRequest(method, target, nil)
+	req.RemoteAddr = "127.0.0.1:40000"
+	for _, h := range headers {
+		name, value, _ := strings.Cut(h, ":")
+		req.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	return req, nil
+}
+
+// explainPrinter prints trace events grouped by step.
+type explainPrinter struct {
+	w       io.Writer
+	current string
+}
+
+func (p *explainPrinter) section(name string) {
+	if p.current != name {
+		fmt.Fprintf(p.w, "%s:\n", name)
+		p.current = name
+	}
+}
+
+func (p *explainPrinter) trace() *who.Trace {
+	w := p.w
+	return &who.Trace{
+		Classified: func(c string) {
+			fmt.Fprintf(w, "classification: %s\n", c)
+		},
+		Identified: func(name string, id who.Identity, err error) {
+			p.section("identifiers")
+			switch {
+			case err != nil:
+				fmt.Fprintf(w, "  %s: error: %v\n", name, err)
+			case id == nil:
+				fmt.Fprintf(w, "  %s: nothing found\n", name)
+			default:
+				fmt.Fprintf(w, "  %s: found %s\n", name, formatIdentity(id))
+			}
+		},
+		Authenticated: func(a, i string, rank [2]int, uid string, err error) {
+			p.section("authenticators")
+			switch {
+			case err != nil:
+				fmt.Fprintf(w, "  %s × %s (rank %d,%d): error: %v\n", a, i, rank[0], rank[1], err)
+			case uid == "":
+				fmt.Fprintf(w, "  %s × %s (rank %d,%d): no\n", a, i, rank[0], rank[1])
+			default:
+				fmt.Fprintf(w, "  %s × %s (rank %d,%d): userid %q\n", a, i, rank[0], rank[1], uid)
+			}
+		},
+		Won: func(res *who.Result) {
+			p.current = ""
+			if res == nil {
+				fmt.Fprintln(w, "winner: none (anonymous)")
+				return
+			}
+			fmt.Fprintf(w, "winner: userid %q (identifier %s, authenticator %s)\n", res.UserID, res.Identifier, res.Authenticator)
+		},
+		Metadata: func(name string, id who.Identity, err error) {
+			p.section("metadata")
+			if err != nil {
+				fmt.Fprintf(w, "  %s: error: %v\n", name, err)
+				return
+			}
+			fmt.Fprintf(w, "  %s: identity now %s\n", name, formatIdentity(id))
+		},
+		Decided: func(status int, challenge bool) {
+			p.section("decision")
+			if challenge {
+				fmt.Fprintf(w, "  status %d is a challenge\n", status)
+			} else {
+				fmt.Fprintf(w, "  status %d is not a challenge\n", status)
+			}
+		},
+		Challenged: func(name string, status int, forget http.Header) {
+			p.section("decision")
+			if name == "" {
+				fmt.Fprintln(w, "  no challenger answered: the client gets a 500")
+			} else {
+				fmt.Fprintf(w, "  challenger %s answers\n", name)
+			}
+			if len(forget) > 0 {
+				fmt.Fprintln(w, "  forget headers:")
+				printHeaders(w, "    ", forget)
+			}
+		},
+		Remembered: func(name string, h http.Header) {
+			p.section("decision")
+			if len(h) == 0 {
+				fmt.Fprintf(w, "  %s remembers nothing new\n", name)
+				return
+			}
+			fmt.Fprintf(w, "  %s remembers:\n", name)
+			printHeaders(w, "    ", h)
+		},
+	}
+}
+
+// formatIdentity prints an identity with sorted keys and the password
+// masked.
+func formatIdentity(id who.Identity) string {
+	keys := make([]string, 0, len(id))
+	for k := range id {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		v := id[k]
+		if k == who.KeyPassword || strings.Contains(strings.ToLower(k), "secret") {
+			v = "********"
+		}
+		fmt.Fprintf(&b, "%s: %#v", k, v)
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+func printHeaders(w io.Writer, indent string, h http.Header) {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range h[k] {
+			fmt.Fprintf(w, "%s%s\n", indent, maskHeaderLine(k+": "+v))
+		}
+	}
+}
+
+// maskHeaderLine hides credentials in an Authorization header.
+func maskHeaderLine(line string) string {
+	name, value, _ := strings.Cut(line, ":")
+	if strings.EqualFold(strings.TrimSpace(name), "Authorization") {
+		scheme, _, _ := strings.Cut(strings.TrimSpace(value), " ")
+		return strings.TrimSpace(name) + ": " + scheme + " ********"
+	}
+	return line
+}

@@ -1,0 +1,74 @@
+// Command who is gowho's command line: it runs the demo app behind a
+// configured chain, checks who.toml files, and makes htpasswd lines and
+// auth_tkt tickets.
+//
+// Usage:
+//
+//	who serve -config FILE [-addr 127.0.0.1:8080]
+//	who check FILE
+//	who explain -config FILE [-H 'Name: value']... [-status 401] METHOD URL
+//	who htpasswd [-scheme bcrypt|apr1|sha|sha256|sha512|plain] USER   (password on stdin)
+//	who ticket make|read ...
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	_ "github.com/gowho/gowho/plugins/all"
+)
+
+// command is one subcommand: it gets its arguments and the standard
+// streams and returns the exit status.
+type command struct {
+	run     func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
+	summary string
+}
+
+var commands = map[string]command{
+	"serve":    {runServe, "run the demo app behind the chain of a who.toml"},
+	"check":    {runCheck, "validate a who.toml and print the resolved chain"},
+	"explain":  {runExplain, "run one request through the chain and print what each plugin decided"},
+	"htpasswd": {runHtpasswd, "print an htpasswd line for USER, password read from stdin"},
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "who: unknown command %q\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	return c.run(args[1:], stdin, stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: who COMMAND [flags] [args]")
+	fmt.Fprintln(w, "\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'who COMMAND -h' for a command's flags.")
+}
+
+// joinLines indents a multi-line error for the terminal.
+func joinLines(s string) string { return strings.TrimRight(s, "\n") }
