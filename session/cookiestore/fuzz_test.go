@@ -19,12 +19,20 @@ func FuzzLoad(f *testing.F) {
 	}
 	ctx := context.Background()
 	tok, _ := st.Save(ctx, session.NewID(), []byte("seed record"), time.Now().Add(time.Hour))
-	f.Add(tok, []byte("rec"))
+	// Seeds near a valid cookie (a valid one would open in any process
+	// with this secret, so it is not a seed: nothing the fuzzer makes
+	// may open).
+	last := "A"
+	if tok[len(tok)-1] == 'A' {
+		last = "B"
+	}
+	f.Add(tok[:len(tok)-1]+last, []byte("rec"))
+	f.Add(tok[:20], []byte("rec"))
 	f.Add("", []byte{})
 	f.Add("AAAA", []byte{0})
 	f.Add(tok[:len(tok)-3]+"===", []byte("x"))
 	f.Fuzz(func(t *testing.T, token string, rec []byte) {
-		if _, _, found, err := st.Load(ctx, token); err != nil || found && token != tok {
+		if _, _, found, err := st.Load(ctx, token); err != nil || found {
 			t.Fatalf("Load(%q) = found %v, err %v", token, found, err)
 		}
 		id := session.NewID()
