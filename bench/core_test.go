@@ -60,8 +60,8 @@ func BenchmarkCore(b *testing.B) {
 		name string
 		h    http.Handler
 	}{
-		{"bare", hello},
-		{"gowho-anonymous", basicChain(b)},
+		{"impl=bare", hello},
+		{"impl=gowho-anonymous", basicChain(b)},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -83,8 +83,8 @@ func BenchmarkCoreHTTP(b *testing.B) {
 		name string
 		h    http.Handler
 	}{
-		{"bare", hello},
-		{"gowho-anonymous", basicChain(b)},
+		{"impl=bare", hello},
+		{"impl=gowho-anonymous", basicChain(b)},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
