@@ -1,0 +1,38 @@
+package htpasswd
+
+import (
+	"errors"
+	"path/filepath"
+
+	"github.com/gowho/gowho/who"
+)
+
+func init() {
+	who.Register("htpasswd", factory, "repoze.who.plugins.htpasswd:make_plugin")
+}
+
+// factory builds the plugin from its who.toml section.
+func factory(spec who.PluginSpec) (any, error) {
+	var o Options
+	if err := spec.Decode(&o); err != nil {
+		return nil, err
+	}
+	if o.Filename == "" {
+		return nil, &who.OptionError{Key: "filename", Err: errors.New("is required")}
+	}
+	if !filepath.IsAbs(o.Filename) && spec.Dir != "" {
+		o.Filename = filepath.Join(spec.Dir, o.Filename)
+	}
+	if o.ReloadInterval == 0 {
+		o.ReloadInterval = who.Duration(DefaultReloadInterval)
+	}
+	o.Logger = spec.Logger
+	p, err := New(o)
+	switch {
+	case errors.Is(err, ErrBadCheckFn):
+		return nil, &who.OptionError{Key: "check_fn", Err: err}
+	case err != nil:
+		return nil, &who.OptionError{Key: "filename", Err: err}
+	}
+	return p, nil
+}

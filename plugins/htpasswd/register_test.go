@@ -1,0 +1,93 @@
+package htpasswd
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/gowho/gowho/who"
+)
+
+func decodeTOML(src string) func(v any) error {
+	return func(v any) error {
+		md, err := toml.Decode(src, v)
+		if err != nil {
+			return err
+		}
+		if u := md.Undecoded(); len(u) > 0 {
+			return errors.New("unknown key " + u[0].String())
+		}
+		return nil
+	}
+}
+
+func TestFactory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	h, _ := Hash(SchemeSHA, "pw")
+	if err := os.WriteFile(filepath.Join(dir, "users"), []byte("foo:"+h+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs("testdata/apr1.htpasswd")
+	tests := []struct {
+		name, use, src string
+		errKey         string
+		interval       time.Duration
+		plain          bool
+	}{
+		{name: "relative to dir", use: "htpasswd", src: `filename = "users"`, interval: time.Second},
+		{name: "absolute", use: "htpasswd", src: `filename = "` + abs + `"`, interval: time.Second},
+		{name: "repoze alias and check_fn", use: "repoze.who.plugins.htpasswd:make_plugin",
+			src: "filename = \"users\"\ncheck_fn = \"repoze.who.plugins.htpasswd:crypt_check\"", interval: time.Second},
+		{name: "all options", use: "htpasswd",
+			src: "filename = \"users\"\ncheck_fn = \"plain\"\nallow_plain = true\nreload_interval = \"5s\"", interval: 5 * time.Second, plain: true},
+		{name: "interval in seconds", use: "htpasswd", src: "filename = \"users\"\nreload_interval = 30", interval: 30 * time.Second},
+		{name: "missing filename", use: "htpasswd", src: ``, errKey: "filename"},
+		{name: "missing file", use: "htpasswd", src: `filename = "nope"`, errKey: "filename"},
+		{name: "bad check_fn", use: "htpasswd", src: "filename = \"users\"\ncheck_fn = \"sha\"", errKey: "check_fn"},
+		{name: "unknown key", use: "htpasswd", src: "filename = \"users\"\nfile = \"x\"", errKey: "-"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, canonical, err := who.DefaultRegistry.Factory(tt.use)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if canonical != "htpasswd" {
+				t.Errorf("canonical = %q", canonical)
+			}
+			v, err := f(who.PluginSpec{Name: "ht", Use: tt.use, Decode: decodeTOML(tt.src), Dir: dir,
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if tt.errKey != "" {
+				var oe *who.OptionError
+				switch {
+				case err == nil:
+					t.Fatal("no error")
+				case tt.errKey != "-" && (!errors.As(err, &oe) || oe.Key != tt.errKey):
+					t.Errorf("error %v, want an OptionError for %q", err, tt.errKey)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, ok := v.(*Plugin)
+			if !ok {
+				t.Fatalf("factory returned %T", v)
+			}
+			if p.interval != tt.interval || p.allowPlain != tt.plain {
+				t.Errorf("interval %v plain %v, want %v %v", p.interval, p.allowPlain, tt.interval, tt.plain)
+			}
+			if p.Len() == 0 {
+				t.Error("no users loaded")
+			}
+		})
+	}
+}
