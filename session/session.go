@@ -215,11 +215,16 @@ func (s *Session) Flashes() []Flash {
 	if s == nil {
 		return nil
 	}
-	var out []Flash
-	_ = s.change(func() {
-		out = s.rc.flashes
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.load() != nil || len(s.rc.flashes) == 0 {
+		return nil // nothing to remove: the session stays clean
+	}
+	out := s.rc.flashes
+	if !s.committed {
 		s.rc.flashes = nil
-	})
+		s.dirty = true
+	}
 	return out
 }
 

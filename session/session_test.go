@@ -226,9 +226,13 @@ func TestFlashes(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("Flashes = %v; want %v", got, want)
 	}
+	saves := f.st.saves.Load()
 	f.do(read, c.Value)
 	if len(got) != 0 {
 		t.Fatalf("flashes read twice: %v", got)
+	}
+	if f.st.saves.Load() != saves {
+		t.Fatal("reading no flashes saved the session")
 	}
 }
 
