@@ -422,4 +422,3 @@ func TestFactoryAliases(t *testing.T) {
 		}
 	}
 }
-
