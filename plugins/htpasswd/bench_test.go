@@ -1,0 +1,59 @@
+package htpasswd
+
+import (
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// BenchmarkAuthenticate measures one successful check per fixture scheme.
+func BenchmarkAuthenticate(b *testing.B) {
+	for _, file := range []string{"bcrypt", "apr1", "md5crypt", "sha", "sha256", "sha512", "crypt", "plain"} {
+		b.Run(file, func(b *testing.B) {
+			p, err := New(Options{Filename: filepath.Join("testdata", file+".htpasswd"), AllowPlain: true,
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := httptest.NewRequest("GET", "/", nil)
+			id := creds("alice", "alicepw")
+			for b.Loop() {
+				if uid, _ := p.Authenticate(r, id); uid != "alice" {
+					b.Fatal("no match")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkLoad measures parsing a 10,000-line {SHA} file.
+func BenchmarkLoad(b *testing.B) {
+	var sb strings.Builder
+	h, _ := Hash(SchemeSHA, "pw")
+	for i := range 10000 {
+		sb.WriteString("user")
+		sb.WriteString(strings.Repeat("x", i%7))
+		sb.WriteString(string(rune('a' + i%26)))
+		sb.WriteString(":" + h + "\n")
+	}
+	path := filepath.Join(b.TempDir(), "big")
+	if err := os.WriteFile(path, []byte(sb.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	p, err := New(Options{Filename: path, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		p.mu.Lock()
+		_, err := p.load()
+		p.mu.Unlock()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
