@@ -398,3 +398,74 @@ func TestCodecRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestRollingAndPersistent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, session.Options{Rolling: true, Persistent: true})
+	c := sessionCookie(f.do(set("k", "v"), ""))
+	if c.Expires.IsZero() {
+		t.Fatal("persistent cookie without Expires")
+	}
+	saves := f.st.saves.Load()
+	rec := f.do(func(w http.ResponseWriter, r *http.Request) { _ = session.From(r).Get("k") }, c.Value)
+	if f.st.saves.Load() != saves+1 || sessionCookie(rec) == nil {
+		t.Fatal("rolling: a loaded session was not saved, or its cookie not re-sent")
+	}
+	saves = f.st.saves.Load()
+	f.do(func(w http.ResponseWriter, r *http.Request) {}, c.Value)
+	if f.st.saves.Load() != saves {
+		t.Fatal("rolling: an untouched session was loaded and saved")
+	}
+}
+
+func TestTwoManagers(t *testing.T) {
+	t.Parallel()
+	outer := newFixture(t, session.Options{CookieName: "outer"})
+	inner := newFixture(t, session.Options{CookieName: "inner"})
+	var sameOuter, sameInner, innermost bool
+	h := outer.m.Wrap(inner.m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o, i := outer.m.From(r), inner.m.From(r)
+		sameOuter = o != nil && o != i
+		sameInner = i != nil
+		innermost = session.From(r) == i
+		_ = o.Set("who", "outer")
+		_ = i.Set("who", "inner")
+	})))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if !sameOuter || !sameInner || !innermost {
+		t.Fatalf("From: outer %v inner %v innermost %v", sameOuter, sameInner, innermost)
+	}
+	names := map[string]bool{}
+	for _, c := range rec.Result().Cookies() {
+		names[c.Name] = true
+	}
+	if !names["outer"] || !names["inner"] {
+		t.Fatalf("cookies %v; want both managers'", names)
+	}
+}
+
+func TestHijackSaves(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, session.Options{})
+	srv := httptest.NewServer(f.m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = session.From(r).Set("k", "v")
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		_, _ = brw.WriteString("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+		_ = brw.Flush()
+	})))
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent || f.st.saves.Load() != 1 {
+		t.Fatalf("hijacked: status %d, %d saves; want 204 and the session saved", resp.StatusCode, f.st.saves.Load())
+	}
+}
