@@ -171,8 +171,22 @@ type Cache struct {
 // server is one memcached server and its back-off state.
 type server struct {
 	addr      string
-	client    *memcache.Client
+	timeout   time.Duration
+	maxIdle   int
+	client    atomic.Pointer[memcache.Client]
 	downUntil atomic.Int64 // unix nanoseconds; 0: up
+}
+
+// reset replaces the client, dropping its idle connections: after a
+// failure they are likely dead (memcached restarted), and each would cost
+// one more failure and back-off.
+func (s *server) reset() {
+	mc := memcache.New(s.addr)
+	mc.Timeout = s.timeout
+	mc.MaxIdleConns = s.maxIdle
+	if old := s.client.Swap(mc); old != nil {
+		_ = old.Close()
+	}
 }
 
 var (
@@ -244,10 +258,9 @@ func New(o Options) (*Cache, error) {
 	}
 	for _, addr := range o.MemcachedURLs {
 		addr = strings.TrimPrefix(addr, "memcached://")
-		mc := memcache.New(addr)
-		mc.Timeout = o.Timeout.D()
-		mc.MaxIdleConns = o.MaxIdleConns
-		c.servers = append(c.servers, &server{addr: addr, client: mc})
+		s := &server{addr: addr, timeout: o.Timeout.D(), maxIdle: o.MaxIdleConns}
+		s.reset()
+		c.servers = append(c.servers, s)
 	}
 	if o.NearCacheTTL > 0 {
 		ttl := min(o.NearCacheTTL.D(), o.TTL.D())
@@ -325,7 +338,7 @@ func (c *Cache) Stats() Stats {
 func (c *Cache) Close() error {
 	var errs []error
 	for _, s := range c.servers {
-		errs = append(errs, s.client.Close())
+		errs = append(errs, s.client.Load().Close())
 	}
 	return errors.Join(errs...)
 }
@@ -522,6 +535,7 @@ func (s *server) available(now time.Time) bool {
 func (c *Cache) failed(s *server, op string, err error) {
 	c.errs.Add(1)
 	s.downUntil.Store(time.Now().Add(c.o.Backoff.D()).UnixNano())
+	s.reset()
 	c.log.Warn("memcached: server failed; the wrapped plugin answers during the back-off",
 		"server", s.addr, "op", op, "backoff", c.o.Backoff.String(), "err", err)
 }
@@ -541,7 +555,7 @@ func (c *Cache) get(ctx context.Context, key string) (entry, bool) {
 		c.skipped.Add(1)
 		return entry{}, false
 	}
-	it, err := s.client.Get(key)
+	it, err := s.client.Load().Get(key)
 	if err != nil {
 		if isServerError(err) {
 			c.failed(s, "get", err)
@@ -566,7 +580,7 @@ func (c *Cache) set(key string, e entry, ttl time.Duration) {
 	if err != nil {
 		return // a value the codec cannot hold: not cached
 	}
-	if err := s.client.Set(&memcache.Item{Key: key, Value: b, Expiration: expiration(ttl)}); err != nil && isServerError(err) {
+	if err := s.client.Load().Set(&memcache.Item{Key: key, Value: b, Expiration: expiration(ttl)}); err != nil && isServerError(err) {
 		c.failed(s, "set", err)
 	}
 }
