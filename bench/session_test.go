@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/gorilla/sessions"
@@ -155,6 +156,30 @@ func BenchmarkSession(b *testing.B) {
 		h, c := gowhoSession(b, st)
 		serve(b, h, c)
 	})
+	b.Run("gowho-cookie-session-only", func(b *testing.B) {
+		// The session layer alone: the manager and the cookie store, the
+		// handler reading the user from the session itself (no who chain).
+		st, err := cookiestore.New(cookiestore.Options{Secret: "0123456789abcdef0123456789abcdef"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := session.New(session.Options{Store: st})
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s := session.From(r)
+			if r.URL.Path == "/login" {
+				_ = s.Set("user", "alice")
+			}
+			if s.GetString("user") != "alice" {
+				w.WriteHeader(http.StatusForbidden)
+				return
+			}
+			_, _ = io.WriteString(w, "hello")
+		}))
+		serve(b, h, loginCookie(b, h))
+	})
 	b.Run("gorilla-cookie", func(b *testing.B) {
 		h := gorillaHandler()
 		serve(b, h, loginCookie(b, h))
@@ -163,4 +188,38 @@ func BenchmarkSession(b *testing.B) {
 		h := scsHandler()
 		serve(b, h, loginCookie(b, h))
 	})
+}
+
+// BenchmarkSessionRatio serves one request of each kind per iteration,
+// timing each, so a shared machine's load weighs on all alike; it reports
+// how many times slower gorilla and scs are than gowho.
+func BenchmarkSessionRatio(b *testing.B) {
+	st, err := cookiestore.New(cookiestore.Options{Secret: "0123456789abcdef0123456789abcdef"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	gh, gc := gowhoSession(b, st)
+	gor := gorillaHandler()
+	scsH := scsHandler()
+	cases := []struct {
+		h http.Handler
+		r *http.Request
+		t time.Duration
+	}{{h: gh}, {h: gor}, {h: scsH}}
+	for i, c := range []*http.Cookie{gc, loginCookie(b, gor), loginCookie(b, scsH)} {
+		cases[i].r = httptest.NewRequest(http.MethodGet, "/", nil)
+		cases[i].r.AddCookie(c)
+	}
+	w := &sessWriter{h: http.Header{}}
+	ctx := context.Background()
+	for b.Loop() {
+		for i := range cases {
+			clear(w.h)
+			t0 := time.Now()
+			cases[i].h.ServeHTTP(w, cases[i].r.WithContext(ctx))
+			cases[i].t += time.Since(t0)
+		}
+	}
+	b.ReportMetric(float64(cases[1].t)/float64(cases[0].t), "gorilla/gowho")
+	b.ReportMetric(float64(cases[2].t)/float64(cases[0].t), "scs/gowho")
 }

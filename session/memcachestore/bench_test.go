@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
 
@@ -101,6 +102,26 @@ func BenchmarkSessionMemcached(b *testing.B) {
 			b.Fatal(err)
 		}
 		_, _ = io.WriteString(w, "hello")
+	})
+	// Interleaved: each iteration serves one request of each kind and
+	// times them separately, so the load of a shared machine weighs on
+	// both alike; the ratio is reported as x-bare.
+	b.Run("ratio", func(b *testing.B) {
+		ctx := context.Background()
+		var tBare, tGowho time.Duration
+		for b.Loop() {
+			clear(w.h)
+			t0 := time.Now()
+			bare.ServeHTTP(w, base.WithContext(ctx))
+			t1 := time.Now()
+			clear(w.h)
+			h.ServeHTTP(w, base.WithContext(ctx))
+			t2 := time.Now()
+			tBare += t1.Sub(t0)
+			tGowho += t2.Sub(t1)
+		}
+		b.ReportMetric(float64(tGowho)/float64(tBare), "x-bare")
+		b.ReportMetric(float64(tGowho-tBare)/float64(b.N), "ns-extra/op")
 	})
 	for _, c := range []struct {
 		name string
