@@ -1,22 +1,3 @@
-// Package sessionplugin registers the "session" plugin: a session manager
-// declared in who.toml, with its store, that the loaded configuration
-// installs outside the who chain (it is a who.OuterMiddleware), so that
-// plugins naming it (session_name) find the session.
-//
-// In who.toml:
-//
-//	[plugin.sessions]
-//	use = "session"
-//	store = "memcached"            # cookie (default), memory, file, memcached, redis
-//	memcached_urls = ["10.0.0.5:11211", "10.0.0.6:11211"]
-//	idle_timeout = "30m"
-//	absolute_timeout = "12h"
-//
-// From Go, build the Manager and its store directly:
-//
-//	st, err := cookiestore.New(cookiestore.Options{Secret: secret})
-//	m, err := session.New(session.Options{Store: st})
-//	http.ListenAndServe(addr, m.Wrap(chain.Wrap(app)))
 package sessionplugin
 
 import (
@@ -37,10 +18,6 @@ import (
 	"github.com/gowho/gowho/session/redisstore"
 	"github.com/gowho/gowho/who"
 )
-
-func init() {
-	who.Register("session", factory, "sessions")
-}
 
 // Store kinds, the values of the store key.
 const (
@@ -255,16 +232,4 @@ func managerOptions(o Options) (session.Options, error) {
 		return so, &who.OptionError{Key: "idle_timeout", Err: fmt.Errorf("%v is longer than absolute_timeout %v", o.IdleTimeout, o.AbsoluteTimeout)}
 	}
 	return so, nil
-}
-
-func factory(spec who.PluginSpec) (any, error) {
-	var o Options
-	if err := spec.Decode(&o); err != nil {
-		return nil, err
-	}
-	p, err := New(o, spec.Dir, spec.Logger)
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
 }

@@ -1,0 +1,19 @@
+package sessionplugin
+
+import "github.com/gowho/gowho/who"
+
+func init() {
+	who.Register("session", factory, "sessions")
+}
+
+func factory(spec who.PluginSpec) (any, error) {
+	var o Options
+	if err := spec.Decode(&o); err != nil {
+		return nil, err
+	}
+	p, err := New(o, spec.Dir, spec.Logger)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
