@@ -218,10 +218,8 @@ func (p *Plugin) Remember(r *http.Request, id who.Identity) http.Header {
 	}
 	v := map[string]any{who.KeyUserID: uid}
 	for _, k := range p.alsoPersist {
-		if x, ok := id[k]; ok && x != nil {
-			if _, err := session.Encode(x); err == nil {
-				v[k] = x
-			}
+		if x, ok := id[k]; ok && persistable(x) {
+			v[k] = x
 		}
 	}
 	if oldUID != uid {
@@ -240,15 +238,26 @@ func (p *Plugin) Remember(r *http.Request, id who.Identity) http.Header {
 func (p *Plugin) unchanged(kept map[string]any, id who.Identity) bool {
 	for _, k := range p.alsoPersist {
 		x, ok := id[k]
-		if ok && x == nil {
-			ok = false
-		}
+		ok = ok && persistable(x)
 		y, had := kept[k]
 		if ok != had || ok && !equal(x, y) {
 			return false
 		}
 	}
 	return true
+}
+
+// persistable reports whether x is kept: non-nil session data (an
+// identity value the codec cannot store is left out, every time).
+func persistable(x any) bool {
+	switch x.(type) {
+	case nil:
+		return false
+	case string, bool, int, []string:
+		return true
+	}
+	_, err := session.Encode(x)
+	return err == nil
 }
 
 // equal compares session data; what it cannot compare cheaply it compares

@@ -17,6 +17,7 @@ import (
 	"github.com/gowho/gowho/internal/testserver"
 	"github.com/gowho/gowho/plugins/sessionid"
 	"github.com/gowho/gowho/session"
+	"github.com/gowho/gowho/session/memstore"
 	_ "github.com/gowho/gowho/session/sessionplugin"
 	"github.com/gowho/gowho/who"
 )
@@ -390,3 +391,50 @@ func TestForeignIdentityRefused(t *testing.T) {
 		t.Errorf("a forged identity was accepted: %q", uid)
 	}
 }
+
+func TestRememberWritesOnlyChanges(t *testing.T) {
+	t.Parallel()
+	m, err := session.New(session.Options{Store: memstoreNew()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := sessionid.New(sessionid.Options{Manager: m})
+	var id string
+	var isNew bool
+	step := func(identity who.Identity, cookie string) string {
+		h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p.Remember(r, identity)
+			id, isNew = session.From(r).ID(), session.From(r).IsNew()
+		}))
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		if cookie != "" {
+			req.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: cookie})
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		for _, c := range rec.Result().Cookies() {
+			return c.Value
+		}
+		return ""
+	}
+	alice := who.Identity{who.KeyUserID: "alice", who.KeyUserData: "u1", "unsupported": struct{}{}, who.KeyTokens: struct{}{}}
+	c := step(alice, "")
+	if c == "" {
+		t.Fatal("first remember saved nothing")
+	}
+	if again := step(alice.Clone(), c); again != "" || isNew {
+		t.Fatalf("unchanged identity rewrote the session (cookie %q, new %v)", again, isNew)
+	}
+	first := id
+	changed := alice.Clone()
+	changed[who.KeyUserData] = "u2"
+	if c2 := step(changed, c); c2 != "" || id != first {
+		t.Fatalf("new userdata for the same user: cookie %q, id changed %v; want an in-place save", c2, id != first)
+	}
+	bob := who.Identity{who.KeyUserID: "bob"}
+	if c3 := step(bob, c); c3 == "" || c3 == c {
+		t.Fatalf("another user: cookie %q; want a renewed id", c3)
+	}
+}
+
+func memstoreNew() session.Store { return memstore.New(memstore.Options{}) }
