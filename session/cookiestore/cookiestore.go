@@ -174,7 +174,9 @@ func (st *Store) Load(_ context.Context, token string) (string, []byte, bool, er
 	if exp != 0 && now >= exp {
 		return "", nil, false, nil
 	}
-	id := base64.RawURLEncoding.EncodeToString(plain[8:headLen])
+	var idText [session.IDLen]byte
+	base64.RawURLEncoding.Encode(idText[:], plain[8:headLen])
+	id := string(idText[:])
 	if st.isRevoked(id, now) {
 		return "", nil, false, nil
 	}
