@@ -748,7 +748,7 @@ general = 1
 plugins = []
 `,
 			want: []string{
-				`who.toml:2: [title]: unknown top-level key "title" (keys belong in a section such as [general] or [plugin.NAME])`,
+				`who.toml:2: unknown top-level key "title" (keys belong in a section such as [general] or [plugin.NAME])`,
 				`who.toml:3: [general]: key "general" must be a table ([general]), not an integer (1)`,
 				`who.toml:4: [identifier]: unknown section [identifier] (did you mean [identifiers]? known: [general], [plugin], [identifiers], [authenticators], [challengers], [mdproviders])`,
 			},

@@ -107,6 +107,7 @@ type loader struct {
 	plugins map[string]*plugin
 	order   []*plugin       // build order
 	failed  map[string]bool // declared, but could not be built
+	envBad  map[string]bool // toml.Key strings of keys (and their parents) with a ${ENV} mistake
 	uses    map[string]string
 	stages  [4][]StageEntry
 	general general
@@ -124,7 +125,13 @@ func (l *loader) load(data []byte) *Chain {
 		envErrs = append(envErrs, keyError{path: path, err: err})
 	})
 	l.uses = l.rawUses()
+	l.envBad = map[string]bool{}
 	for _, ke := range envErrs {
+		// What holds an unexpanded value is not built or resolved: its
+		// mistake is the variable.
+		for n := 1; n <= len(ke.path); n++ {
+			l.envBad[toml.Key(ke.path[:n]).String()] = true
+		}
 		l.errAt(ke.path, fmt.Errorf("key %q: %w", pathString(l.relKey(ke.path)), ke.err))
 	}
 
@@ -136,7 +143,8 @@ func (l *loader) load(data []byte) *Chain {
 			continue
 		}
 		if _, ok := src.tree[k].(map[string]any); !ok {
-			l.errAt([]string{k}, tagged(ErrUnknownKey, "unknown top-level key %q (keys belong in a section such as [general] or [plugin.NAME])", k))
+			l.errs.add(&Error{File: l.file, Line: src.line(k), Key: k,
+				Err: tagged(ErrUnknownKey, "unknown top-level key %q (keys belong in a section such as [general] or [plugin.NAME])", k)})
 			continue
 		}
 		hint := ""
@@ -294,6 +302,9 @@ func (l *loader) buildDeclared() {
 			l.errAt(path, fmt.Errorf("bad plugin name %q: %s", name, why))
 			continue
 		}
+		if l.envBad[toml.Key(path).String()] {
+			continue
+		}
 		rawUse, has := sec["use"]
 		use, isString := rawUse.(string)
 		switch {
@@ -426,7 +437,7 @@ func callFactory(f who.Factory, spec who.PluginSpec) (v any, err error) {
 func (l *loader) readStages() {
 	for si, stage := range stageNames {
 		sec, ok := l.src.tree[stage].(map[string]any)
-		if !ok {
+		if !ok || l.envBad[toml.Key{stage}.String()] {
 			continue
 		}
 		for _, k := range sortedKeys(sec) {
@@ -555,6 +566,9 @@ func indexQuoted(text, s string) int {
 // classifier resolves [general] request_classifier.
 func (l *loader) classifier() who.RequestClassifier {
 	name := l.general.RequestClassifier
+	if l.envBad[toml.Key{"general", "request_classifier"}.String()] {
+		return nil
+	}
 	if name == "" || name == "default" {
 		return who.DefaultClassifier
 	}
@@ -580,6 +594,9 @@ func (l *loader) classifier() who.RequestClassifier {
 // decider resolves [general] challenge_decider.
 func (l *loader) decider() who.ChallengeDecider {
 	name := l.general.ChallengeDecider
+	if l.envBad[toml.Key{"general", "challenge_decider"}.String()] {
+		return nil
+	}
 	if name == "" || name == "default" {
 		return who.DefaultDecider
 	}
