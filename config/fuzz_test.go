@@ -1,0 +1,72 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/gowho/gowho/plugins/all"
+	"github.com/gowho/gowho/who"
+)
+
+// fuzzRegistry holds the fakes and the real plugins, so the fuzzer meets
+// resolvers, cycles and real option structs.
+func fuzzRegistry() *who.Registry {
+	reg := testRegistry(&recorder{})
+	for _, name := range who.Plugins() {
+		reg.Register(name, func(spec who.PluginSpec) (any, error) {
+			f, _, err := who.DefaultRegistry.Factory(name)
+			if err != nil {
+				return nil, err
+			}
+			return f(spec)
+		})
+	}
+	return reg
+}
+
+// FuzzParse checks that no who.toml makes Parse panic, and that it
+// returns either a chain or an error whose every line starts with the file
+// name (what `who check` prints).
+//
+//	go test -run='^$' -fuzz=FuzzParse -fuzztime=2m ./config
+func FuzzParse(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/*.toml")
+	more, _ := filepath.Glob("testdata/errors/*.toml")
+	for _, file := range append(seeds, more...) {
+		data, err := os.ReadFile(file)
+		if err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte("[plugin.a]\nuse = \"ref\"\nrefs = [\"b\"]\n[plugin.b]\nuse = \"ref\"\nrefs = [\"a\"]\n[authenticators]\nplugins = [\"a;unused\"]\n"))
+	f.Add([]byte("[general]\nrequest_classifier = \"c\"\nchallenge_decider = \"${X}\"\n[plugin.c]\nuse = \"classifier\"\n[identifiers]\nplugins = [\"ident;a,b\", \"all\"]\n"))
+	f.Add([]byte("[plugin.a]\nuse = \"all\"\ntls = { ca_file = 1 }\nservers = [{addr = \"x\"}]\nttl = \"5m\"\n"))
+	reg := fuzzRegistry()
+	const file = "testdata/errors/fuzz.toml"
+	lookup := env("X=passthrough", "EMPTY=")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(file, data, Options{Registry: reg, Logger: quiet, LookupEnv: lookup})
+		if err != nil {
+			if c != nil {
+				t.Fatal("Parse returned a chain and an error")
+			}
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if !strings.HasPrefix(line, file+":") {
+					t.Fatalf("error line does not start with %q: %q", file+":", line)
+				}
+			}
+			return
+		}
+		if c == nil || c.Middleware == nil {
+			t.Fatal("Parse returned neither a chain nor an error")
+		}
+		c.Describe(discard{})
+		_ = c.Close()
+	})
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
