@@ -1,0 +1,25 @@
+// Package sqlauth authenticates users against a SQL table and adds rows of
+// metadata (groups, profile) to the identity, with database/sql.
+//
+// It is repoze.who.plugins.sql with a pooled *sql.DB instead of one
+// connection kept forever, context timeouts, :name parameters from the
+// identity rewritten to the driver's placeholders, and password
+// comparison by scheme (bcrypt, Apache MD5, {SHA} hex or base64, {SSHA};
+// clear text only with allow_plain), in constant time. The program
+// imports the driver (modernc.org/sqlite registers "sqlite").
+//
+//	[plugin.users]
+//	use = "sqlauth"
+//	driver = "sqlite"
+//	dsn = "users.db"
+//	query = "SELECT id, password FROM users WHERE login = :login"
+//	metadata_query = "SELECT g.name FROM groups g JOIN members m ON m.gid = g.id WHERE m.uid = :userid"
+//	name = "groups"
+//
+// From Go:
+//
+//	p, err := sqlauth.New(sqlauth.Options{
+//		DB:    db,
+//		Query: "SELECT id, password FROM users WHERE login = :login",
+//	})
+package sqlauth

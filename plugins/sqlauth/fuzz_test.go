@@ -1,0 +1,42 @@
+package sqlauth
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzCompile: the query rewriter never panics, and the placeholders it
+// writes match the parameters it found.
+func FuzzCompile(f *testing.F) {
+	for _, s := range []string{authQuery, "SELECT ':x', a::t FROM t WHERE a = :a -- :b\n AND b = :c", "/* :x */ :y", "'", "\"a\"\":b\""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		c, err := compile(q, PlaceholderQuestion)
+		if err != nil {
+			return
+		}
+		if d, err := compile(q, PlaceholderDollar); err != nil || len(d.params) != len(c.params) {
+			t.Fatalf("styles disagree: %v", err)
+		}
+		if n := strings.Count(c.sql, "?") - strings.Count(q, "?"); n != len(c.params) {
+			t.Fatalf("%d placeholders for %d parameters: %q", n, len(c.params), c.sql)
+		}
+	})
+}
+
+// FuzzCompare: any stored value (a database row is untrusted input) is
+// compared without panicking, and never matches without its password
+// unless it is clear text.
+func FuzzCompare(f *testing.F) {
+	for _, u := range users {
+		f.Add(u.stored, u.login+"-pass")
+	}
+	f.Add("{SSHA}", "")
+	f.Add("$apr1$", "x")
+	f.Fuzz(func(t *testing.T, stored, pw string) {
+		if Compare(stored, pw, false) && Compare(stored, pw+"x", false) && !strings.HasPrefix(stored, "$2") {
+			t.Fatalf("%q matches two passwords", stored)
+		}
+	})
+}
