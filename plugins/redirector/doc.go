@@ -1,0 +1,31 @@
+// Package redirector is a challenger that redirects browsers to a login
+// page, passing where they came from and why (repoze.who's redirector).
+//
+// In who.toml:
+//
+//	[plugin.redirector]
+//	use = "redirector"
+//	login_url = "/login"
+//	# came_from_param = "came_from"  (default; "" leaves it out)
+//	# reason_param = "reason"         (default; "" leaves it out)
+//
+//	[challengers]
+//	plugins = ["redirector;browser", "basicauth"]
+//
+// In Go:
+//
+//	rd, err := redirector.New(redirector.Options{LoginURL: "/login"})
+//	m, err := who.New(who.Config{Challengers: []who.Entry{{Name: "redirector", Plugin: rd, Classifications: []string{"browser"}}}})
+//
+// The challenge is a 302 whose Location is login_url with its own query
+// parameters, then reason_param=<the X-Authorization-Failure-Reason header
+// the handler set, when non-empty>, then came_from_param=<the absolute URL
+// of the refused request>. The forget headers of the identifier and the
+// handler's own Set-Cookie headers are kept. A relative login_url is
+// resolved against the request path and stays a path (repoze.who's WebOb
+// made it absolute with the request's scheme and host, which is wrong
+// behind a TLS-terminating proxy).
+//
+// came_from is not validated here: the login page must check it before it
+// redirects there (the form plugin does).
+package redirector

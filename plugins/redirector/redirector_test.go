@@ -1,0 +1,157 @@
+package redirector
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/gowho/gowho/who"
+)
+
+func ptr(s string) *string { return &s }
+
+func TestLocation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		o      Options
+		target string
+		reason string
+		want   string
+	}{
+		{"defaults", Options{LoginURL: "/login"}, "/protected", "login required",
+			"/login?reason=login+required&came_from=http%3A%2F%2F127.0.0.1%3A8765%2Fprotected"},
+		{"repoze demo absolute", Options{LoginURL: "http://127.0.0.1:8765/login"}, "/protected", "login required",
+			"http://127.0.0.1:8765/login?reason=login+required&came_from=http%3A%2F%2F127.0.0.1%3A8765%2Fprotected"},
+		{"no reason header", Options{LoginURL: "/login"}, "/p?x=1&y=a+b", "",
+			"/login?came_from=http%3A%2F%2F127.0.0.1%3A8765%2Fp%3Fx%3D1%26y%3Da%2Bb"},
+		{"path requoted as repoze", Options{LoginURL: "/login"}, "/a%20b", "",
+			"/login?came_from=http%3A%2F%2F127.0.0.1%3A8765%2Fa%2520b"},
+		{"existing query first", Options{LoginURL: "/login?lang=fr&x=1"}, "/p", "why",
+			"/login?lang=fr&x=1&reason=why&came_from=http%3A%2F%2F127.0.0.1%3A8765%2Fp"},
+		{"repoze make_plugin defaults (None)", Options{LoginURL: "/login", CameFromParam: ptr(""), ReasonParam: ptr("")}, "/p", "why",
+			"/login"},
+		{"custom names", Options{LoginURL: "/login", CameFromParam: ptr("next"), ReasonParam: ptr("why"), ReasonHeader: ptr("X-Why")}, "/p", "",
+			"/login?next=http%3A%2F%2F127.0.0.1%3A8765%2Fp"},
+		{"relative login_url", Options{LoginURL: "login", CameFromParam: ptr("")}, "/app/protected", "", "/app/login"},
+		{"relative login_url up", Options{LoginURL: "../login", CameFromParam: ptr("")}, "/app/sub/page", "", "/app/login"},
+		{"relative login_url from dir", Options{LoginURL: "login", CameFromParam: ptr("")}, "/app/", "", "/app/login"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := New(tt.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := httptest.NewRequest("GET", "http://127.0.0.1:8765"+tt.target, nil)
+			app := http.Header{}
+			if tt.reason != "" {
+				app.Set(DefaultReasonHeader, tt.reason)
+			}
+			if got := p.Location(r, app); got != tt.want {
+				t.Fatalf("Location\n got %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCustomReasonHeader(t *testing.T) {
+	t.Parallel()
+	p, _ := New(Options{LoginURL: "/l", CameFromParam: ptr(""), ReasonParam: ptr("why"), ReasonHeader: ptr("X-Why")})
+	r := httptest.NewRequest("GET", "/p", nil)
+	if got := p.Location(r, http.Header{"X-Why": {"no"}, DefaultReasonHeader: {"ignored"}}); got != "/l?why=no" {
+		t.Fatal(got)
+	}
+}
+
+func TestChallengeHeaders(t *testing.T) {
+	t.Parallel()
+	p, _ := New(Options{LoginURL: "/login", CameFromParam: ptr("")})
+	app := http.Header{"Set-Cookie": {"app=1"}, "X-Other": {"dropped"}, DefaultReasonHeader: {"login required"}}
+	forget := http.Header{"Set-Cookie": {`auth_tkt="INVALID"; Path=/; Max-Age=0`}}
+	rec := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "/protected", nil)
+	p.Challenge(r, 401, app, forget).ServeHTTP(rec, r)
+	if rec.Code != http.StatusFound {
+		t.Fatalf("status %d", rec.Code)
+	}
+	want := []string{`auth_tkt="INVALID"; Path=/; Max-Age=0`, "app=1"}
+	if diff := cmp.Diff(want, rec.Header()["Set-Cookie"]); diff != "" {
+		t.Fatal(diff)
+	}
+	if rec.Header().Get("Location") != "/login?reason=login+required" || rec.Header().Get("X-Other") != "" {
+		t.Fatalf("headers %q", rec.Header())
+	}
+}
+
+func TestOptionErrors(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		o   Options
+		key string
+	}{
+		{Options{}, "login_url"},
+		{Options{LoginURL: "/l\r\nX: y"}, "login_url"},
+		{Options{LoginURL: "/l", ReasonParam: ptr(""), ReasonHeader: ptr("X-Why")}, "reason_header"},
+	} {
+		_, err := New(tt.o)
+		var oe *who.OptionError
+		if !errors.As(err, &oe) || oe.Key != tt.key || !strings.HasPrefix(oe.Err.Error(), "redirector: ") {
+			t.Errorf("New(%+v) = %v, want OptionError %q", tt.o, err, tt.key)
+		}
+	}
+	if _, err := New(Options{LoginURL: "/l"}); !errors.Is(err, nil) {
+		t.Fatal(err)
+	}
+}
+
+func TestFactory(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"redirector", "repoze.who.plugins.redirector:make_plugin"} {
+		f, canon, err := who.DefaultRegistry.Factory(name)
+		if err != nil || canon != "redirector" {
+			t.Fatal(name, err)
+		}
+		pl, err := f(who.PluginSpec{Decode: func(v any) error { v.(*Options).LoginURL = "/login"; return nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := pl.(who.Challenger); !ok {
+			t.Fatal("not a challenger")
+		}
+	}
+}
+
+// TestThroughMiddleware: an anonymous 401 from the handler becomes the
+// redirect, with the handler's cookie kept and its body dropped.
+func TestThroughMiddleware(t *testing.T) {
+	t.Parallel()
+	p, _ := New(Options{LoginURL: "/login"})
+	m, err := who.New(who.Config{Challengers: []who.Entry{{Name: "redirector", Plugin: p, Classifications: []string{"browser"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Set-Cookie", "flash=1")
+		w.Header().Set(DefaultReasonHeader, "login required")
+		w.WriteHeader(401)
+		w.Write([]byte("secret body"))
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c := srv.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Get(srv.URL + "/protected?a=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	want := "/login?reason=login+required&came_from=" + strings.ReplaceAll(strings.ReplaceAll(srv.URL, ":", "%3A"), "/", "%2F") + "%2Fprotected%3Fa%3D1"
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != want || resp.Header.Get("Set-Cookie") != "flash=1" {
+		t.Fatalf("%d %q", resp.StatusCode, resp.Header)
+	}
+}
