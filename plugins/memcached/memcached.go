@@ -441,6 +441,17 @@ func (c *Cache) lookup(r *http.Request, method string, id who.Identity, call bac
 	// each caller waits only as long as its own context allows.
 	shared := r.WithContext(context.WithoutCancel(r.Context()))
 	ch := c.group.DoChan(key, func() (any, error) {
+		// A caller that missed just before another call for this key
+		// finished (and stored its answer) starts a new call: look again,
+		// so concurrent logins still make one backend call.
+		if c.near != nil {
+			if e, ok := c.near.get(key); ok {
+				return c.fromEntry(e), nil
+			}
+		}
+		if e, ok := c.get(shared.Context(), key); ok {
+			return c.fromEntry(e), nil
+		}
 		res, err := c.callBackend(shared, id, method, call)
 		if err != nil {
 			return res, err
