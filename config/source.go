@@ -129,6 +129,19 @@ func (s *source) syntaxError(err error) *Error {
 	line := pe.Position.Line
 	msg := strings.TrimSuffix(pe.Message, ".")
 	if m := duplicateKey.FindStringSubmatch(pe.Message); m != nil {
+		parts := strings.Split(m[1], ".")
+		if len(parts) >= 3 && parts[0] == "plugin" {
+			first := ""
+			key := regexp.MustCompile(`^\s*["']?` + regexp.QuoteMeta(parts[len(parts)-1]) + `["']?\s*=`)
+			for l := 1; l < line; l++ {
+				if key.MatchString(s.lineText(l)) {
+					first = fmt.Sprintf(" (first at line %d)", l)
+				}
+			}
+			rest := strings.Join(parts[2:], ".")
+			return &Error{File: s.file, Line: line, Section: sectionName(parts[1]), Plugin: parts[1], Key: rest,
+				Err: tagged(ErrSyntax, "key %q is written twice%s", rest, first)}
+		}
 		msg = s.duplicateMessage(m[1], line)
 	} else if l := s.lineText(line); strings.HasPrefix(strings.TrimSpace(l), "[plugin:") {
 		msg += ` (gowho writes [plugin.NAME], not who.ini's [plugin:NAME])`
