@@ -1,0 +1,109 @@
+package memcached_test
+
+// The wrapper over the real ldap plugin, a real slapd and a real
+// memcached. This external test package imports plugins/ldap; the
+// memcached package itself never does (a plugin never imports another).
+
+import (
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gowho/gowho/internal/testserver"
+	"github.com/gowho/gowho/plugins/ldap"
+	"github.com/gowho/gowho/plugins/memcached"
+	"github.com/gowho/gowho/who"
+)
+
+var aliceBinds = regexp.MustCompile(`BIND dn="uid=alice,ou=people,dc=example,dc=org" method=128`)
+
+// waitBinds waits until slapd logged at least n binds of alice (its log is
+// asynchronous), then a little more for any extra, and returns the count.
+func waitBinds(s *testserver.Server, n int) int {
+	count := func() int { return len(aliceBinds.FindAllString(s.Output(), -1)) }
+	deadline := time.Now().Add(2 * time.Second)
+	for count() < n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	return count()
+}
+
+// TestLDAPBinds: 100 concurrent logins of one user on a cold cache make
+// exactly one LDAP bind, counted by slapd itself; with memcached killed,
+// logins keep working through LDAP; once it is back the cache is used
+// again.
+func TestLDAPBinds(t *testing.T) {
+	t.Parallel()
+	slapd := testserver.Slapd(t, testserver.SlapdOptions{Seed: true, LogStats: true, Hash: "crypt"})
+	mc := testserver.Memcached(t)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	lp, err := ldap.New(ldap.Options{URL: slapd.URL, BindDNTemplate: "uid=%s," + testserver.PeopleDN, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lp.Close()
+	backoff := 200 * time.Millisecond
+	c, err := memcached.New(memcached.Options{
+		MemcachedURLs: memcached.Words{mc.Addr}, AuthenticatorName: "ldap", Secret: "s",
+		Backoff: who.Duration(backoff), Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Resolve(map[string]any{"ldap": lp}); err != nil {
+		t.Fatal(err)
+	}
+	login := func() string {
+		uid, err := c.Authenticate(httptest.NewRequest("GET", "/", nil),
+			who.Identity{who.KeyLogin: "alice", who.KeyPassword: "alice-pass"})
+		if err != nil {
+			t.Error(err)
+		}
+		return uid
+	}
+
+	var wg sync.WaitGroup
+	var ok atomic.Int64
+	for range 100 {
+		wg.Go(func() {
+			if login() == "alice" {
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 100 {
+		t.Fatalf("%d of 100 logins succeeded", ok.Load())
+	}
+	if n := waitBinds(slapd, 1); n != 1 {
+		t.Fatalf("100 concurrent logins on a cold cache made %d LDAP binds, want 1", n)
+	}
+
+	mc.Stop()
+	for i := range 10 {
+		if login() != "alice" {
+			t.Fatalf("login %d with memcached down failed", i)
+		}
+	}
+	if n := waitBinds(slapd, 11); n != 11 {
+		t.Fatalf("with memcached down: %d binds, want 11", n)
+	}
+
+	mc.Start()
+	time.Sleep(backoff + 50*time.Millisecond)
+	for i := range 10 {
+		if login() != "alice" {
+			t.Fatalf("login %d after memcached came back failed", i)
+		}
+	}
+	if n := waitBinds(slapd, 12); n != 12 {
+		t.Fatalf("after memcached came back: %d binds, want 12 (one miss, then hits); %+v", n, c.Stats())
+	}
+}
