@@ -91,6 +91,7 @@ type plugin struct {
 	use     string // as written in `use`, or the stage-list name
 	line    int    // the [plugin.NAME] header, or the first stage list naming it
 	section bool   // declared with [plugin.NAME]
+	stage   string // without a section: the stage list that named it first
 	value   any
 	bad     bool // failed to resolve or validate
 }
@@ -275,7 +276,7 @@ func (l *loader) pluginErr(p *plugin, key string, line int, err error) {
 		l.errAt(path, err)
 		return
 	}
-	l.errs.add(&Error{File: l.file, Line: line, Key: key, Plugin: p.name,
+	l.errs.add(&Error{File: l.file, Line: line, Section: p.stage, Key: key, Plugin: p.name,
 		Err: fmt.Errorf("plugin %q (registered, no [%s] section): %w", p.name, sectionName(p.name), err)})
 }
 
@@ -508,10 +509,9 @@ func (l *loader) lookupEntry(stage, name string, line int) bool {
 			l.addAt(stage, line, fmt.Errorf("%w %q: no [plugin.%s] section and no registered plugin of that name (is plugins/all imported?)",
 				who.ErrUnknownPlugin, name, name))
 		}
-		l.failed[name] = true
-		return false
+		return false // reported at every stage that names it
 	}
-	p := &plugin{name: name, use: name, line: line}
+	p := &plugin{name: name, use: name, line: line, stage: stage}
 	if !l.build(p, factory, map[string]any{}) {
 		l.failed[name] = true
 		return false
