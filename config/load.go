@@ -310,8 +310,7 @@ func (l *loader) buildDeclared() {
 		use, isString := rawUse.(string)
 		switch {
 		case !has || isString && use == "":
-			l.errAt(path, fmt.Errorf("missing key \"use\": name the registered plugin to build%s (registered: %s)",
-				l.suggestUse(name), strings.Join(l.reg.Plugins(), ", ")))
+			l.errAt(path, fmt.Errorf("missing key \"use\": name the registered plugin to build%s", l.suggestUse(name)))
 			continue
 		case !isString:
 			l.errAt(append(path, "use"), wrongType("use", "a string", rawUse))
