@@ -1,0 +1,45 @@
+// Package form is the login form: an identifier that reads the form's POST
+// and answers it, a challenger that shows or redirects to the form, and a
+// rememberer that delegates to another plugin (auth_tkt, usually).
+//
+// In who.toml (the redirecting mode, repoze.who's redirectingform and
+// friendlyform):
+//
+//	[plugin.form]
+//	use = "form"
+//	login_form_url = "/login"        # served by the plugin (serve_form = true)
+//	login_handler_path = "/login_handler"
+//	logout_handler_path = "/logout_handler"
+//	post_login_url = "/"
+//	post_logout_url = "/"
+//	rememberer_name = "auth_tkt"
+//
+//	[identifiers]
+//	plugins = ["form;browser", "auth_tkt"]
+//	[challengers]
+//	plugins = ["form;browser", "basicauth"]
+//
+// In Go:
+//
+//	f, err := form.New(form.Options{LoginFormURL: "/login", Rememberer: tkt})
+//
+// Without login_form_url the plugin works in repoze.who's form mode: the
+// challenge itself is the form (200), posting to the same URL with
+// ?__do_login=true (login_form_qs); a successful login redirects to the URL
+// without the flag.
+//
+// Credentials are read only from a POST body (never a query string), and
+// a POST must carry the CSRF token: an HMAC-SHA256, keyed by csrf_secret,
+// of a random per-browser cookie (csrf_cookie_name, HttpOnly,
+// SameSite=Lax) that the form page sets. Another site can neither read the
+// cookie nor compute the token. A failed, malformed or forged login shows
+// the form again with a message (status 200, 400 or 403), never a 500.
+//
+// came_from (from the form, or the logout query) is followed only when it
+// is a path on this site or an http(s) URL on this host or one of
+// allowed_hosts (see SafeRedirect); anything else goes to post_login_url or
+// post_logout_url.
+//
+// The built-in page is an html/template; form = "login.html" replaces it
+// with a file receiving a Page.
+package form

@@ -1,0 +1,468 @@
+package form
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/gowho/gowho/who"
+)
+
+// Form field names.
+const (
+	FieldLogin    = "login"
+	FieldPassword = "password"
+	FieldCameFrom = "came_from"
+	FieldRemember = "remember" // seconds, becomes who.KeyMaxAge
+	FieldCSRF     = "_csrf"
+)
+
+// Messages shown on the form.
+const (
+	MsgFailed    = "Wrong login or password."
+	MsgMalformed = "The login request was malformed; please try again."
+	MsgCSRF      = "The form expired or was not sent by this site; please try again."
+)
+
+var errNoFormURL = errors.New("form: login_form_url is required by make_redirecting_plugin")
+
+// maxBody bounds the login POST body.
+const maxBody = 64 << 10
+
+// Options configures the form plugin. Each field names its who.toml key
+// and default.
+type Options struct {
+	// RemembererName names the declared plugin (an auth_tkt one, say)
+	// that remembers and forgets logins (key "rememberer_name", required
+	// unless Rememberer is set).
+	RemembererName string `toml:"rememberer_name"`
+	// LoginFormQS is the query flag of the form-on-challenge mode: the
+	// challenge shows the form, which posts to the same URL with
+	// ?LoginFormQS=true (key "login_form_qs", default "__do_login").
+	LoginFormQS string `toml:"login_form_qs"`
+	// LoginFormURL switches to the redirecting mode: challenges redirect
+	// there with came_from (key "login_form_url", default "": the
+	// form-on-challenge mode).
+	LoginFormURL string `toml:"login_form_url"`
+	// ServeForm makes the plugin answer GET login_form_url itself with the
+	// form, when login_form_url is a path (key "serve_form", default
+	// true). Set false when the application has its own login page.
+	ServeForm *bool `toml:"serve_form"`
+	// LoginHandlerPath receives the form's POST (key "login_handler_path",
+	// default "/login_handler").
+	LoginHandlerPath string `toml:"login_handler_path"`
+	// LogoutHandlerPath logs out and redirects (key
+	// "logout_handler_path", default "/logout_handler").
+	LogoutHandlerPath string `toml:"logout_handler_path"`
+	// PostLoginURL is where a successful login goes when came_from is
+	// absent or unsafe (key "post_login_url", default "/").
+	PostLoginURL string `toml:"post_login_url"`
+	// PostLogoutURL is where a logout goes when came_from is absent or
+	// unsafe (key "post_logout_url", default "/").
+	PostLogoutURL string `toml:"post_logout_url"`
+	// LoginCounterName is the form and query field counting failed
+	// attempts, shown to the template as .Logins (key
+	// "login_counter_name", default "__logins").
+	LoginCounterName string `toml:"login_counter_name"`
+	// AllowedHosts are hosts, besides the request's own, that came_from
+	// may point to (key "allowed_hosts", default none).
+	AllowedHosts []string `toml:"allowed_hosts"`
+	// Form is an html/template file replacing the built-in page (key
+	// "form", relative to who.toml). It receives a Page.
+	Form string `toml:"form"`
+	// CSRFCookieName names the per-browser CSRF cookie (key
+	// "csrf_cookie_name", default "who_csrf").
+	CSRFCookieName string `toml:"csrf_cookie_name"`
+	// CSRFSecret keys the CSRF token HMAC (key "csrf_secret", default: a
+	// random key per process, so forms shown before a restart must be
+	// submitted again).
+	CSRFSecret string `toml:"csrf_secret"`
+	// Secure marks the CSRF cookie Secure (key "secure", default false).
+	Secure bool `toml:"secure"`
+
+	// Rememberer is used instead of RemembererName (Go only).
+	Rememberer who.Rememberer `toml:"-"`
+}
+
+// Page is what the form template receives.
+type Page struct {
+	Action      string // where the form posts
+	CameFrom    string // hidden came_from value
+	Login       string // the login typed before a failure
+	Message     string // why the form is shown again; "" the first time
+	CSRFField   string // the hidden CSRF field's name
+	CSRFToken   string // its value
+	CounterName string // the login counter field's name
+	Logins      int    // failed attempts so far
+}
+
+// Plugin is the login form: an identifier (it reads the login POST),
+// a challenger (it shows or redirects to the form) and a rememberer that
+// delegates to rememberer_name.
+type Plugin struct {
+	o         Options
+	rem       who.Rememberer
+	tmpl      *template.Template
+	key       []byte
+	formPath  string // login_form_url's path when served here
+	redirects bool
+}
+
+var (
+	_ who.Identifier = (*Plugin)(nil)
+	_ who.Rememberer = (*Plugin)(nil)
+	_ who.Challenger = (*Plugin)(nil)
+	_ who.Resolver   = (*Plugin)(nil)
+	_ who.Validator  = (*Plugin)(nil)
+)
+
+// New checks o and returns the plugin. With RemembererName, the
+// rememberer is found when the configuration loader calls Resolve.
+func New(o Options) (*Plugin, error) {
+	optErr := func(key string, err error) error {
+		return &who.OptionError{Key: key, Err: fmt.Errorf("form: %w", err)}
+	}
+	if o.RemembererName == "" && o.Rememberer == nil {
+		return nil, optErr("rememberer_name", errors.New("rememberer_name is required"))
+	}
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&o.LoginFormQS, "__do_login")
+	def(&o.LoginHandlerPath, "/login_handler")
+	def(&o.LogoutHandlerPath, "/logout_handler")
+	def(&o.PostLoginURL, "/")
+	def(&o.PostLogoutURL, "/")
+	def(&o.LoginCounterName, "__logins")
+	def(&o.CSRFCookieName, "who_csrf")
+	for key, v := range map[string]string{"login_handler_path": o.LoginHandlerPath, "logout_handler_path": o.LogoutHandlerPath} {
+		if !strings.HasPrefix(v, "/") {
+			return nil, optErr(key, fmt.Errorf("%q must be a path starting with /", v))
+		}
+	}
+	p := &Plugin{o: o, rem: o.Rememberer, redirects: o.LoginFormURL != ""}
+	if p.redirects {
+		u, err := url.Parse(o.LoginFormURL)
+		if err != nil || strings.ContainsAny(o.LoginFormURL, "\r\n") {
+			return nil, optErr("login_form_url", fmt.Errorf("%q is not a URL", o.LoginFormURL))
+		}
+		if u.Scheme == "" && u.Host == "" && strings.HasPrefix(u.Path, "/") && (o.ServeForm == nil || *o.ServeForm) {
+			p.formPath = u.Path
+		}
+	}
+	src := builtinForm
+	if o.Form != "" {
+		b, err := os.ReadFile(o.Form)
+		if err != nil {
+			return nil, optErr("form", err)
+		}
+		src = string(b)
+	}
+	t, err := template.New("form").Parse(src)
+	if err != nil {
+		return nil, optErr("form", err)
+	}
+	p.tmpl = t
+	if o.CSRFSecret != "" {
+		p.key = []byte(o.CSRFSecret)
+	} else {
+		p.key = make([]byte, 32)
+		rand.Read(p.key)
+	}
+	return p, nil
+}
+
+// References names the rememberer.
+func (p *Plugin) References() []who.Reference {
+	if p.o.RemembererName == "" {
+		return nil
+	}
+	return []who.Reference{{Key: "rememberer_name", Name: p.o.RemembererName}}
+}
+
+// Resolve finds the rememberer among the declared plugins.
+func (p *Plugin) Resolve(plugins map[string]any) error {
+	if p.o.RemembererName == "" {
+		return nil
+	}
+	pl, ok := plugins[p.o.RemembererName]
+	if !ok {
+		return &who.OptionError{Key: "rememberer_name", Err: fmt.Errorf("form: no plugin named %q", p.o.RemembererName)}
+	}
+	rem, ok := pl.(who.Rememberer)
+	if !ok {
+		return &who.OptionError{Key: "rememberer_name", Err: fmt.Errorf("form: plugin %q (%T) cannot remember logins", p.o.RemembererName, pl)}
+	}
+	p.rem = rem
+	return nil
+}
+
+// Validate checks the rememberer was resolved.
+func (p *Plugin) Validate() error {
+	if p.rem == nil {
+		return &who.OptionError{Key: "rememberer_name", Err: fmt.Errorf("form: rememberer %q was not resolved", p.o.RemembererName)}
+	}
+	return nil
+}
+
+// Remember delegates to the rememberer.
+func (p *Plugin) Remember(r *http.Request, id who.Identity) http.Header {
+	if p.rem == nil {
+		return nil
+	}
+	return p.rem.Remember(r, id)
+}
+
+// Forget delegates to the rememberer.
+func (p *Plugin) Forget(r *http.Request, id who.Identity) http.Header {
+	if p.rem == nil {
+		return nil
+	}
+	return p.rem.Forget(r, id)
+}
+
+// Identify reads a login POST (login_handler_path, or any URL with the
+// login_form_qs flag in the form-on-challenge mode) and answers the
+// request itself with who.ReplaceHandler: a redirect after a successful
+// login, the form again with a message otherwise. It also answers the
+// logout path and, in the redirecting mode, GET login_form_url.
+func (p *Plugin) Identify(r *http.Request) (who.Identity, error) {
+	path := r.URL.Path
+	switch {
+	case p.redirects && path == p.o.LoginHandlerPath:
+		return p.login(r, p.o.LoginHandlerPath)
+	case p.redirects && path == p.o.LogoutHandlerPath:
+		who.ReplaceHandler(r, http.HandlerFunc(p.logout))
+		return nil, nil
+	case p.redirects && p.formPath != "" && path == p.formPath && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		q := r.URL.Query()
+		n, _ := strconv.Atoi(q.Get(p.o.LoginCounterName))
+		who.ReplaceHandler(r, p.formHandler(p.o.LoginHandlerPath, q.Get(FieldCameFrom), "", "", max(n, 0), http.StatusOK, nil))
+		return nil, nil
+	case !p.redirects && r.URL.Query().Get(p.o.LoginFormQS) != "":
+		return p.login(r, r.URL.RequestURI())
+	}
+	return nil, nil
+}
+
+// login handles the login POST posted to action.
+func (p *Plugin) login(r *http.Request, action string) (who.Identity, error) {
+	if r.Method != http.MethodPost {
+		// Credentials never come from a query string: show the form.
+		who.ReplaceHandler(r, p.formHandler(action, r.URL.Query().Get(FieldCameFrom), "", "", 0, http.StatusOK, nil))
+		return nil, nil
+	}
+	r.Body = http.MaxBytesReader(nil, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		who.ReplaceHandler(r, p.formHandler(action, "", "", MsgMalformed, 0, http.StatusBadRequest, nil))
+		return nil, nil
+	}
+	f := r.PostForm
+	cameFrom := f.Get(FieldCameFrom)
+	n, _ := strconv.Atoi(f.Get(p.o.LoginCounterName))
+	n = max(n, 0)
+	login, password := f.Get(FieldLogin), f.Get(FieldPassword)
+	if !p.checkCSRF(r, f.Get(FieldCSRF)) {
+		who.ReplaceHandler(r, p.formHandler(action, cameFrom, login, MsgCSRF, n, http.StatusForbidden, nil))
+		return nil, nil
+	}
+	if login == "" || password == "" {
+		who.ReplaceHandler(r, p.formHandler(action, cameFrom, login, MsgFailed, n+1, http.StatusOK, nil))
+		return nil, nil
+	}
+	id := who.Identity{who.KeyLogin: login, who.KeyPassword: password}
+	if s := f.Get(FieldRemember); s != "" {
+		if secs, err := strconv.ParseInt(s, 10, 64); err == nil && secs > 0 {
+			id[who.KeyMaxAge] = secs
+		}
+	}
+	who.ReplaceHandler(r, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res := who.ResultFrom(r.Context())
+		if res == nil || res.Identity.Str(who.KeyLogin) != login || res.Identity.Str(who.KeyPassword) != password {
+			p.formHandler(action, cameFrom, login, MsgFailed, n+1, http.StatusOK, nil).ServeHTTP(w, r)
+			return
+		}
+		dest := p.o.PostLoginURL
+		if p.redirects {
+			dest = SafeRedirect(r, cameFrom, p.o.AllowedHosts, p.o.PostLoginURL)
+		} else {
+			u := *r.URL
+			q := u.Query()
+			q.Del(p.o.LoginFormQS)
+			u.RawQuery = q.Encode()
+			dest = u.RequestURI()
+		}
+		redirect(w, dest, nil)
+	}))
+	return id, nil
+}
+
+// logout forgets the login and redirects to a safe came_from or
+// post_logout_url.
+func (p *Plugin) logout(w http.ResponseWriter, r *http.Request) {
+	headers := http.Header{}
+	seen := map[string]bool{}
+	add := func(h http.Header) {
+		for k, vs := range h {
+			for _, v := range vs {
+				if !seen[k+"\x00"+v] {
+					seen[k+"\x00"+v] = true
+					headers.Add(k, v)
+				}
+			}
+		}
+	}
+	if p.rem != nil {
+		add(p.rem.Forget(r, nil))
+	}
+	// Make the request anonymous, so nothing is remembered on the way out.
+	add(who.APIFrom(r).Logout(p.o.RemembererName))
+	cameFrom := r.URL.Query().Get(FieldCameFrom)
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(nil, r.Body, maxBody)
+		if err := r.ParseForm(); err == nil && r.PostForm.Get(FieldCameFrom) != "" {
+			cameFrom = r.PostForm.Get(FieldCameFrom)
+		}
+	}
+	redirect(w, SafeRedirect(r, cameFrom, p.o.AllowedHosts, p.o.PostLogoutURL), headers)
+}
+
+func redirect(w http.ResponseWriter, dest string, extra http.Header) {
+	h := w.Header()
+	for k, vs := range extra {
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	h.Set("Location", dest)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusFound)
+}
+
+// Challenge redirects to login_form_url (redirecting mode) or shows the
+// form (form-on-challenge mode), with the forget headers and the
+// application's Set-Cookie headers. A handler response carrying its own
+// Location is passed on as a 302.
+func (p *Plugin) Challenge(r *http.Request, _ int, appHeaders, forgetHeaders http.Header) http.Handler {
+	extra := forgetHeaders.Clone()
+	if extra == nil {
+		extra = http.Header{}
+	}
+	for _, v := range appHeaders.Values("Set-Cookie") {
+		extra.Add("Set-Cookie", v)
+	}
+	if loc := appHeaders.Get("Location"); loc != "" {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { redirect(w, loc, extra) })
+	}
+	if p.redirects {
+		u, _ := url.Parse(p.o.LoginFormURL)
+		q := u.Query()
+		q.Set(FieldCameFrom, r.URL.RequestURI())
+		u.RawQuery = q.Encode()
+		dest := u.String()
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { redirect(w, dest, extra) })
+	}
+	u := *r.URL
+	q := u.Query()
+	q.Set(p.o.LoginFormQS, "true")
+	u.RawQuery = q.Encode()
+	return p.formHandler(u.RequestURI(), "", "", "", 0, http.StatusOK, extra)
+}
+
+// formHandler renders the form page.
+func (p *Plugin) formHandler(action, cameFrom, login, msg string, logins, status int, extra http.Header) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		for k, vs := range extra {
+			for _, v := range vs {
+				h.Add(k, v)
+			}
+		}
+		token := p.csrfToken(w, r)
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Frame-Options", "DENY")
+		w.WriteHeader(status)
+		if r.Method == http.MethodHead {
+			return
+		}
+		_ = p.tmpl.Execute(w, Page{
+			Action: action, CameFrom: cameFrom, Login: login, Message: msg,
+			CSRFField: FieldCSRF, CSRFToken: token, CounterName: p.o.LoginCounterName, Logins: logins,
+		})
+	})
+}
+
+// The CSRF defence is an HMAC of a per-browser cookie: the form carries
+// HMAC(csrf_secret, cookie) in a hidden field, and a POST is accepted only
+// when the field matches the cookie the browser sends. Another site can
+// neither read the cookie nor compute the HMAC.
+
+func (p *Plugin) mac(cookie string) string {
+	m := hmac.New(sha256.New, p.key)
+	m.Write([]byte(cookie))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func validNonce(v string) bool {
+	if len(v) != 43 {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(v)
+	return err == nil
+}
+
+// csrfToken returns the token for the browser's CSRF cookie, setting a new
+// cookie when it has none.
+func (p *Plugin) csrfToken(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(p.o.CSRFCookieName); err == nil && validNonce(c.Value) {
+		return p.mac(c.Value)
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	v := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{Name: p.o.CSRFCookieName, Value: v, Path: "/", HttpOnly: true,
+		Secure: p.o.Secure, SameSite: http.SameSiteLaxMode})
+	return p.mac(v)
+}
+
+func (p *Plugin) checkCSRF(r *http.Request, token string) bool {
+	c, err := r.Cookie(p.o.CSRFCookieName)
+	if err != nil || !validNonce(c.Value) || token == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(p.mac(c.Value)), []byte(token)) == 1
+}
+
+const builtinForm = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Log in</title>
+<style>body{font-family:sans-serif;max-width:22em;margin:4em auto}label{display:block;margin:.6em 0}input[type=text],input[type=password]{width:100%}.msg{color:#a00}</style>
+</head>
+<body>
+<h1>Log in</h1>
+{{if .Message}}<p class="msg" id="message" role="alert">{{.Message}}</p>{{end}}
+<form method="post" action="{{.Action}}">
+<input type="hidden" name="{{.CSRFField}}" value="{{.CSRFToken}}">
+<input type="hidden" name="came_from" value="{{.CameFrom}}">
+<input type="hidden" name="{{.CounterName}}" value="{{.Logins}}">
+<label>Login <input type="text" name="login" id="login" value="{{.Login}}" autocomplete="username" autofocus required></label>
+<label>Password <input type="password" name="password" id="password" autocomplete="current-password" required></label>
+<button type="submit" id="submit">Log in</button>
+</form>
+</body>
+</html>
+`

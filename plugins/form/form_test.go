@@ -1,0 +1,407 @@
+package form
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/gowho/gowho/plugins/authtkt"
+	"github.com/gowho/gowho/who"
+)
+
+// passwords is a test authenticator: alice / wonderland.
+type passwords map[string]string
+
+func (p passwords) Authenticate(_ *http.Request, id who.Identity) (string, error) {
+	l, pw := id.Str(who.KeyLogin), id.Str(who.KeyPassword)
+	if l != "" && p[l] == pw {
+		return l, nil
+	}
+	return "", nil
+}
+
+// chain builds form + auth_tkt + passwords around an app with /protected
+// (401 when anonymous) and / (public).
+func chain(t testing.TB, o Options) http.Handler {
+	t.Helper()
+	tkt, err := authtkt.New(authtkt.Options{Secret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Rememberer = tkt
+	f, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := who.New(who.Config{
+		Identifiers:    []who.Entry{{Name: "form", Plugin: f}, {Name: "auth_tkt", Plugin: tkt}},
+		Authenticators: []who.Entry{{Name: "auth_tkt", Plugin: tkt}, {Name: "passwords", Plugin: passwords{"alice": "wonderland"}}},
+		Challengers:    []who.Entry{{Name: "form", Plugin: f}},
+		Logger:         slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := who.UserID(r.Context())
+		if strings.HasPrefix(r.URL.Path, "/protected") && u == "" {
+			w.WriteHeader(401)
+			return
+		}
+		io.WriteString(w, "page "+r.URL.Path+" user="+u)
+	}))
+}
+
+type client struct {
+	t   *testing.T
+	srv *httptest.Server
+	c   *http.Client
+}
+
+func newClient(t *testing.T, h http.Handler) *client {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &client{t: t, srv: srv, c: c}
+}
+
+func (c *client) do(method, path string, form url.Values) (*http.Response, string) {
+	c.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, c.srv.URL+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.c.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+var tokenRE = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+func token(t *testing.T, page string) string {
+	t.Helper()
+	m := tokenRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token in %q", page)
+	}
+	return m[1]
+}
+
+func TestRedirectingFlow(t *testing.T) {
+	t.Parallel()
+	c := newClient(t, chain(t, Options{LoginFormURL: "/login"}))
+	resp, _ := c.do("GET", "/protected?x=1", nil)
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "/login?came_from=%2Fprotected%3Fx%3D1" {
+		t.Fatalf("challenge: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, page := c.do("GET", resp.Header.Get("Location"), nil)
+	if resp.StatusCode != 200 || !strings.Contains(page, `name="came_from" value="/protected?x=1"`) || !strings.Contains(page, `action="/login_handler"`) {
+		t.Fatalf("form: %d %s", resp.StatusCode, page)
+	}
+	tok := token(t, page)
+
+	// Wrong password: the form again with a message and the counter.
+	resp, page = c.do("POST", "/login_handler", url.Values{"login": {"alice"}, "password": {"nope"}, "_csrf": {tok}, "came_from": {"/protected?x=1"}, "__logins": {"0"}})
+	if resp.StatusCode != 200 || !strings.Contains(page, MsgFailed) || !strings.Contains(page, `name="__logins" value="1"`) || !strings.Contains(page, `value="alice"`) {
+		t.Fatalf("bad login: %d %s", resp.StatusCode, page)
+	}
+	if len(resp.Cookies()) != 0 {
+		t.Fatalf("bad login set cookies: %q", resp.Header["Set-Cookie"])
+	}
+
+	resp, _ = c.do("POST", "/login_handler", url.Values{"login": {"alice"}, "password": {"wonderland"}, "_csrf": {token(t, page)}, "came_from": {"/protected?x=1"}})
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "/protected?x=1" || !strings.Contains(resp.Header.Get("Set-Cookie"), "auth_tkt=") {
+		t.Fatalf("login: %d %q", resp.StatusCode, resp.Header)
+	}
+	if _, body := c.do("GET", "/protected?x=1", nil); body != "page /protected user=alice" {
+		t.Fatalf("after login: %q", body)
+	}
+	resp, _ = c.do("GET", "/logout_handler?came_from=/bye", nil)
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "/bye" || !strings.Contains(resp.Header.Get("Set-Cookie"), `auth_tkt="INVALID"`) {
+		t.Fatalf("logout: %d %q", resp.StatusCode, resp.Header)
+	}
+	if resp, _ := c.do("GET", "/protected", nil); resp.StatusCode != 302 {
+		t.Fatalf("after logout: %d", resp.StatusCode)
+	}
+}
+
+func TestLoginRefusals(t *testing.T) {
+	t.Parallel()
+	h := chain(t, Options{LoginFormURL: "/login"})
+	tests := []struct {
+		name     string
+		method   string
+		path     string
+		body     string
+		cookie   bool // send the CSRF cookie
+		token    bool // send the right token
+		status   int
+		message  string
+		loggedIn bool
+	}{
+		{"good", "POST", "/login_handler", "login=alice&password=wonderland", true, true, 302, "", true},
+		{"no csrf token", "POST", "/login_handler", "login=alice&password=wonderland", true, false, 403, MsgCSRF, false},
+		{"no csrf cookie", "POST", "/login_handler", "login=alice&password=wonderland", false, true, 403, MsgCSRF, false},
+		{"wrong token", "POST", "/login_handler", "login=alice&password=wonderland&_csrf=AAAA", true, false, 403, MsgCSRF, false},
+		{"credentials in the query", "POST", "/login_handler?login=alice&password=wonderland", "", true, true, 200, MsgFailed, false},
+		{"GET with credentials", "GET", "/login_handler?login=alice&password=wonderland", "", true, true, 200, "", false},
+		{"malformed body", "POST", "/login_handler", "login=%zz&password=%", true, false, 400, MsgMalformed, false},
+		{"missing password", "POST", "/login_handler", "login=alice", true, true, 200, MsgFailed, false},
+		{"huge body", "POST", "/login_handler", "login=" + strings.Repeat("a", maxBody+10), true, true, 400, MsgMalformed, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// Get a cookie and token from the form page.
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/login", nil))
+			tok := token(t, rec.Body.String())
+			csrf := rec.Result().Cookies()[0]
+			body := tt.body
+			if tt.token {
+				body += "&_csrf=" + url.QueryEscape(tok)
+			}
+			req := httptest.NewRequest(tt.method, tt.path, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if tt.cookie {
+				req.AddCookie(csrf)
+			}
+			rec = httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
+			}
+			if tt.message != "" && !strings.Contains(rec.Body.String(), tt.message) {
+				t.Fatalf("no message %q in %s", tt.message, rec.Body)
+			}
+			if got := strings.Contains(strings.Join(rec.Header()["Set-Cookie"], "\n"), "auth_tkt="); got != tt.loggedIn {
+				t.Fatalf("logged in = %v: %q", got, rec.Header()["Set-Cookie"])
+			}
+		})
+	}
+}
+
+func TestFormOnChallenge(t *testing.T) {
+	t.Parallel()
+	c := newClient(t, chain(t, Options{}))
+	resp, page := c.do("GET", "/protected/page?a=1", nil)
+	if resp.StatusCode != 200 || !strings.Contains(page, `action="/protected/page?__do_login=true&amp;a=1"`) {
+		t.Fatalf("challenge: %d %s", resp.StatusCode, page)
+	}
+	tok := token(t, page)
+	resp, page = c.do("POST", "/protected/page?__do_login=true&a=1", url.Values{"login": {"alice"}, "password": {"x"}, "_csrf": {tok}})
+	if resp.StatusCode != 200 || !strings.Contains(page, MsgFailed) {
+		t.Fatalf("bad login: %d %s", resp.StatusCode, page)
+	}
+	resp, _ = c.do("POST", "/protected/page?__do_login=true&a=1", url.Values{"login": {"alice"}, "password": {"wonderland"}, "_csrf": {tok}})
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "/protected/page?a=1" {
+		t.Fatalf("login: %d %q", resp.StatusCode, resp.Header)
+	}
+	if _, body := c.do("GET", "/protected/page", nil); body != "page /protected/page user=alice" {
+		t.Fatalf("after login: %q", body)
+	}
+}
+
+func TestChallengeKeepsHeaders(t *testing.T) {
+	t.Parallel()
+	f, _ := New(Options{LoginFormURL: "https://sso.example/login?app=1", Rememberer: nopRem{}})
+	rec := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "/p?q=1", nil)
+	f.Challenge(r, 401, http.Header{"Set-Cookie": {"app=1"}}, http.Header{"Set-Cookie": {"forget=1"}}).ServeHTTP(rec, r)
+	if rec.Code != 302 || rec.Header().Get("Location") != "https://sso.example/login?app=1&came_from=%2Fp%3Fq%3D1" ||
+		strings.Join(rec.Header()["Set-Cookie"], ",") != "forget=1,app=1" {
+		t.Fatalf("%d %q", rec.Code, rec.Header())
+	}
+	rec = httptest.NewRecorder()
+	f.Challenge(r, 401, http.Header{"Location": {"/elsewhere"}}, nil).ServeHTTP(rec, r)
+	if rec.Code != 302 || rec.Header().Get("Location") != "/elsewhere" {
+		t.Fatalf("app Location: %d %q", rec.Code, rec.Header())
+	}
+}
+
+type nopRem struct{}
+
+func (nopRem) Identify(*http.Request) (who.Identity, error)     { return nil, nil }
+func (nopRem) Remember(*http.Request, who.Identity) http.Header { return nil }
+func (nopRem) Forget(*http.Request, who.Identity) http.Header   { return nil }
+
+// hostile came_from values: every one must land on the fallback.
+var hostile = []string{
+	"//evil.example",
+	"//evil.example/path",
+	"///evil.example",
+	"////evil.example",
+	"https:evil.example",
+	"https:/evil.example",
+	"http:\\\\evil.example",
+	"/\\evil.example",
+	"\\/evil.example",
+	"\\\\evil.example",
+	"/%2F/evil.example",
+	"/%2f%2fevil.example",
+	"%2F%2Fevil.example",
+	"/%5Cevil.example",
+	"/%5cevil.example",
+	"/\r\nLocation: http://evil.example",
+	"/%0d%0aSet-Cookie:x=1",
+	"/\t/evil.example",
+	"/%09/evil.example",
+	" //evil.example",
+	"\t//evil.example",
+	"javascript:alert(1)",
+	"JavaScript:alert(1)",
+	"data:text/html,<script>alert(1)</script>",
+	"vbscript:msgbox(1)",
+	"http://evil.example",
+	"https://evil.example/",
+	"HTTPS://EVIL.EXAMPLE",
+	"https://good.example.evil.example/",
+	"https://good.example@evil.example/",
+	"https://evil.example@good.example/",
+	"http://evil.example%23@good.example/",
+	"ftp://good.example/",
+	"evil.example",
+	"./evil",
+	"/ok\x00",
+	"/caf\u00e9",
+	"http://[::1]evil/",
+	"",
+}
+
+func TestOpenRedirect(t *testing.T) {
+	t.Parallel()
+	r := httptest.NewRequest("GET", "http://good.example/login_handler", nil)
+	for _, v := range hostile {
+		if got := SafeRedirect(r, v, []string{"partner.example"}, "/fallback"); got != "/fallback" {
+			t.Errorf("SafeRedirect(%q) = %q, want the fallback", v, got)
+		}
+	}
+	for _, v := range []string{"/", "/protected?x=1", "/a/b#frag", "http://good.example/x", "https://good.example/x", "https://partner.example/y", "https://PARTNER.example:8443/y"} {
+		if got := SafeRedirect(r, v, []string{"partner.example"}, "/fallback"); got != v {
+			t.Errorf("SafeRedirect(%q) = %q, want it kept", v, got)
+		}
+	}
+	if len(hostile) < 20 {
+		t.Fatal("the table must hold at least 20 hostile values")
+	}
+}
+
+// TestOpenRedirectThroughLogin: a successful login with a hostile
+// came_from lands on post_login_url, and logout on post_logout_url.
+func TestOpenRedirectThroughLogin(t *testing.T) {
+	t.Parallel()
+	h := chain(t, Options{LoginFormURL: "/login", PostLoginURL: "/home", PostLogoutURL: "/bye"})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/login", nil))
+	tok, csrf := token(t, rec.Body.String()), rec.Result().Cookies()[0]
+	for _, v := range hostile {
+		t.Run(url.QueryEscape(v), func(t *testing.T) {
+			t.Parallel()
+			form := url.Values{"login": {"alice"}, "password": {"wonderland"}, "_csrf": {tok}, "came_from": {v}}
+			req := httptest.NewRequest("POST", "http://good.example/login_handler", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.AddCookie(csrf)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != 302 || rec.Header().Get("Location") != "/home" {
+				t.Fatalf("login: %d %q", rec.Code, rec.Header().Get("Location"))
+			}
+			req = httptest.NewRequest("GET", "http://good.example/logout_handler?came_from="+url.QueryEscape(v), nil)
+			rec = httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != 302 || rec.Header().Get("Location") != "/bye" {
+				t.Fatalf("logout: %d %q", rec.Code, rec.Header().Get("Location"))
+			}
+		})
+	}
+}
+
+func TestResolve(t *testing.T) {
+	t.Parallel()
+	tkt, _ := authtkt.New(authtkt.Options{Secret: "s"})
+	f, err := New(Options{RemembererName: "tkt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refs := f.References(); len(refs) != 1 || refs[0] != (who.Reference{Key: "rememberer_name", Name: "tkt"}) {
+		t.Fatalf("References = %v", refs)
+	}
+	if err := f.Validate(); err == nil {
+		t.Fatal("Validate before Resolve passed")
+	}
+	var oe *who.OptionError
+	if err := f.Resolve(map[string]any{"other": tkt}); !errors.As(err, &oe) || oe.Key != "rememberer_name" {
+		t.Fatalf("missing: %v", err)
+	}
+	if err := f.Resolve(map[string]any{"tkt": passwords{}}); !errors.As(err, &oe) {
+		t.Fatalf("not a rememberer: %v", err)
+	}
+	if err := f.Resolve(map[string]any{"tkt": tkt}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Options{}); !errors.As(err, &oe) || oe.Key != "rememberer_name" {
+		t.Fatalf("no rememberer: %v", err)
+	}
+	if _, err := New(Options{Rememberer: tkt, LoginHandlerPath: "login"}); !errors.As(err, &oe) || oe.Key != "login_handler_path" {
+		t.Fatalf("relative handler path: %v", err)
+	}
+}
+
+func TestFactoryAndTemplate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "login.html"), []byte(`custom {{.Action}} {{.CSRFToken | len}} {{.Message}}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "bad.html"), []byte(`{{.Nope`), 0o644)
+	for _, use := range []string{"form", "repoze.who.plugins.form:make_plugin", "repoze.who.plugins.form:make_redirecting_plugin", "repoze.who.plugins.friendlyform:FriendlyFormPlugin"} {
+		f, canon, err := who.DefaultRegistry.Factory(use)
+		if err != nil || canon != "form" {
+			t.Fatal(use, err)
+		}
+		pl, err := f(who.PluginSpec{Use: use, Dir: dir, Decode: func(v any) error {
+			o := v.(*Options)
+			o.RemembererName, o.LoginFormURL, o.Form = "tkt", "/login", "login.html"
+			return nil
+		}})
+		if err != nil {
+			t.Fatal(use, err)
+		}
+		p := pl.(*Plugin)
+		p.rem = nopRem{}
+		rec := httptest.NewRecorder()
+		p.formHandler("/login_handler", "", "", "hi", 0, 200, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/login", nil))
+		if rec.Body.String() != "custom /login_handler 43 hi" {
+			t.Fatalf("template: %q", rec.Body)
+		}
+	}
+	f, _, _ := who.DefaultRegistry.Factory("repoze.who.plugins.form:make_redirecting_plugin")
+	if _, err := f(who.PluginSpec{Use: "repoze.who.plugins.form:make_redirecting_plugin", Decode: func(v any) error {
+		v.(*Options).RemembererName = "x"
+		return nil
+	}}); err == nil {
+		t.Fatal("make_redirecting_plugin without login_form_url accepted")
+	}
+	if _, err := New(Options{Rememberer: nopRem{}, Form: filepath.Join(dir, "bad.html")}); err == nil {
+		t.Fatal("bad template accepted")
+	}
+}
