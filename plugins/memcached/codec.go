@@ -8,9 +8,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"math"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/gowho/gowho/who"
 )
@@ -282,6 +284,7 @@ type keyCodec struct {
 	keyMAC []byte // HMAC key for cache keys
 	valMAC []byte // HMAC key for cached values
 	prefix string
+	pool   *sync.Pool // of *keyState
 }
 
 func newKeyCodec(secret, prefix string) keyCodec {
@@ -290,7 +293,7 @@ func newKeyCodec(secret, prefix string) keyCodec {
 		m.Write([]byte(label))
 		return m.Sum(nil)
 	}
-	return keyCodec{keyMAC: derive("gowho/memcached/key"), valMAC: derive("gowho/memcached/value"), prefix: prefix}
+	return keyCodec{keyMAC: derive("gowho/memcached/key"), valMAC: derive("gowho/memcached/value"), prefix: prefix, pool: &sync.Pool{}}
 }
 
 // encodeKey returns the canonical encoding that is hashed into the key.
@@ -303,7 +306,11 @@ func encodeKey(method, plugin string, id who.Identity, items []string) ([]byte, 
 		}
 		sort.Strings(items)
 	}
-	b := make([]byte, 0, 128)
+	return appendKey(make([]byte, 0, 128), method, plugin, id, items)
+}
+
+// appendKey appends the key encoding over items to b.
+func appendKey(b []byte, method, plugin string, id who.Identity, items []string) ([]byte, error) {
 	b = appendString(b, keyDomain)
 	b = appendString(b, method)
 	b = appendString(b, plugin)
@@ -326,14 +333,40 @@ func encodeKey(method, plugin string, id who.Identity, items []string) ([]byte, 
 
 // key returns the memcached key for the identity: prefix + 64 hex digits.
 func (c keyCodec) key(method, plugin string, id who.Identity, items []string) (string, error) {
-	enc, err := encodeKey(method, plugin, id, items)
+	st, _ := c.pool.Get().(*keyState)
+	if st == nil {
+		st = &keyState{mac: hmac.New(sha256.New, c.keyMAC)}
+	}
+	defer c.pool.Put(st)
+	if items == nil {
+		st.names = st.names[:0]
+		for k := range id {
+			st.names = append(st.names, k)
+		}
+		sort.Strings(st.names)
+		items = st.names
+	}
+	enc, err := appendKey(st.buf[:0], method, plugin, id, items)
 	if err != nil {
 		return "", err
 	}
-	m := hmac.New(sha256.New, c.keyMAC)
-	m.Write(enc)
+	if cap(enc) <= 4096 {
+		st.buf = enc
+	}
+	st.mac.Reset()
+	st.mac.Write(enc)
 	var sum [sha256.Size]byte
-	return c.prefix + hex.EncodeToString(m.Sum(sum[:0])), nil
+	var out [100 + 2*sha256.Size]byte
+	k := append(out[:0], c.prefix...)
+	k = hex.AppendEncode(k, st.mac.Sum(sum[:0]))
+	return string(k), nil
+}
+
+// keyState is the reusable state of one key computation.
+type keyState struct {
+	mac   hash.Hash
+	buf   []byte
+	names []string
 }
 
 // entry is one cached answer: a userid (authenticate) and the identity
