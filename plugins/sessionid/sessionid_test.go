@@ -246,7 +246,10 @@ func TestLogout(t *testing.T) {
 				if _, _, c2 := a.get(t, "/note?set=kept", c); c2 != "" {
 					c = c2
 				}
-				_, _, out := a.get(t, "/logout", c)
+				code, body, out := a.get(t, "/logout", c)
+				if code != 200 {
+					t.Fatalf("logout: %d %q; log:\n%s", code, body, a.log)
+				}
 				if tc.sid != "" && out != "-" {
 					t.Fatalf("delete_on_logout did not expire the cookie (%q)", out)
 				}

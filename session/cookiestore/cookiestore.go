@@ -150,7 +150,7 @@ func (st *Store) Load(_ context.Context, token string) (string, []byte, bool, er
 	if len(token) < minLen || len(token) > 1<<16 {
 		return "", nil, false, nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(token)
+	b, err := strictB64.DecodeString(token) // one spelling per cookie: no ignored padding bits
 	if err != nil {
 		return "", nil, false, nil
 	}
@@ -214,3 +214,7 @@ func (st *Store) isRevoked(id string, now int64) bool {
 	until, ok := st.revoked[id]
 	return ok && now < until
 }
+
+// strictB64 rejects non-zero padding bits, so a cookie has exactly one
+// spelling and any changed character is a changed cookie.
+var strictB64 = base64.RawURLEncoding.Strict()

@@ -82,7 +82,8 @@ func (st *Store) Load(_ context.Context, token string) (string, []byte, bool, er
 	if !session.ValidID(token) {
 		return "", nil, false, nil
 	}
-	it, err := st.c.Get(st.prefix + token)
+	var it *memcache.Item
+	err := st.retry(func() (err error) { it, err = st.c.Get(st.prefix + token); return err })
 	if errors.Is(err, memcache.ErrCacheMiss) {
 		return "", nil, false, nil
 	}
@@ -110,7 +111,8 @@ func (st *Store) Save(_ context.Context, id string, rec []byte, expiry time.Time
 			exp = int32(max(secs, 1))
 		}
 	}
-	err := st.c.Set(&memcache.Item{Key: st.prefix + id, Value: session.Seal(rec, expiry), Expiration: exp})
+	it := &memcache.Item{Key: st.prefix + id, Value: session.Seal(rec, expiry), Expiration: exp}
+	err := st.retry(func() error { return st.c.Set(it) })
 	if err != nil {
 		return "", fmt.Errorf("memcachestore: set: %w", err)
 	}
@@ -122,7 +124,7 @@ func (st *Store) Delete(_ context.Context, id string) error {
 	if !session.ValidID(id) {
 		return nil
 	}
-	err := st.c.Delete(st.prefix + id)
+	err := st.retry(func() error { return st.c.Delete(st.prefix + id) })
 	if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
 		return fmt.Errorf("memcachestore: delete: %w", err)
 	}
@@ -131,3 +133,26 @@ func (st *Store) Delete(_ context.Context, id string) error {
 
 // Close closes idle connections.
 func (st *Store) Close() error { return st.c.Close() }
+
+// retry runs op again, once, on fresh connections, when it failed on the
+// connection rather than with a memcached answer: the pooled connections
+// to a server that restarted are all dead, and a session must not be lost
+// (or a logout left undone) for that. Get, Set and Delete are idempotent.
+func (st *Store) retry(op func() error) error {
+	err := op()
+	if err == nil || !connError(err) {
+		return err
+	}
+	_ = st.c.Close() // drops the idle connections; the client dials anew
+	return op()
+}
+
+func connError(err error) bool {
+	for _, answer := range []error{memcache.ErrCacheMiss, memcache.ErrCASConflict, memcache.ErrNotStored,
+		memcache.ErrServerError, memcache.ErrMalformedKey, memcache.ErrNoStats} {
+		if errors.Is(err, answer) {
+			return false
+		}
+	}
+	return true
+}

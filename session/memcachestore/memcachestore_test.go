@@ -2,6 +2,7 @@ package memcachestore_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,6 +69,34 @@ func TestNewErrors(t *testing.T) {
 	for _, servers := range [][]string{nil, {""}} {
 		if _, err := memcachestore.New(memcachestore.Options{Servers: servers}); err == nil {
 			t.Errorf("New(%q) = nil error", servers)
+		}
+	}
+}
+
+// TestRestartedServer: after memcached restarts (its data gone), the
+// pooled connections are dead; the store must not fail the first request
+// on each of them.
+func TestRestartedServer(t *testing.T) {
+	srv := testserver.Memcached(t)
+	st, err := memcachestore.New(memcachestore.Options{Servers: []string{srv.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 8 { // fill the idle pool with several connections
+		wg.Go(func() {
+			if _, err := st.Save(ctx, session.NewID(), []byte("r"), time.Now().Add(time.Hour)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	srv.Stop()
+	srv.Start()
+	for i := range 4 {
+		if _, err := st.Save(ctx, session.NewID(), []byte("r"), time.Now().Add(time.Hour)); err != nil {
+			t.Fatalf("save %d after restart: %v", i, err)
 		}
 	}
 }
