@@ -302,7 +302,7 @@ func (p *Plugin) login(r *http.Request, action string) (who.Identity, error) {
 			q := u.Query()
 			q.Del(p.o.LoginFormQS)
 			u.RawQuery = q.Encode()
-			dest = u.RequestURI()
+			dest = SafeRedirect(r, u.RequestURI(), nil, p.o.PostLoginURL)
 		}
 		redirect(w, dest, nil)
 	}))
