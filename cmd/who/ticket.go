@@ -1,0 +1,169 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gowho/gowho/plugins/authtkt"
+)
+
+const ticketUsage = `usage:
+  who ticket make -secret S [-digest md5|sha1|sha256|sha512] [-tokens a,b] [-userdata k=v&…]
+                  [-ip A.B.C.D] [-time UNIX] [-encoding repoze|mod_auth_tkt] USER
+  who ticket read -secret S [-digest …] [-ip A.B.C.D] [-encoding …] [-timeout 2h] VALUE
+
+make prints an auth_tkt cookie value; read prints a value's fields and
+whether its digest is valid (exit 0 only then). read takes every encoding
+the authtkt identifier takes: raw, "quoted", %21-escaped and base64.
+-secretfile FILE reads the secret from a file instead of the command line.
+`
+
+// runTicket implements "who ticket make" and "who ticket read".
+func runTicket(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || (args[0] != "make" && args[0] != "read") {
+		fmt.Fprint(stderr, ticketUsage)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
+			return 0
+		}
+		return 2
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("who ticket "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, ticketUsage) }
+	secret := fs.String("secret", "", "the shared secret")
+	secretFile := fs.String("secretfile", "", "read the secret from this file")
+	digest := fs.String("digest", "md5", "digest algorithm: md5, sha1, sha256 or sha512")
+	ipStr := fs.String("ip", "", "client IPv4 (or IPv6) address bound into the digest (default 0.0.0.0)")
+	enc := fs.String("encoding", authtkt.EncodingRepoze, "userid encoding: repoze or mod_auth_tkt")
+	tokens := fs.String("tokens", "", "comma-separated tokens (make)")
+	userdata := fs.String("userdata", "", "user data string (make)")
+	ts := fs.Int64("time", 0, "ticket time in seconds since the epoch (make; default now)")
+	timeout := fs.Duration("timeout", 0, "also check the ticket is not older than this (read)")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintf(stderr, "who ticket %s: want exactly one argument, got %d\n", sub, fs.NArg())
+		fs.Usage()
+		return 2
+	}
+	if *secretFile != "" {
+		if *secret != "" {
+			fmt.Fprintln(stderr, "who ticket: give -secret or -secretfile, not both")
+			return 2
+		}
+		b, err := os.ReadFile(*secretFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "who ticket: %v\n", err)
+			return 2
+		}
+		*secret = strings.TrimSpace(string(b))
+	}
+	if *secret == "" {
+		fmt.Fprintln(stderr, "who ticket: -secret (or -secretfile) is required")
+		return 2
+	}
+	if err := authtkt.CheckDigest(*digest); err != nil {
+		fmt.Fprintf(stderr, "who ticket: %v\n", err)
+		return 2
+	}
+	if *enc != authtkt.EncodingRepoze && *enc != authtkt.EncodingModAuthTkt {
+		fmt.Fprintf(stderr, "who ticket: -encoding %q: want repoze or mod_auth_tkt\n", *enc)
+		return 2
+	}
+	var ip net.IP
+	if *ipStr != "" {
+		if ip = net.ParseIP(*ipStr); ip == nil {
+			fmt.Fprintf(stderr, "who ticket: -ip %q is not an IP address\n", *ipStr)
+			return 2
+		}
+	}
+	if sub == "make" {
+		t := authtkt.Ticket{UserID: fs.Arg(0), UserData: *userdata, IP: ip, Encoding: *enc, Time: time.Now()}
+		if *tokens != "" {
+			t.Tokens = strings.Split(*tokens, ",")
+		}
+		if *ts != 0 {
+			t.Time = time.Unix(*ts, 0)
+		}
+		v, err := t.Cookie(*secret, *digest)
+		if err != nil {
+			fmt.Fprintf(stderr, "who ticket make: %v\n", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, v)
+		return 0
+	}
+	return readTicket(fs.Arg(0), *secret, *digest, *enc, ip, *timeout, stdout, stderr)
+}
+
+func readTicket(value, secret, digest, enc string, ip net.IP, timeout time.Duration, stdout, stderr io.Writer) int {
+	t, err := authtkt.ParseEncoding(secret, value, ip, digest, enc)
+	if errors.Is(err, authtkt.ErrMalformed) {
+		// Perhaps it is a ticket of another digest length.
+		for _, d := range []string{authtkt.MD5, authtkt.SHA1, authtkt.SHA256, authtkt.SHA512} {
+			if d == digest {
+				continue
+			}
+			if _, e := authtkt.ParseEncoding(secret, value, ip, d, enc); e == nil {
+				fmt.Fprintf(stderr, "who ticket read: %v with -digest %s; it is valid with -digest %s\n", err, digest, d)
+				return 1
+			}
+		}
+		fmt.Fprintf(stderr, "who ticket read: %v\n", err)
+		return 1
+	}
+	if err != nil && !errors.Is(err, authtkt.ErrBadDigest) {
+		fmt.Fprintf(stderr, "who ticket read: %v\n", err)
+		return 1
+	}
+	norm, _ := authtkt.Normalize(value)
+	w := func(k, v string) { fmt.Fprintf(stdout, "%-10s %s\n", k+":", v) }
+	w("userid", strconv.Quote(t.UserID))
+	w("time", fmt.Sprintf("%d (%s)", t.Time.Unix(), t.Time.UTC().Format(time.RFC3339)))
+	w("tokens", strings.Join(t.Tokens, ","))
+	w("userdata", t.UserData)
+	if typ := authtkt.UserIDType(t.UserData); typ != "" {
+		w("userid_type", typ)
+	}
+	w("digest", digest+" "+t.Digest)
+	if ip == nil {
+		w("ip", "0.0.0.0 (not bound)")
+	} else {
+		w("ip", ip.String())
+	}
+	w("encoding", enc)
+	if norm != strings.Trim(strings.TrimSpace(value), `"`) {
+		w("raw", norm)
+	}
+	if err != nil {
+		reason := "wrong secret, digest algorithm, client IP or userid encoding, or a changed field"
+		for _, d := range []string{authtkt.MD5, authtkt.SHA1, authtkt.SHA256, authtkt.SHA512} {
+			if _, e := authtkt.ParseEncoding(secret, value, ip, d, enc); e == nil && d != digest {
+				reason = "it is valid with -digest " + d
+			}
+		}
+		if ip == nil {
+			reason += "; if the issuer bound the client address (Apache's default), give -ip"
+		}
+		w("valid", "no: "+err.Error()+" ("+reason+")")
+		return 1
+	}
+	if t.Expired(timeout, time.Now()) {
+		w("valid", fmt.Sprintf("no: %v (issued %s ago, timeout %s)", authtkt.ErrExpired, time.Since(t.Time).Round(time.Second), timeout))
+		return 1
+	}
+	w("valid", "yes")
+	return 0
+}

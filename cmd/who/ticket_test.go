@@ -1,0 +1,88 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestTicket(t *testing.T) {
+	t.Parallel()
+	const v1 = "aa9330a397e010c15f732ae177ed1f126553f100alice!"
+	const v2 = "468dc346e595482389d311870a97daba499602d2bob%20smith!admin,editor!userid_type:int"
+	dir := t.TempDir()
+	sf := filepath.Join(dir, "secret")
+	os.WriteFile(sf, []byte("s33kr1t\n"), 0o600)
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		out      []string // substrings of stdout
+		errOut   string   // substring of stderr
+		notInOut string
+	}{
+		{"make vector 1", []string{"make", "-secret", "s33kr1t", "-time", "1700000000", "alice"}, 0, []string{v1 + "\n"}, "", ""},
+		{"make vector 2", []string{"make", "-secret", "s33kr1t", "-time", "1234567890", "-ip", "192.168.1.10", "-tokens", "admin,editor", "-userdata", "userid_type:int", "bob smith"}, 0, []string{v2 + "\n"}, "", ""},
+		{"make sha256", []string{"make", "-secret", "s33kr1t", "-digest", "sha256", "-time", "1700000000", "alice"}, 0,
+			[]string{"898f22cf8f1dd1d3dec4667a88ffe0e5d4f22204a5d627d94137346216b8214b6553f100alice!\n"}, "", ""},
+		{"make secretfile", []string{"make", "-secretfile", sf, "-time", "1700000000", "alice"}, 0, []string{v1}, "", ""},
+		{"make mod_auth_tkt refuses space", []string{"make", "-secret", "k", "-encoding", "mod_auth_tkt", "bob smith"}, 1, nil, "cannot be carried", ""},
+		{"make bad token", []string{"make", "-secret", "k", "-tokens", "a!b", "alice"}, 1, nil, "token", ""},
+		{"read valid", []string{"read", "-secret", "s33kr1t", v1}, 0, []string{`userid:    "alice"`, "time:      1700000000 (2023-11-14T22:13:20Z)", "valid:     yes"}, "", ""},
+		{"read quoted", []string{"read", "-secret", "s33kr1t", `"` + v1 + `"`}, 0, []string{"valid:     yes"}, "", ""},
+		{"read percent21", []string{"read", "-secret", "s33kr1t", strings.ReplaceAll(v1, "!", "%21")}, 0, []string{"valid:     yes", "raw:       " + v1}, "", ""},
+		{"read base64", []string{"read", "-secret", "s33kr1t", base64.StdEncoding.EncodeToString([]byte(v1))}, 0, []string{"valid:     yes"}, "", ""},
+		{"read tokens ip", []string{"read", "-secret", "s33kr1t", "-ip", "192.168.1.10", v2}, 0,
+			[]string{`userid:    "bob smith"`, "tokens:    admin,editor", "userid_type: int", "valid:     yes"}, "", ""},
+		{"read without ip", []string{"read", "-secret", "s33kr1t", v2}, 1, []string{"valid:     no: authtkt: digest signature is not correct", "give -ip"}, "", ""},
+		{"read wrong secret", []string{"read", "-secret", "nope", v1}, 1, []string{"valid:     no"}, "", "532e0539"},
+		{"read tampered", []string{"read", "-secret", "s33kr1t", strings.Replace(v1, "alice", "admin", 1)}, 1, []string{`userid:    "admin"`, "valid:     no"}, "", ""},
+		{"read expired", []string{"read", "-secret", "s33kr1t", "-timeout", "1h", v1}, 1, []string{"valid:     no: authtkt: ticket expired"}, "", ""},
+		{"read other digest", []string{"read", "-secret", "s33kr1t", "898f22cf8f1dd1d3dec4667a88ffe0e5d4f22204a5d627d94137346216b8214b6553f100alice!"}, 1, []string{"valid with -digest sha256"}, "", ""},
+		{"read malformed", []string{"read", "-secret", "s", "garbage"}, 1, nil, "malformed", ""},
+		{"no secret", []string{"read", v1}, 2, nil, "-secret", ""},
+		{"bad digest", []string{"make", "-secret", "s", "-digest", "sha3", "a"}, 2, nil, "unknown digest", ""},
+		{"bad ip", []string{"make", "-secret", "s", "-ip", "nope", "a"}, 2, nil, "not an IP", ""},
+		{"no sub", nil, 2, nil, "usage", ""},
+		{"help", []string{"-h"}, 0, nil, "usage", ""},
+		{"two args", []string{"make", "-secret", "s", "a", "b"}, 2, nil, "exactly one", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var out, errb bytes.Buffer
+			code := runTicket(tt.args, &out, &errb)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, &out, &errb)
+			}
+			for _, s := range tt.out {
+				if !strings.Contains(out.String(), s) {
+					t.Errorf("stdout lacks %q:\n%s", s, &out)
+				}
+			}
+			if tt.errOut != "" && !strings.Contains(errb.String(), tt.errOut) {
+				t.Errorf("stderr lacks %q:\n%s", tt.errOut, &errb)
+			}
+			if tt.notInOut != "" && strings.Contains(out.String()+errb.String(), tt.notInOut) {
+				t.Errorf("output holds %q", tt.notInOut)
+			}
+		})
+	}
+}
+
+// TestTicketMakeRead: what make prints, read accepts.
+func TestTicketMakeRead(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	if runTicket([]string{"make", "-secret", "k", "-digest", "sha512", "-tokens", "a,b", "-userdata", "k=v", "a!b"}, &out, &errb) != 0 {
+		t.Fatal(errb.String())
+	}
+	v := strings.TrimSpace(out.String())
+	out.Reset()
+	if code := runTicket([]string{"read", "-secret", "k", "-digest", "sha512", v}, &out, &errb); code != 0 || !strings.Contains(out.String(), `"a!b"`) {
+		t.Fatalf("%d %s %s", code, &out, &errb)
+	}
+}
