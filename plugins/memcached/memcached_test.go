@@ -430,7 +430,7 @@ func TestCache(t *testing.T) {
 		defer cancel()
 		start := time.Now()
 		_, err := c.Authenticate(req().WithContext(ctx), creds("alice", "alice-pass"))
-		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 200*time.Millisecond {
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 250*time.Millisecond {
 			t.Fatalf("waiter: %v after %v", err, time.Since(start))
 		}
 		<-done
@@ -503,7 +503,7 @@ func TestOutage(t *testing.T) {
 		if uid, _ := auth(t, c, "alice", "alice-pass"); uid != "uid=alice" {
 			t.Fatalf("login %d during the outage failed", i)
 		}
-		if d := time.Since(start); d > 150*time.Millisecond {
+		if d := time.Since(start); d > 500*time.Millisecond {
 			t.Fatalf("login %d during the outage took %v", i, d)
 		}
 	}
@@ -565,7 +565,7 @@ func TestSlowServer(t *testing.T) {
 			t.Fatal("login failed with a black-holed memcached")
 		}
 	}
-	if d := time.Since(start); d > 400*time.Millisecond {
+	if d := time.Since(start); d > time.Second {
 		t.Fatalf("10 logins took %v with a black-holed memcached", d)
 	}
 	if s := c.Stats(); s.Errors != 1 {
@@ -578,7 +578,7 @@ func TestNearCache(t *testing.T) {
 	mc := testserver.Memcached(t)
 	b := newBackend()
 	c := newCache(t, mc.Addr, b, func(o *Options) {
-		o.NearCacheTTL = who.Duration(500 * time.Millisecond)
+		o.NearCacheTTL = who.Duration(2 * time.Second)
 		o.NearCacheSize = 3
 	})
 	auth(t, c, "alice", "alice-pass")
@@ -603,7 +603,7 @@ func TestNearCache(t *testing.T) {
 	if n := c.nearLen(); n > 3 {
 		t.Fatalf("near-cache holds %d entries, bound 3", n)
 	}
-	time.Sleep(600 * time.Millisecond)
+	time.Sleep(2100 * time.Millisecond)
 	before := b.calls.Load()
 	auth(t, c, "u5", "pw")
 	if b.calls.Load() != before+1 {
