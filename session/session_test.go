@@ -469,3 +469,22 @@ func TestHijackSaves(t *testing.T) {
 		t.Fatalf("hijacked: status %d, %d saves; want 204 and the session saved", resp.StatusCode, f.st.saves.Load())
 	}
 }
+
+func TestServeContentThroughWriter(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, session.Options{})
+	srv := httptest.NewServer(f.m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = session.From(r).Set("k", "v")
+		http.ServeContent(w, r, "x.txt", time.Time{}, strings.NewReader(strings.Repeat("a", 100000)))
+	})))
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if len(b) != 100000 || len(resp.Cookies()) != 1 {
+		t.Fatalf("served %d bytes, %d cookies", len(b), len(resp.Cookies()))
+	}
+}

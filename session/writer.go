@@ -2,6 +2,7 @@ package session
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"net/http"
 )
@@ -66,6 +67,24 @@ func (sw *writer) WriteString(s string) (int, error) {
 	}
 	return sw.w.Write([]byte(s))
 }
+
+// ReadFrom keeps the underlying writer's io.ReaderFrom (sendfile for
+// http.ServeContent) once the session is saved.
+func (sw *writer) ReadFrom(r io.Reader) (int64, error) {
+	if !sw.start() {
+		return io.Copy(io.Discard, r)
+	}
+	if rf, ok := sw.w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(writerOnly{sw.w}, r)
+}
+
+// writerOnly hides every method but Write, so io.Copy cannot loop back
+// into ReadFrom.
+type writerOnly struct{ w io.Writer }
+
+func (w writerOnly) Write(p []byte) (int, error) { return w.w.Write(p) }
 
 // Flush implements http.Flusher.
 func (sw *writer) Flush() { _ = sw.FlushError() }
