@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -163,5 +164,45 @@ func TestEscapeDN(t *testing.T) {
 		if got := escapeDN(in); got != want {
 			t.Errorf("escapeDN(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// recorder is a testing.TB that records Skip and Fatal instead of ending
+// the real test.
+type recorder struct {
+	testing.TB
+	skipped, failed string
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Skip(args ...any) {
+	r.skipped = fmt.Sprint(args...)
+	runtime.Goexit()
+}
+func (r *recorder) Fatal(args ...any) {
+	r.failed = fmt.Sprint(args...)
+	runtime.Goexit()
+}
+
+func TestMissingBinary(t *testing.T) {
+	for _, tc := range []struct {
+		env           string
+		skip, failure bool
+	}{{"", true, false}, {"1", false, true}} {
+		t.Run("GOWHO_REQUIRE_SERVERS="+tc.env, func(t *testing.T) {
+			t.Setenv(RequireEnv, tc.env)
+			r := &recorder{TB: t}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				find(r, "gowho-no-such-server", "gowho-no-such-package")
+			}()
+			<-done
+			msg := r.skipped + r.failed
+			if (r.skipped != "") != tc.skip || (r.failed != "") != tc.failure ||
+				!strings.Contains(msg, "gowho-no-such-server not on PATH: apt-get install gowho-no-such-package (set GOWHO_REQUIRE_SERVERS=1 to fail instead)") {
+				t.Fatalf("skipped %q, failed %q", r.skipped, r.failed)
+			}
+		})
 	}
 }
