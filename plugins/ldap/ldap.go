@@ -156,7 +156,8 @@ type Options struct {
 	// the group names.
 	GroupsKey string `toml:"groups_key"`
 
-	// Logger receives failures (warn); nil: slog.Default().
+	// Logger receives warnings (a login matching several entries); errors
+	// are returned, and the chain logs them. nil: slog.Default().
 	Logger *slog.Logger `toml:"-"`
 }
 
@@ -379,7 +380,6 @@ func (p *Plugin) Authenticate(r *http.Request, id who.Identity) (string, error) 
 	case notFound(err):
 		// Bound, but may not read its own entry: fall back to the DN.
 	default:
-		p.log.Warn("ldap: authentication failed on a directory error", "err", err)
 		return "", backendError("bind", err)
 	}
 	if entry != nil {
@@ -440,7 +440,6 @@ func (p *Plugin) findUser(ctx context.Context, filter, login string) (*goldap.En
 		if resultCode(err) == goldap.LDAPResultNoSuchObject {
 			return nil, nil
 		}
-		p.log.Warn("ldap: user search failed", "err", backendError("search", err))
 		return nil, backendError("search", err)
 	}
 	if len(res.Entries) != 1 {
