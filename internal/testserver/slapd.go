@@ -90,9 +90,10 @@ func Slapd(t testing.TB, opts SlapdOptions) *Server {
 	var tlsConf string
 	var caFile string
 	ldapsPort := 0
+	var repick func()
 	if opts.TLS {
 		caFile, tlsConf = makeTLS(t, dir)
-		ldapsPort = FreePort(t)
+		repick = func() { ldapsPort = FreePort(t) }
 	}
 	argon := ""
 	if hash == "argon2" {
@@ -144,7 +145,7 @@ access to *
 			urls += fmt.Sprintf(" ldaps://127.0.0.1:%d/", ldapsPort)
 		}
 		return []string{"-d", debug, "-f", confFile, "-h", urls}
-	})
+	}, repick)
 	s.URL = "ldap://" + s.Addr
 	if ldapsPort != 0 {
 		s.LDAPSURL = "ldaps://127.0.0.1:" + strconv.Itoa(ldapsPort)

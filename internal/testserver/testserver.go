@@ -12,6 +12,7 @@ package testserver
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -54,6 +55,7 @@ type Server struct {
 	done   chan struct{} // closed when the current process has exited
 	stderr *logBuffer
 
+	repick     func() // picks the other ports again before each first-start attempt
 	ldapmodify string // Slapd: the ldapmodify binary
 	hash       string // Slapd: how passwords are stored
 }
@@ -110,9 +112,20 @@ func find(t testing.TB, name, pkg string, extra ...string) string {
 	return ""
 }
 
-// FreePort returns a TCP port that was free on 127.0.0.1 a moment ago.
+// FreePort returns a TCP port that was free on 127.0.0.1 a moment ago. It
+// is taken below Linux's ephemeral range (32768-60999), so that outgoing
+// connections, which take their local ports from that range, cannot grab
+// it before the server binds it.
 func FreePort(t testing.TB) int {
 	t.Helper()
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("testserver: no free loopback port: %v", err)
@@ -123,12 +136,15 @@ func FreePort(t testing.TB) int {
 
 // start builds the server, starts it (retrying on another port when the
 // first is taken meanwhile) and registers its cleanup.
-func start(t testing.TB, name, bin, dir string, args func(port int) []string) *Server {
+func start(t testing.TB, name, bin, dir string, args func(port int) []string, repick func()) *Server {
 	t.Helper()
-	s := &Server{t: t, name: name, bin: bin, args: args, Dir: dir, stderr: &logBuffer{}}
+	s := &Server{t: t, name: name, bin: bin, args: args, Dir: dir, stderr: &logBuffer{}, repick: repick}
 	t.Cleanup(s.Stop)
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
+		if s.repick != nil {
+			s.repick()
+		}
 		s.Port = FreePort(t)
 		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
 		if err = s.startProcess(); err == nil {
@@ -262,7 +278,7 @@ func Memcached(t testing.TB) *Server {
 	}
 	return start(t, "memcached", bin, dir, func(port int) []string {
 		return append([]string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0", "-m", "64", "-c", "1024"}, user...)
-	})
+	}, nil)
 }
 
 // Redis starts redis-server on 127.0.0.1 with no persistence, in a
@@ -274,5 +290,5 @@ func Redis(t testing.TB) *Server {
 	return start(t, "redis-server", bin, dir, func(port int) []string {
 		return []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 			"--dir", dir, "--daemonize", "no", "--loglevel", "warning"}
-	})
+	}, nil)
 }
