@@ -114,6 +114,7 @@ type Plugin struct {
 	enc        string
 	checker    func(string) bool
 	now        func() time.Time
+	cache      ticketCache
 }
 
 var (
@@ -295,14 +296,34 @@ type found struct {
 // find returns the first cookie value that verifies with a known secret
 // and has not expired.
 func (p *Plugin) find(r *http.Request) (found, bool) {
+	f, e := p.lookup(r)
+	if e != nil {
+		return e.f, true
+	}
+	return f, f.uid != ""
+}
+
+// lookup is find, returning the cache entry when the ticket was a cache
+// hit or has just been cached (nil otherwise).
+func (p *Plugin) lookup(r *http.Request) (found, *cacheEntry) {
 	var f found
+	var entry *cacheEntry
 	ip, ipOK := p.clientIP(r)
 	if !ipOK {
-		return f, false
+		return f, nil
 	}
-	ok := false
 	now := p.now()
 	p.cookieValues(r, func(v string) bool {
+		cacheable := !p.includeIP
+		if cacheable {
+			if e := p.cache.get(v); e != nil {
+				if p.timeout > 0 && time.Unix(int64(e.f.p.ts), 0).Add(p.timeout).Before(now) {
+					return true
+				}
+				entry = e
+				return false
+			}
+		}
 		t, err := decode(v, p.algo)
 		if err != nil {
 			return true
@@ -320,12 +341,14 @@ func (p *Plugin) find(r *http.Request) (found, bool) {
 				return true // expired; try the next cookie
 			}
 			f = found{value: v, p: t, uid: uid, secret: i}
-			ok = true
+			if cacheable && i == 0 && uid != "" {
+				entry = p.cache.put(f)
+			}
 			return false
 		}
 		return true
 	})
-	return f, ok
+	return f, entry
 }
 
 // Identify reads the ticket. A missing, malformed, forged or expired
@@ -334,8 +357,16 @@ func (p *Plugin) find(r *http.Request) (found, bool) {
 // and who.KeyUserData (the user data string; repoze.who 2.2's
 // "userid_type:T" is read as 3.x's "userid_type=T").
 func (p *Plugin) Identify(r *http.Request) (who.Identity, error) {
-	f, ok := p.find(r)
-	if !ok {
+	f, e := p.lookup(r)
+	if e != nil {
+		return who.Identity{
+			KeyTicketUserID: e.uid,
+			KeyTimestamp:    e.ts,
+			who.KeyTokens:   e.tokens,
+			who.KeyUserData: e.ud,
+		}, nil
+	}
+	if f.uid == "" {
 		return nil, nil
 	}
 	var tokens []string
