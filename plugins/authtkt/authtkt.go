@@ -312,7 +312,10 @@ func (p *Plugin) lookup(r *http.Request) (found, *cacheEntry) {
 	if !ipOK {
 		return f, nil
 	}
-	now := p.now()
+	var now time.Time
+	if p.timeout > 0 {
+		now = p.now()
+	}
 	p.cookieValues(r, func(v string) bool {
 		cacheable := !p.includeIP
 		if cacheable {
@@ -438,12 +441,12 @@ func (p *Plugin) Remember(r *http.Request, id who.Identity) http.Header {
 	}
 	tokens := tokenList(id[who.KeyTokens])
 	ud := userData(id[who.KeyUserData])
-	now := p.now()
 	if f, ok := p.find(r); ok && f.secret == 0 && f.uid == uid && normUserData(f.p.userdata) == ud && sameTokens(f.p.tokens, tokens) {
-		if p.reissue <= 0 || !time.Unix(int64(f.p.ts), 0).Add(p.reissue).Before(now) {
+		if p.reissue <= 0 || !time.Unix(int64(f.p.ts), 0).Add(p.reissue).Before(p.now()) {
 			return nil
 		}
 	}
+	now := p.now()
 	ip, ok := p.clientIP(r)
 	if !ok {
 		return nil
