@@ -142,3 +142,44 @@ func BenchmarkAuthTkt(b *testing.B) {
 		tktServe(b, h, tktLogin(b, h))
 	})
 }
+
+// BenchmarkAuthTktRatio serves one request of each kind per iteration and
+// times each, so a shared machine's load weighs on all alike; it reports
+// each implementation's time as a multiple of the bare handler's.
+func BenchmarkAuthTktRatio(b *testing.B) {
+	gh, gc := tktChain(b)
+	gor := tktGorilla()
+	sc := tktSCS()
+	impls := []struct {
+		name string
+		h    http.Handler
+		c    *http.Cookie
+	}{
+		{"bare", tktHello, nil},
+		{"gowho", gh, gc},
+		{"gorilla", gor, tktLogin(b, gor)},
+		{"scs", sc, tktLogin(b, sc)},
+	}
+	reqs := make([]*http.Request, len(impls))
+	for i, im := range impls {
+		reqs[i] = httptest.NewRequest(http.MethodGet, "/", nil)
+		if im.c != nil {
+			reqs[i].AddCookie(im.c)
+		}
+	}
+	w := &tktWriter{h: http.Header{}}
+	ctx := context.Background()
+	spent := make([]time.Duration, len(impls))
+	for b.Loop() {
+		for i, im := range impls {
+			clear(w.h)
+			r := reqs[i].WithContext(ctx)
+			t0 := time.Now()
+			im.h.ServeHTTP(w, r)
+			spent[i] += time.Since(t0)
+		}
+	}
+	for i := 1; i < len(impls); i++ {
+		b.ReportMetric(float64(spent[i])/float64(spent[0]), impls[i].name+"/bare")
+	}
+}
