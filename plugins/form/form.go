@@ -89,6 +89,11 @@ type Options struct {
 	CSRFSecret string `toml:"csrf_secret"`
 	// Secure marks the CSRF cookie Secure (key "secure", default false).
 	Secure bool `toml:"secure"`
+	// HTMLOnly makes the plugin challenge only requests whose Accept
+	// header lists text/html (browsers), leaving the others (API clients,
+	// curl) to the next challenger, such as basicauth (key "html_only",
+	// default false).
+	HTMLOnly bool `toml:"html_only"`
 
 	// Rememberer is used instead of RemembererName (Go only).
 	Rememberer who.Rememberer `toml:"-"`
@@ -356,6 +361,9 @@ func redirect(w http.ResponseWriter, dest string, extra http.Header) {
 // application's Set-Cookie headers. A handler response carrying its own
 // Location is passed on as a 302.
 func (p *Plugin) Challenge(r *http.Request, _ int, appHeaders, forgetHeaders http.Header) http.Handler {
+	if p.o.HTMLOnly && !AcceptsHTML(r) {
+		return nil
+	}
 	extra := forgetHeaders.Clone()
 	if extra == nil {
 		extra = http.Header{}
@@ -379,6 +387,28 @@ func (p *Plugin) Challenge(r *http.Request, _ int, appHeaders, forgetHeaders htt
 	q.Set(p.o.LoginFormQS, "true")
 	u.RawQuery = q.Encode()
 	return p.formHandler(u.RequestURI(), "", "", "", 0, http.StatusOK, extra)
+}
+
+// AcceptsHTML reports whether the request's Accept header lists text/html
+// (or application/xhtml+xml) with a non-zero quality, as browsers'
+// navigation requests do.
+func AcceptsHTML(r *http.Request) bool {
+	for _, line := range r.Header.Values("Accept") {
+		for _, part := range strings.Split(line, ",") {
+			mt, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			mt = strings.ToLower(strings.TrimSpace(mt))
+			if mt != "text/html" && mt != "application/xhtml+xml" {
+				continue
+			}
+			if q, ok := strings.CutPrefix(strings.ReplaceAll(strings.TrimSpace(params), " ", ""), "q="); ok {
+				if f, err := strconv.ParseFloat(q, 64); err == nil && f == 0 {
+					continue
+				}
+			}
+			return true
+		}
+	}
+	return false
 }
 
 // formHandler renders the form page.

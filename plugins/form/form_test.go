@@ -405,3 +405,28 @@ func TestFactoryAndTemplate(t *testing.T) {
 		t.Fatal("bad template accepted")
 	}
 }
+
+func TestHTMLOnly(t *testing.T) {
+	t.Parallel()
+	f, _ := New(Options{LoginFormURL: "/login", HTMLOnly: true, Rememberer: nopRem{}})
+	for _, tt := range []struct {
+		accept string
+		want   bool
+	}{
+		{"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", true},
+		{"application/xhtml+xml", true},
+		{"TEXT/HTML; charset=utf-8", true},
+		{"text/html;q=0", false},
+		{"*/*", false},
+		{"application/json", false},
+		{"", false},
+	} {
+		r := httptest.NewRequest("GET", "/p", nil)
+		if tt.accept != "" {
+			r.Header.Set("Accept", tt.accept)
+		}
+		if got := f.Challenge(r, 401, http.Header{}, nil) != nil; got != tt.want {
+			t.Errorf("Accept %q: challenged = %v, want %v", tt.accept, got, tt.want)
+		}
+	}
+}
