@@ -254,7 +254,11 @@ func (p *Plugin) Identify(r *http.Request) (who.Identity, error) {
 	case p.redirects && p.formPath != "" && path == p.formPath && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		q := r.URL.Query()
 		n, _ := strconv.Atoi(q.Get(p.o.LoginCounterName))
-		who.ReplaceHandler(r, p.formHandler(p.o.LoginHandlerPath, q.Get(FieldCameFrom), "", "", max(n, 0), http.StatusOK, nil))
+		cameFrom := q.Get(FieldCameFrom)
+		if cameFrom == "" {
+			cameFrom = q.Get("back") // Apache mod_auth_tkt's TKTAuthLoginURL parameter
+		}
+		who.ReplaceHandler(r, p.formHandler(p.o.LoginHandlerPath, cameFrom, "", "", max(n, 0), http.StatusOK, nil))
 		return nil, nil
 	case !p.redirects && r.URL.Query().Get(p.o.LoginFormQS) != "":
 		return p.login(r, r.URL.RequestURI())

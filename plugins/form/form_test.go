@@ -430,3 +430,12 @@ func TestHTMLOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestApacheBackParam(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	chain(t, Options{LoginFormURL: "/login"}).ServeHTTP(rec, httptest.NewRequest("GET", "/login?back=http%3A%2F%2F127.0.0.1%2Fprotected%2F", nil))
+	if !strings.Contains(rec.Body.String(), `name="came_from" value="http://127.0.0.1/protected/"`) {
+		t.Fatalf("back not carried: %s", rec.Body)
+	}
+}
