@@ -37,6 +37,8 @@ type Options struct {
 	Secret string
 	// Timeout is TKTAuthTimeout (default "2h").
 	Timeout string
+	// LoginURL is TKTAuthLoginURL (default: the server's own /login).
+	LoginURL string
 }
 
 // Server is a running Apache. Each digest type has its own port; every
@@ -174,6 +176,10 @@ TKTAuthSecret %q
 		port := freePort(t)
 		base := fmt.Sprintf("http://127.0.0.1:%d", port)
 		s.URL[d] = base
+		loginURL := o.LoginURL
+		if loginURL == "" {
+			loginURL = base + "/login"
+		}
 		fmt.Fprintf(&conf, `Listen 127.0.0.1:%[1]d
 <VirtualHost 127.0.0.1:%[1]d>
   ServerName 127.0.0.1
@@ -183,7 +189,7 @@ TKTAuthSecret %q
   <LocationMatch "^/protected">
     AuthType None
     Require valid-user
-    TKTAuthLoginURL %[5]s/login
+    TKTAuthLoginURL %[7]s
     TKTAuthTimeout %[6]s
   </LocationMatch>
   <LocationMatch "^/protected(/|-noip/|-admin/)">
@@ -205,7 +211,7 @@ TKTAuthSecret %q
     TKTAuthUnauthURL %[5]s/unauth
   </Location>
 </VirtualHost>
-`, port, d, filepath.Join(dir, "cgi/page.cgi"), filepath.Join(dir, "cgi/whoami.cgi"), base, o.Timeout)
+`, port, d, filepath.Join(dir, "cgi/page.cgi"), filepath.Join(dir, "cgi/whoami.cgi"), base, o.Timeout, loginURL)
 	}
 	write("httpd.conf", conf.String(), 0o644)
 
