@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath is Debian's chromium.
+const chromiumPath = "/usr/bin/chromium"
+
+// TestBrowserLogin drives headless Chromium through the demo of
+// examples/who.toml: /protected sends it to the login form, alice logs in
+// and lands back on /protected, a reload keeps her logged in, logging out
+// makes /protected challenge again.
+func TestBrowserLogin(t *testing.T) {
+	exe := chromiumPath
+	if _, err := os.Stat(exe); err != nil {
+		if p, err := exec.LookPath("chromium"); err == nil {
+			exe = p
+		} else if os.Getenv("GOWHO_REQUIRE_SERVERS") == "1" {
+			t.Fatalf("chromium not found at %s (apt-get install -y chromium)", chromiumPath)
+		} else {
+			t.Skipf("chromium not found at %s (apt-get install -y chromium); GOWHO_REQUIRE_SERVERS=1 makes this a failure", chromiumPath)
+		}
+	}
+	cfg := "../../examples/who.toml"
+	if c := os.Getenv("GOWHO_BROWSER_CONFIG"); c != "" {
+		cfg = c // another demo configuration to drive
+	}
+	handler, closeChain, err := newServer(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeChain()
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+
+	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
+		chromedp.ExecPath(exe),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	bctx, cancelCtx := chromedp.NewContext(actx)
+	defer cancelCtx()
+	// The first Run starts the browser; it must not carry a timeout.
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(bctx, 90*time.Second)
+	defer cancel()
+
+	loc := func() string {
+		t.Helper()
+		l, err := chromedp.Run(ctx, chromedp.Location())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	path := func() string {
+		t.Helper()
+		l := loc()
+		u, err := url.Parse(l)
+		if err != nil {
+			t.Fatalf("bad location %q", l)
+		}
+		return u.Path
+	}
+	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v (at %s)", name, err, loc())
+		}
+	}
+	text := func(sel chromedp.CSS) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(sel))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	// bodyHas waits until the page's text holds s, across navigations
+	// (a poll inside the page dies when the page goes away).
+	bodyHas := func(s string) chromedp.Action[chromedp.Void] {
+		expr := `!!(document.body && document.body.innerText.includes(` + strconv.Quote(s) + `))`
+		return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			for {
+				if ok, err := chromedp.Evaluate[bool](expr)(ctx, tg); err == nil && ok {
+					return chromedp.Void{}, nil
+				}
+				select {
+				case <-ctx.Done():
+					return chromedp.Void{}, fmt.Errorf("page never showed %q: %w", s, ctx.Err())
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		}
+	}
+
+	// 1. /protected sends the browser to the login form.
+	step("open /protected",
+		chromedp.Navigate(srv.URL+"/protected"),
+		chromedp.WaitVisible(chromedp.ID("password")))
+	if l := loc(); path() != "/login" || !strings.Contains(l, "came_from=%2Fprotected") {
+		t.Fatalf("landed on %s, want the login form with came_from", l)
+	}
+
+	// A wrong password shows the form again with a message.
+	step("wrong password",
+		chromedp.SendKeys(chromedp.ID("login"), "alice"),
+		chromedp.SendKeys(chromedp.ID("password"), "not-the-password"),
+		chromedp.Click(chromedp.ID("submit")),
+		chromedp.WaitVisible(chromedp.ID("message")))
+	if m := text("#message"); !strings.Contains(m, "Wrong login or password") {
+		t.Fatalf("message %q", m)
+	}
+
+	// 2. Type the demo user's password (examples/README.md) and submit;
+	// the form kept the login.
+	if v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("login").value`)); err != nil || v != "alice" {
+		t.Fatalf("login field after a failure: %q, %v", v, err)
+	}
+	step("log in",
+		chromedp.SendKeys(chromedp.ID("password"), "wonderland"),
+		chromedp.Click(chromedp.ID("submit")),
+		bodyHas("protected: alice"))
+	if p := path(); p != "/protected" {
+		t.Fatalf("after login: at %s", p)
+	}
+
+	// 3. A reload is still logged in (the auth_tkt cookie).
+	step("reload", chromedp.Reload(), bodyHas("protected: alice"))
+	if p := path(); p != "/protected" {
+		t.Fatalf("after reload: at %s", p)
+	}
+
+	// 4. Log out, then /protected challenges again.
+	step("log out", chromedp.Navigate(srv.URL+"/logout_handler"), bodyHas("hello, anonymous"))
+	step("protected again",
+		chromedp.Navigate(srv.URL+"/protected"),
+		chromedp.WaitVisible(chromedp.ID("password")))
+	if p := path(); p != "/login" {
+		t.Fatalf("after logout /protected went to %s, want the login form", p)
+	}
+}
