@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	_ "github.com/gowho/gowho/plugins/all"
+	_ "modernc.org/sqlite" // the "sqlite" driver, so sqlauth demos need no server
 )
 
 // command is one subcommand: it gets its arguments and the standard
@@ -29,9 +30,12 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"serve":    {runServe, "run the demo app behind the chain of a who.toml"},
-	"check":    {runCheck, "validate a who.toml and print the resolved chain"},
-	"explain":  {runExplain, "run one request through the chain and print what each plugin decided"},
+	"serve":   {runServe, "run the demo app behind the chain of a who.toml"},
+	"check":   {runCheck, "validate a who.toml and print the resolved chain"},
+	"explain": {runExplain, "run one request through the chain and print what each plugin decided"},
+	"ticket": {func(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+		return runTicket(args, stdout, stderr)
+	}, "make or read an auth_tkt cookie value"},
 	"htpasswd": {runHtpasswd, "print an htpasswd line for USER, password read from stdin"},
 }
 

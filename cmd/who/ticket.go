@@ -12,9 +12,6 @@ import (
 	"time"
 
 	"github.com/gowho/gowho/plugins/authtkt"
-	// The browser-login plugins, until plugins/all imports them.
-	_ "github.com/gowho/gowho/plugins/form"
-	_ "github.com/gowho/gowho/plugins/redirector"
 )
 
 const ticketUsage = `usage:
