@@ -3,6 +3,7 @@ package who
 import (
 	"errors"
 	"net/http"
+	"slices"
 )
 
 // ErrNoMiddleware is returned by API methods when the request did not go
@@ -109,7 +110,7 @@ func (a *API) Login(credentials Identity, identifierName string) (*Result, http.
 	}
 	var res *Result
 	for i := range sel {
-		res = st.rank([]identified{{entry: sel[i], rank: i, identity: credentials}}, false)
+		res = st.rank([]identified{{entry: sel[i], rank: i, identity: credentials}}, false, true)
 		if res != nil {
 			break
 		}
@@ -121,9 +122,9 @@ func (a *API) Login(credentials Identity, identifierName string) (*Result, http.
 			continue
 		}
 		if res != nil {
-			addHeaders(headers, rem.Remember(st.r, res.Identity))
+			addNewHeaders(headers, rem.Remember(st.r, res.Identity))
 		} else {
-			addHeaders(headers, rem.Forget(st.r, nil))
+			addNewHeaders(headers, rem.Forget(st.r, nil))
 		}
 	}
 	if res != nil {
@@ -147,7 +148,7 @@ func (a *API) Logout(identifierName string) http.Header {
 			if st.result != nil && st.result.identifier == e.p {
 				id = st.result.Identity
 			}
-			addHeaders(headers, rem.Forget(st.r, id))
+			addNewHeaders(headers, rem.Forget(st.r, id))
 		}
 	}
 	st.result = nil
@@ -164,4 +165,17 @@ func (st *state) select_(name string) []*stageEntry[Identifier] {
 		}
 	}
 	return out
+}
+
+// addNewHeaders adds the values of src that dst does not hold yet: two
+// identifiers that share a rememberer (a form plugin remembering through
+// auth_tkt, and auth_tkt itself) send each cookie once.
+func addNewHeaders(dst, src http.Header) {
+	for k, vs := range src {
+		for _, v := range vs {
+			if !slices.Contains(dst[k], v) {
+				dst.Add(k, v)
+			}
+		}
+	}
 }

@@ -9,6 +9,10 @@ import (
 // non-nil Identity counts as found. An error means a backend failed: it is
 // logged and the chain goes on. Identify is called concurrently.
 //
+// The returned Identity belongs to the chain: it may be modified (the
+// winner gets KeyUserID and the metadata providers' keys), so return a
+// fresh map on every call, never a cached or shared one.
+//
 // During Identify an identifier may install a handler that answers the
 // request instead of the downstream handler, with ReplaceHandler.
 type Identifier interface {

@@ -263,7 +263,7 @@ func (st *state) authenticate() *Result {
 			found = append(found, identified{entry: e, rank: i, identity: id})
 		}
 	}
-	st.result = st.rank(found, debug)
+	st.result = st.rank(found, debug, false)
 	st.ingress = st.result
 	return st.result
 }
@@ -275,7 +275,7 @@ func (st *state) authenticate() *Result {
 // authenticators are walked in configured order and identities in
 // identifier order, the first success is the best. Each success keeps its
 // own userid in its own copy of the identity.
-func (st *state) rank(found []identified, debug bool) *Result {
+func (st *state) rank(found []identified, debug, copyIdentity bool) *Result {
 	m := st.m
 	var best *Result
 	var bestID identified
@@ -305,7 +305,13 @@ func (st *state) rank(found []identified, debug bool) *Result {
 		}
 	}
 	if best != nil {
-		best.Identity = bestID.identity.Clone()
+		// The identity an identifier returned belongs to the chain (the
+		// Identifier contract), so it becomes the result as it is; a
+		// caller's credentials (Login) are copied.
+		best.Identity = bestID.identity
+		if copyIdentity {
+			best.Identity = best.Identity.Clone()
+		}
 		best.Identity[KeyUserID] = best.UserID
 	}
 	if st.trace != nil && st.trace.Won != nil {
