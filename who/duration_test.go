@@ -29,3 +29,20 @@ func TestDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestWords(t *testing.T) {
+	t.Parallel()
+	for _, in := range []any{"a b", "a, b", "a,b", " a\tb ", []any{"a", "b"}} {
+		var w who.Words
+		if err := w.UnmarshalTOML(in); err != nil || len(w) != 2 || w[0] != "a" || w[1] != "b" {
+			t.Errorf("UnmarshalTOML(%#v) = %v, %v", in, w, err)
+		}
+	}
+	var w who.Words
+	if err := w.UnmarshalTOML([]any{"a", int64(1)}); err == nil {
+		t.Error("a number in the list was accepted")
+	}
+	if err := w.UnmarshalTOML(int64(1)); err == nil {
+		t.Error("a number was accepted")
+	}
+}

@@ -49,30 +49,9 @@ const (
 	GroupsSearch   = "search"   // a search under group_base_dn with group_filter
 )
 
-// Words is a list of names read from TOML as an array of strings or one
-// comma- or space-separated string (repoze.who's attributes = "cn,mail").
-type Words []string
-
-// UnmarshalTOML reads ["a", "b"] or "a, b".
-func (w *Words) UnmarshalTOML(v any) error {
-	switch x := v.(type) {
-	case string:
-		*w = strings.FieldsFunc(x, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
-	case []any:
-		out := make(Words, 0, len(x))
-		for _, e := range x {
-			s, ok := e.(string)
-			if !ok {
-				return fmt.Errorf("want a list of strings, found a %T", e)
-			}
-			out = append(out, s)
-		}
-		*w = out
-	default:
-		return fmt.Errorf("want a list of strings or one comma-separated string, found a %T", v)
-	}
-	return nil
-}
+// Words is who.Words: an array of strings or one string of names
+// separated by spaces or commas.
+type Words = who.Words
 
 // Options configure the plugin. Keys keep repoze.who.plugins.ldap's names
 // where it has them.

@@ -50,30 +50,9 @@ const (
 	methodAddMetadata  = "add_metadata"
 )
 
-// Words is a list of names read from TOML as an array of strings or, as in
-// repoze.who's ini files, one whitespace-separated string.
-type Words []string
-
-// UnmarshalTOML reads ["a", "b"] or "a b".
-func (w *Words) UnmarshalTOML(v any) error {
-	switch x := v.(type) {
-	case string:
-		*w = strings.Fields(x)
-	case []any:
-		out := make(Words, 0, len(x))
-		for _, e := range x {
-			s, ok := e.(string)
-			if !ok {
-				return fmt.Errorf("want a list of strings, found a %T", e)
-			}
-			out = append(out, s)
-		}
-		*w = out
-	default:
-		return fmt.Errorf("want a list of strings or one whitespace-separated string, found a %T", v)
-	}
-	return nil
-}
+// Words is who.Words: an array of strings or one string of names
+// separated by spaces or commas.
+type Words = who.Words
 
 // Options configure the caching wrapper. The keys are repoze.who.plugins.memcached's
 // where it has them.
