@@ -8,22 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alexedwards/scs/v2"
-	"github.com/gorilla/sessions"
 	"github.com/gowho/gowho/plugins/authtkt"
 	"github.com/gowho/gowho/who"
 )
-
-// tktHello answers 200 with the user, 403 without one.
-var tktHello = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	_, _ = io.WriteString(w, "hello")
-})
-
-type tktWriter struct{ h http.Header }
-
-func (d *tktWriter) Header() http.Header         { return d.h }
-func (d *tktWriter) WriteHeader(int)             {}
-func (d *tktWriter) Write(p []byte) (int, error) { return len(p), nil }
 
 // tktChain is who.New with auth_tkt as identifier and authenticator.
 func tktChain(b *testing.B) (http.Handler, *http.Cookie) {
@@ -52,94 +39,24 @@ func tktChain(b *testing.B) (http.Handler, *http.Cookie) {
 	return h, &http.Cookie{Name: "auth_tkt", Value: v, Quoted: true}
 }
 
-func tktGorilla() http.Handler {
-	store := sessions.NewCookieStore([]byte("0123456789abcdef0123456789abcdef"), []byte("0123456789abcdef0123456789abcdef"))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := store.Get(r, "session")
-		if err != nil {
-			w.WriteHeader(http.StatusInternalServerError)
-			return
-		}
-		if r.URL.Path == "/login" {
-			s.Values["user"] = "alice"
-		}
-		if err := s.Save(r, w); err != nil {
-			w.WriteHeader(http.StatusInternalServerError)
-			return
-		}
-		if s.Values["user"] != "alice" {
-			w.WriteHeader(http.StatusForbidden)
-			return
-		}
-		_, _ = io.WriteString(w, "hello")
-	})
-}
-
-func tktSCS() http.Handler {
-	sm := scs.New() // memstore
-	return sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/login" {
-			sm.Put(r.Context(), "user", "alice")
-		}
-		if sm.GetString(r.Context(), "user") != "alice" {
-			w.WriteHeader(http.StatusForbidden)
-			return
-		}
-		_, _ = io.WriteString(w, "hello")
-	}))
-}
-
-func tktLogin(b *testing.B, h http.Handler) *http.Cookie {
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/login", nil))
-	cs := rec.Result().Cookies()
-	if len(cs) == 0 {
-		b.Fatal("login set no cookie")
-	}
-	return cs[0]
-}
-
-// tktServe runs h on a logged-in request per iteration (a shallow copy
-// each time, as gorilla caches its session in the request), checking the
-// first answer is the logged-in one.
-func tktServe(b *testing.B, h http.Handler, c *http.Cookie) {
-	base := httptest.NewRequest(http.MethodGet, "/", nil)
-	if c != nil {
-		base.AddCookie(c)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, base.WithContext(context.Background()))
-	if rec.Code != http.StatusOK {
-		b.Fatalf("not logged in: %d", rec.Code)
-	}
-	w := &tktWriter{h: http.Header{}}
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		clear(w.h)
-		h.ServeHTTP(w, base.WithContext(ctx))
-	}
-}
-
 // BenchmarkAuthTkt compares an auth_tkt-authenticated request through
 // gowho (ticket parse + digest check + identity) with the bare handler,
 // gorilla/sessions CookieStore Get+Save and scs LoadAndSave (memstore).
 //
 //	cd bench && go test -run=^$ -bench=AuthTkt -benchmem -count=6 | tee /tmp/authtkt.txt && benchstat /tmp/authtkt.txt
 func BenchmarkAuthTkt(b *testing.B) {
-	b.Run("impl=bare", func(b *testing.B) { tktServe(b, tktHello, nil) })
+	b.Run("impl=bare", func(b *testing.B) { serve(b, sessHello, nil) })
 	b.Run("impl=gowho-authtkt", func(b *testing.B) {
 		h, c := tktChain(b)
-		tktServe(b, h, c)
+		serve(b, h, c)
 	})
 	b.Run("impl=gorilla-cookie", func(b *testing.B) {
-		h := tktGorilla()
-		tktServe(b, h, tktLogin(b, h))
+		h := gorillaHandler()
+		serve(b, h, loginCookie(b, h))
 	})
 	b.Run("impl=scs-memstore", func(b *testing.B) {
-		h := tktSCS()
-		tktServe(b, h, tktLogin(b, h))
+		h := scsHandler()
+		serve(b, h, loginCookie(b, h))
 	})
 }
 
@@ -148,17 +65,17 @@ func BenchmarkAuthTkt(b *testing.B) {
 // each implementation's time as a multiple of the bare handler's.
 func BenchmarkAuthTktRatio(b *testing.B) {
 	gh, gc := tktChain(b)
-	gor := tktGorilla()
-	sc := tktSCS()
+	gor := gorillaHandler()
+	sc := scsHandler()
 	impls := []struct {
 		name string
 		h    http.Handler
 		c    *http.Cookie
 	}{
-		{"bare", tktHello, nil},
+		{"bare", sessHello, nil},
 		{"gowho", gh, gc},
-		{"gorilla", gor, tktLogin(b, gor)},
-		{"scs", sc, tktLogin(b, sc)},
+		{"gorilla", gor, loginCookie(b, gor)},
+		{"scs", sc, loginCookie(b, sc)},
 	}
 	reqs := make([]*http.Request, len(impls))
 	for i, im := range impls {
@@ -167,7 +84,7 @@ func BenchmarkAuthTktRatio(b *testing.B) {
 			reqs[i].AddCookie(im.c)
 		}
 	}
-	w := &tktWriter{h: http.Header{}}
+	w := &sessWriter{h: http.Header{}}
 	ctx := context.Background()
 	spent := make([]time.Duration, len(impls))
 	for b.Loop() {
