@@ -154,8 +154,8 @@ func serve(b *testing.B, h http.Handler, c *http.Cookie) {
 // (Get + Save, encrypted), scs LoadAndSave (memstore), and a bare
 // handler.
 func BenchmarkSession(b *testing.B) {
-	b.Run("bare", func(b *testing.B) { serve(b, sessHello, nil) })
-	b.Run("gowho-cookie", func(b *testing.B) {
+	b.Run("impl=bare", func(b *testing.B) { serve(b, sessHello, nil) })
+	b.Run("impl=gowho-cookie", func(b *testing.B) {
 		st, err := cookiestore.New(cookiestore.Options{Secret: "0123456789abcdef0123456789abcdef"})
 		if err != nil {
 			b.Fatal(err)
@@ -163,7 +163,7 @@ func BenchmarkSession(b *testing.B) {
 		h, c := gowhoSession(b, st)
 		serve(b, h, c)
 	})
-	b.Run("gowho-cookie-session-only", func(b *testing.B) {
+	b.Run("impl=gowho-cookie-session-only", func(b *testing.B) {
 		// The session layer alone: the manager and the cookie store, the
 		// handler reading the user from the session itself (no who chain).
 		st, err := cookiestore.New(cookiestore.Options{Secret: "0123456789abcdef0123456789abcdef"})
@@ -187,11 +187,11 @@ func BenchmarkSession(b *testing.B) {
 		}))
 		serve(b, h, loginCookie(b, h))
 	})
-	b.Run("gorilla-cookie", func(b *testing.B) {
+	b.Run("impl=gorilla-cookie", func(b *testing.B) {
 		h := gorillaHandler()
 		serve(b, h, loginCookie(b, h))
 	})
-	b.Run("scs-memstore", func(b *testing.B) {
+	b.Run("impl=scs-memstore", func(b *testing.B) {
 		h := scsHandler()
 		serve(b, h, loginCookie(b, h))
 	})
