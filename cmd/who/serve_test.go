@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -161,5 +163,42 @@ func TestSafeRedirect(t *testing.T) {
 		if err != nil || u.Host != "app.example" {
 			t.Errorf("safeRedirect(%q) resolves to %v", s, u)
 		}
+	}
+}
+
+// TestServeCommand runs `who serve` on a free port, waits for its
+// "listening on" line, sends a request and stops it.
+func TestServeCommand(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- serveUntil(ctx, []string{"-config", "../../examples/who.toml", "-addr", "127.0.0.1:0"}, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "listening on http://127.0.0.1:") {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	resp, err := http.Get(strings.TrimSpace(strings.TrimPrefix(line, "listening on ")) + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "hello, anonymous\n" {
+		t.Errorf("GET / = %q", body)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d after shutdown", code)
+	}
+	if code := serveUntil(context.Background(), []string{"-config", "nosuch.toml"}, io.Discard, io.Discard); code != 1 {
+		t.Errorf("missing config: exit %d, want 1", code)
+	}
+	if code := serveUntil(context.Background(), nil, io.Discard, io.Discard); code != 2 {
+		t.Errorf("no -config: exit %d, want 2", code)
 	}
 }
