@@ -32,6 +32,7 @@ type command struct {
 var commands = map[string]command{
 	"serve":   {runServe, "run the demo app behind the chain of a who.toml"},
 	"check":   {runCheck, "validate a who.toml and print the resolved chain"},
+	"convert": {runConvert, "print a who.toml equivalent to a repoze.who who.ini"},
 	"explain": {runExplain, "run one request through the chain and print what each plugin decided"},
 	"ticket": {func(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return runTicket(args, stdout, stderr)

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/gowho/gowho/convert"
+)
+
+// runConvert prints a who.toml equivalent to a repoze.who who.ini. What it
+// cannot convert is written as a commented line and listed on stderr; the
+// exit status is then 2 (1 for an unreadable file or ini).
+func runConvert(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("who convert", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	outFile := fs.String("o", "", "write the who.toml to `FILE` (paths are made relative to its folder) instead of stdout")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: who convert [-o FILE] who.ini")
+		fmt.Fprintln(stderr, "Prints a who.toml equivalent to a repoze.who who.ini. What cannot be converted is")
+		fmt.Fprintln(stderr, "written as a commented line and listed here; the exit status is then 2.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	src := fs.Arg(0)
+	data, err := os.ReadFile(src)
+	if err != nil {
+		fmt.Fprintf(stderr, "who convert: %v\n", err)
+		return 1
+	}
+	here, err := filepath.Abs(filepath.Dir(src))
+	if err != nil {
+		fmt.Fprintf(stderr, "who convert: %v\n", err)
+		return 1
+	}
+	ini, err := convert.ParseINI(data, here)
+	if err != nil {
+		printErrors(stderr, err)
+		return 1
+	}
+	outDir := here
+	if *outFile != "" {
+		if outDir, err = filepath.Abs(filepath.Dir(*outFile)); err != nil {
+			fmt.Fprintf(stderr, "who convert: %v\n", err)
+			return 1
+		}
+	} else if wd, err := os.Getwd(); err == nil {
+		// On stdout the output is most likely redirected to a file in the
+		// current directory.
+		outDir = wd
+	}
+	toml, problems := convert.Convert(ini, convert.Options{Source: filepath.Base(src), Here: here, OutDir: outDir})
+	if *outFile != "" {
+		if err := os.WriteFile(*outFile, toml, 0o644); err != nil {
+			fmt.Fprintf(stderr, "who convert: %v\n", err)
+			return 1
+		}
+	} else if _, err := stdout.Write(toml); err != nil {
+		return 1
+	}
+	for _, p := range problems {
+		fmt.Fprintln(stderr, p.String())
+	}
+	if convert.Failed(problems) {
+		return 2
+	}
+	return 0
+}
