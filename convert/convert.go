@@ -103,6 +103,8 @@ type conv struct {
 	plugins []*plugin
 	byName  map[string]*plugin
 	used    map[string]bool // names taken in the output
+	// defaultUnknown: [DEFAULT] keys -> the plugins that do not know them.
+	defaultUnknown map[string][]string
 }
 
 func (c *conv) problem(sec *Section, key, msg string, warning bool) {
@@ -162,6 +164,11 @@ func Convert(ini *INI, opts Options) (toml []byte, problems []Problem) {
 		}
 	}
 	c.cascade()
+	for _, k := range ini.Defaults.Keys {
+		if names := c.defaultUnknown[k]; len(names) > 0 {
+			c.problem(ini.Defaults, k, "repoze.who passed every [DEFAULT] key to every plugin; not an option of "+strings.Join(names, ", ")+" (left there as a comment)", true)
+		}
+	}
 
 	c.writeGeneral(&out)
 	for _, p := range c.plugins {
@@ -279,8 +286,14 @@ func (c *conv) convertPlugin(name string, s *Section) *plugin {
 	spec, ok := specs[use]
 	if !ok {
 		why := "use = " + use + " is Python-only: no gowho plugin implements it"
-		if !strings.Contains(use, ":") && strings.Contains(use, ".") {
-			why += " (and without a colon repoze.who 2.x imports a module, which fails)"
+		if i := strings.LastIndexByte(use, '.'); i > 0 && !strings.Contains(use, ":") {
+			why = "use = " + use + " has no colon: repoze.who 2.x imports it as a module and fails at load"
+			for u := range specs {
+				if strings.HasPrefix(u, use[:i]+":") {
+					why += " (the entry point is " + u + ")"
+					break
+				}
+			}
 		}
 		p.dropped = why
 		c.problem(s, "use", why, false)
@@ -369,7 +382,10 @@ func (o *optCtx) unknown() {
 	}
 	if !o.own {
 		o.p.lines = append(o.p.lines, line{key: tomlKey(o.key), val: tomlString(o.val), commented: true, comment: "from [DEFAULT], which repoze.who passed to every plugin; " + why})
-		o.c.problem(o.p.sec, o.key, "from [DEFAULT]: "+why+"; left as a comment", true)
+		if o.c.defaultUnknown == nil {
+			o.c.defaultUnknown = map[string][]string{}
+		}
+		o.c.defaultUnknown[o.key] = append(o.c.defaultUnknown[o.key], o.p.name)
 		return
 	}
 	o.drop(why)

@@ -322,18 +322,25 @@ func sqlQuery(q string) (string, string) {
 func sqlAuth(metadata bool) *spec {
 	query := func(to string) func(*optCtx) {
 		return func(o *optCtx) {
-			q, bad := sqlQuery(o.val)
+			v := strings.TrimSpace(o.val)
+			wasQuoted := quoted(v)
+			if wasQuoted {
+				// repoze.who kept the quotes, which made the query a SQL
+				// syntax error; gowho would not even find its parameters.
+				v = v[1 : len(v)-1]
+			}
+			q, bad := sqlQuery(v)
 			if bad != "" {
 				o.drop(bad)
 				return
 			}
 			c := ""
-			if q != o.val {
+			if q != v {
 				c = "pyformat %(name)s parameters written as :name"
 			}
-			if quoted(strings.TrimSpace(o.val)) {
-				c = strings.TrimPrefix(c+"; ", "; ") + "repoze.who keeps the quotes, which are part of the SQL (a syntax error): remove them"
-				o.note("the query keeps its quotes, as repoze.who kept them: the database will refuse it")
+			if wasQuoted {
+				c = strings.TrimPrefix(c+"; ", "; ") + "the quotes around it are removed: repoze.who kept them, and the database refused the query"
+				o.note("the query was quoted; repoze.who kept the quotes (a SQL syntax error at every login): they are removed")
 			}
 			o.p.state()["query"] = true
 			o.set(to, tomlString(q), c)
@@ -519,8 +526,9 @@ func ldap(kind string) *spec {
 
 func useBeaker() *spec {
 	return &spec{
-		target: "sessionid",
-		note:   "use_beaker kept the identity in a Beaker session; gowho's sessionid keeps it in a gowho session manager, declared below",
+		target:      "sessionid",
+		note:        "use_beaker kept the identity in a Beaker session; gowho's sessionid keeps it in a gowho session manager, declared below",
+		noteWarning: true,
 		opts: map[string]func(*optCtx){
 			"key_name":         str("key_name"),
 			"session_name":     func(o *optCtx) { o.p.state()["session_name"] = o.val },

@@ -26,11 +26,25 @@ func runConvert(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() != 1 {
+	// Flags may also follow the file: who convert who.ini -o who.toml.
+	if fs.NArg() > 1 {
+		first := fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return 2
+		}
+		if fs.NArg() != 0 {
+			fs.Usage()
+			return 2
+		}
+		args = []string{first}
+	} else {
+		args = fs.Args()
+	}
+	if len(args) != 1 {
 		fs.Usage()
 		return 2
 	}
-	src := fs.Arg(0)
+	src := args[0]
 	data, err := os.ReadFile(src)
 	if err != nil {
 		fmt.Fprintf(stderr, "who convert: %v\n", err)
