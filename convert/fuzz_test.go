@@ -1,0 +1,51 @@
+package convert_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/gowho/gowho/convert"
+)
+
+// FuzzConvert converts arbitrary ini bytes: Convert never panics, its
+// output always parses as TOML and starts with the header, and the INI is
+// left as it was given.
+func FuzzConvert(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/ini/*.ini")
+	more, _ := filepath.Glob(filepath.Join(goldenDir, "*.ini"))
+	for _, s := range append(seeds, more...) {
+		b, err := os.ReadFile(s)
+		if err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("[plugin:a b]\nuse = repoze.who.plugins.basicauth:make_plugin\nrealm = x\n  y\n[identifiers]\nplugins = a;b;c a;, a;x,,y a;unused,x\n"))
+	f.Add([]byte("[plugin:s]\nuse = repoze.who.plugins.sql:make_metadata_plugin\nquery = '%%(x y)s ${HOME} \"\\'\nfilter = x\n[mdproviders]\nplugins = s s\n"))
+	f.Add([]byte("[DEFAULT]\nsecret = ${X}\n[plugin:t]\nuse = repoze.who.plugins.auth_tkt:make_plugin\ntimeout = 1_0\nreissue_time = -1\ndigest_algo = SHA256\n[general]\nremote_user_key = _\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ini, err := convert.ParseINI(data, "/srv/app")
+		if err != nil {
+			return
+		}
+		out, probs := convert.Convert(ini, convert.Options{Source: "who.ini", Here: "/srv/app", OutDir: "/srv/conf"})
+		var m map[string]any
+		if _, err := toml.Decode(string(out), &m); err != nil {
+			t.Fatalf("output is not TOML: %v\n%s", err, out)
+		}
+		if !strings.HasPrefix(string(out), "# who.toml converted by `who convert` from who.ini") {
+			t.Fatalf("no header:\n%s", out)
+		}
+		for _, p := range probs {
+			if strings.ContainsAny(p.String(), "\n\r") {
+				t.Fatalf("a problem spans lines: %q", p.String())
+			}
+		}
+		if v, _, _ := ini.Get(ini.Defaults, "here"); v != "/srv/app" && ini.Defaults.KeyLine("here") == 0 {
+			t.Fatalf("here left as %q", v)
+		}
+	})
+}
