@@ -85,9 +85,10 @@ type line struct {
 type plugin struct {
 	name    string
 	sec     *Section
-	use     string // the original use
-	target  string // the gowho use; "" when dropped
-	dropped string // why the whole section is commented out
+	use     string   // the original use
+	target  string   // the gowho use; "" when dropped
+	stages  []string // the stages gowho's plugin can be listed in
+	dropped string   // why the whole section is commented out
 	lines   []line
 	refs    map[string]string // option key -> referenced plugin name
 	extra   []string          // extra sections written after this one (TOML text)
@@ -300,6 +301,7 @@ func (c *conv) convertPlugin(name string, s *Section) *plugin {
 		return p
 	}
 	p.target = spec.target
+	p.stages = targetStages[spec.target]
 	p.unknown = spec.unknown
 	if spec.note != "" {
 		c.problem(s, "use", spec.note, spec.noteWarning)
@@ -556,7 +558,7 @@ func (c *conv) writeStage(out *strings.Builder, st string) {
 	out.WriteString("plugins = [\n")
 	seen := map[string]bool{}
 	for _, tok := range tokens {
-		entry, why, warn := c.entry(tok)
+		entry, why, warn := c.entry(st, tok)
 		if why == "" && seen[entryName(entry)] {
 			why = "listed twice in this stage (gowho refuses that; repoze.who ran it twice)"
 		}
@@ -581,7 +583,7 @@ func entryName(e string) string {
 }
 
 // entry converts one stage-list token. why is set when it is dropped.
-func (c *conv) entry(tok string) (entry, why, warn string) {
+func (c *conv) entry(stage, tok string) (entry, why, warn string) {
 	name, class, hasClass := strings.Cut(tok, ";")
 	if strings.Contains(class, ";") {
 		return "", "two \";\": repoze.who raised ValueError at load", ""
@@ -601,7 +603,9 @@ func (c *conv) entry(tok string) (entry, why, warn string) {
 		}
 		return "", "not a declared plugin: a Python-only dotted name", ""
 	}
-	_ = p
+	if !contains(p.stages, stage) {
+		return "", "gowho's " + p.target + " cannot be listed under [" + stage + "] (repoze.who failed at the first request, with a 500 on every request)", ""
+	}
 	if !hasClass {
 		return name, "", ""
 	}

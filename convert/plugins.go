@@ -17,6 +17,19 @@ type spec struct {
 	finish      func(o *optCtx, seen map[string]bool)
 }
 
+// targetStages are the stages each gowho plugin implements.
+var targetStages = map[string][]string{
+	"authtkt":    {"identifiers", "authenticators"},
+	"basicauth":  {"identifiers", "challengers"},
+	"htpasswd":   {"authenticators"},
+	"redirector": {"challengers"},
+	"sqlauth":    {"authenticators", "mdproviders"},
+	"ldap":       {"authenticators", "mdproviders"},
+	"memcached":  {"authenticators", "mdproviders"},
+	"form":       {"identifiers", "challengers"},
+	"sessionid":  {"identifiers", "authenticators"},
+}
+
 // Option converters.
 
 func str(to string) func(*optCtx) {
