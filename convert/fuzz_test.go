@@ -49,3 +49,31 @@ func FuzzConvert(f *testing.F) {
 		}
 	})
 }
+
+// TestInterpolationBlowUp: ten levels of repeated references are refused
+// instead of expanding to 40^10 bytes.
+func TestInterpolationBlowUp(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("[plugin:x]\nuse = repoze.who.plugins.basicauth:make_plugin\nl0 = xxxxxxxxxxxxxxxx\n")
+	for i := 1; i <= 10; i++ {
+		b.WriteString("l" + string(rune('0'+i%10)) + "x = ")
+		for range 40 {
+			if i == 1 {
+				b.WriteString("%(l0)s")
+			} else {
+				b.WriteString("%(l" + string(rune('0'+(i-1)%10)) + "x)s")
+			}
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("realm = %(l0x)s\n")
+	ini, err := convert.ParseINI([]byte(b.String()), "/srv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, probs := convert.Convert(ini, convert.Options{})
+	if !convert.Failed(probs) || len(out) > 8<<20 {
+		t.Fatalf("no problem reported, or an output of %d bytes", len(out))
+	}
+}

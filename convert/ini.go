@@ -95,6 +95,10 @@ func (f *INI) Get(s *Section, key string) (string, bool, error) {
 
 const maxInterpolationDepth = 10
 
+// maxValue bounds an interpolated value, so that references repeated at
+// each of the ten levels cannot blow up exponentially.
+const maxValue = 1 << 20
+
 var interpRef = regexp.MustCompile(`^%\(([^)]+)\)s`)
 
 func (f *INI) interpolate(s *Section, key, raw string, depth int) (string, error) {
@@ -136,6 +140,9 @@ func (f *INI) interpolate(s *Section, key, raw string, depth int) (string, error
 			ref = v
 		}
 		b.WriteString(ref)
+		if b.Len() > maxValue {
+			return "", fmt.Errorf("interpolation makes a value longer than %d bytes", maxValue)
+		}
 		rest = rest[len(m[0]):]
 	}
 }
