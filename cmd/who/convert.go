@@ -4,9 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 
+	"github.com/gowho/gowho/config"
 	"github.com/gowho/gowho/convert"
 )
 
@@ -83,8 +85,41 @@ func runConvert(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	for _, p := range problems {
 		fmt.Fprintln(stderr, p.String())
 	}
+	status := 0
 	if convert.Failed(problems) {
+		status = 2
+	}
+	// Load the result as `who check` would, with stand-ins for the
+	// variables the converter introduced, so what still stops it from
+	// loading (a missing passwd file, a bad value) is said now.
+	target := *outFile
+	if target == "" {
+		target = filepath.Join(outDir, "who.toml")
+	}
+	chain, err := config.Parse(target, toml, config.Options{
+		Logger:    slog.New(slog.DiscardHandler),
+		LookupEnv: checkEnv,
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, "who convert: the converted file does not load yet (fix this, then run who check):")
+		printErrors(stderr, err)
 		return 2
 	}
-	return 0
+	_ = chain.Close()
+	return status
+}
+
+// checkEnv is the environment for the load check: the variables that
+// `who convert` writes get stand-ins when unset.
+func checkEnv(k string) (string, bool) {
+	if v, ok := os.LookupEnv(k); ok {
+		return v, true
+	}
+	v, ok := map[string]string{
+		"WHO_SQL_DRIVER":       "sqlite",
+		"WHO_SQL_DSN":          ":memory:",
+		"WHO_AUTH_TKT_SECRET":  "stand-in",
+		"WHO_MEMCACHED_SECRET": "stand-in",
+	}[k]
+	return v, ok
 }
