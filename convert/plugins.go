@@ -55,7 +55,22 @@ func strKeepQuotes(to string) func(*optCtx) {
 }
 
 func path(to string) func(*optCtx) {
-	return func(o *optCtx) { o.set(to, tomlString(o.val), "relative to this file") }
+	return func(o *optCtx) {
+		v := o.val
+		if v != "" && !strings.HasPrefix(v, "/") && !strings.HasPrefix(v, "~") &&
+			!strings.Contains(strings.ToLower(rawOf(o.c.ini, o.p.sec, o.key)), "%(here)s") {
+			// repoze.who opened it relative to the process's working
+			// directory; gowho reads it relative to who.toml.
+			o.set(to, tomlString(v), "note: relative to this file now; repoze.who read it relative to the working directory")
+			o.note("a relative path: repoze.who read it relative to the process's working directory, gowho relative to who.toml; check where it points")
+			return
+		}
+		c := "relative to this file"
+		if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "~") {
+			c = ""
+		}
+		o.set(to, tomlString(v), c)
+	}
 }
 
 // pyBool is repoze.who's auth_tkt _bool: only yes/true/1 are true.
