@@ -289,11 +289,15 @@ func (c *conv) convertPlugin(name string, s *Section) *plugin {
 		why := "use = " + use + " is Python-only: no gowho plugin implements it"
 		if i := strings.LastIndexByte(use, '.'); i > 0 && !strings.Contains(use, ":") {
 			why = "use = " + use + " has no colon: repoze.who 2.x imports it as a module and fails at load"
+			var eps []string
 			for u := range specs {
 				if strings.HasPrefix(u, use[:i]+":") {
-					why += " (the entry point is " + u + ")"
-					break
+					eps = append(eps, u)
 				}
+			}
+			sort.Strings(eps)
+			if len(eps) > 0 {
+				why += " (entry points: " + strings.Join(eps, ", ") + ")"
 			}
 		}
 		p.dropped = why

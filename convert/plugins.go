@@ -216,8 +216,9 @@ var digests = map[string]string{"md5": "md5", "sha1": "sha1", "sha256": "sha256"
 
 func authTkt(note string) *spec {
 	return &spec{
-		target: "authtkt",
-		note:   note,
+		target:      "authtkt",
+		note:        note,
+		noteWarning: true,
 		opts: map[string]func(*optCtx){
 			"secret":      str("secret"),
 			"secretfile":  path("secretfile"),
@@ -241,7 +242,7 @@ func authTkt(note string) *spec {
 		},
 		finish: func(o *optCtx, seen map[string]bool) {
 			if !seen["secret"] && !seen["secretfile"] {
-				o.setDefault("secret", tomlEnv("${WHO_AUTH_TKT_SECRET}"), "not converted: the who.ini has no secret; set WHO_AUTH_TKT_SECRET")
+				o.setDefault("secret", tomlEnv("${WHO_AUTH_TKT_SECRET}"), "not converted: the who.ini has no secret (CKAN used beaker.session.secret); set WHO_AUTH_TKT_SECRET")
 				o.c.problem(o.p.sec, "secret", "no secret or secretfile (repoze.who refused that, CKAN used beaker.session.secret): written as ${WHO_AUTH_TKT_SECRET}", false)
 			}
 			if _, ok := o.p.state()["digest_algo"]; !ok && !seen["digest_algo"] {
