@@ -148,6 +148,11 @@ func Convert(ini *INI, opts Options) (toml []byte, problems []Problem) {
 
 	for _, s := range ini.Sections {
 		if name, ok := strings.CutPrefix(s.Name, "plugin:"); ok {
+			c.used[name] = true
+		}
+	}
+	for _, s := range ini.Sections {
+		if name, ok := strings.CutPrefix(s.Name, "plugin:"); ok {
 			c.plugins = append(c.plugins, c.convertPlugin(name, s))
 			continue
 		}

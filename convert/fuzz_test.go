@@ -77,3 +77,17 @@ func TestInterpolationBlowUp(t *testing.T) {
 		t.Fatalf("no problem reported, or an output of %d bytes", len(out))
 	}
 }
+
+// TestSessionNameTaken: the session manager standing for Beaker gets a
+// name no declared plugin has, even one declared after it.
+func TestSessionNameTaken(t *testing.T) {
+	t.Parallel()
+	ini, err := convert.ParseINI([]byte("[plugin:b]\nuse = repoze.who.plugins.use_beaker:make_plugin\n[plugin:beaker_session]\nuse = repoze.who.plugins.basicauth:make_plugin\n"), "/srv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := convert.Convert(ini, convert.Options{})
+	if !strings.Contains(string(out), "[plugin.beaker_session2]") || strings.Count(string(out), "[plugin.beaker_session]") != 1 {
+		t.Fatalf("name clash:\n%s", out)
+	}
+}
