@@ -6,6 +6,7 @@
 //
 //	who serve -config FILE [-addr 127.0.0.1:8080]
 //	who check FILE
+//	who convert [-o FILE] who.ini
 //	who explain -config FILE [-H 'Name: value']... [-status 401] METHOD URL
 //	who htpasswd [-scheme bcrypt|apr1|sha|sha256|sha512|plain] USER   (password on stdin)
 //	who ticket make|read ...
