@@ -1,7 +1,6 @@
 package session_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,10 +9,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gowho/gowho/internal/plugintest"
 
 	"github.com/gowho/gowho/session"
 	"github.com/gowho/gowho/session/cookiestore"
@@ -53,32 +53,15 @@ func (c *countingStore) Delete(ctx context.Context, id string) error {
 	return c.Store.Delete(ctx, id)
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type fixture struct {
 	st  *countingStore
 	m   *session.Manager
-	log *syncBuffer
+	log *plugintest.LogBuffer
 }
 
 func newFixture(t *testing.T, o session.Options) *fixture {
 	t.Helper()
-	f := &fixture{st: &countingStore{Store: memstore.New(memstore.Options{})}, log: &syncBuffer{}}
+	f := &fixture{st: &countingStore{Store: memstore.New(memstore.Options{})}, log: &plugintest.LogBuffer{}}
 	if o.Store == nil {
 		o.Store = f.st
 	} else {

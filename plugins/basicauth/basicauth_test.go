@@ -10,7 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/BurntSushi/toml"
+	"github.com/gowho/gowho/internal/plugintest"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gowho/gowho/who"
@@ -206,19 +207,6 @@ func TestChallenge(t *testing.T) {
 	}
 }
 
-func decodeTOML(src string) func(v any) error {
-	return func(v any) error {
-		md, err := toml.Decode(src, v)
-		if err != nil {
-			return err
-		}
-		if u := md.Undecoded(); len(u) > 0 {
-			return errors.New("unknown key " + u[0].String())
-		}
-		return nil
-	}
-}
-
 func TestFactory(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -240,7 +228,7 @@ func TestFactory(t *testing.T) {
 			if canonical != "basicauth" {
 				t.Errorf("canonical name = %q", canonical)
 			}
-			v, err := f(who.PluginSpec{Name: "ba", Use: tt.use, Decode: decodeTOML(tt.src),
+			v, err := f(who.PluginSpec{Name: "ba", Use: tt.use, Decode: plugintest.DecodeTOML(tt.src),
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if tt.errKey != "" {
 				var oe *who.OptionError

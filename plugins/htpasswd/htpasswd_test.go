@@ -1,7 +1,6 @@
 package htpasswd
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gowho/gowho/internal/plugintest"
+
 	"github.com/gowho/gowho/who"
 )
 
@@ -25,26 +26,8 @@ var fixturePasswords = map[string]string{
 	"carol": "p\u00e4\u00dfw\u00f6rd",
 }
 
-// syncBuffer is a log sink that tests read.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func testLogger() (*slog.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
+func testLogger() (*slog.Logger, *plugintest.LogBuffer) {
+	buf := &plugintest.LogBuffer{}
 	return slog.New(slog.NewTextHandler(buf, nil)), buf
 }
 

@@ -9,23 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
+	"github.com/gowho/gowho/internal/plugintest"
 
 	"github.com/gowho/gowho/who"
 )
-
-func decodeTOML(src string) func(v any) error {
-	return func(v any) error {
-		md, err := toml.Decode(src, v)
-		if err != nil {
-			return err
-		}
-		if u := md.Undecoded(); len(u) > 0 {
-			return errors.New("unknown key " + u[0].String())
-		}
-		return nil
-	}
-}
 
 func TestFactory(t *testing.T) {
 	t.Parallel()
@@ -63,7 +50,7 @@ func TestFactory(t *testing.T) {
 			if canonical != "htpasswd" {
 				t.Errorf("canonical = %q", canonical)
 			}
-			v, err := f(who.PluginSpec{Name: "ht", Use: tt.use, Decode: decodeTOML(tt.src), Dir: dir,
+			v, err := f(who.PluginSpec{Name: "ht", Use: tt.use, Decode: plugintest.DecodeTOML(tt.src), Dir: dir,
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if tt.errKey != "" {
 				var oe *who.OptionError

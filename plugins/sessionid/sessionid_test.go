@@ -1,7 +1,6 @@
 package sessionid_test
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,8 +9,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/gowho/gowho/internal/plugintest"
 
 	"github.com/gowho/gowho/config"
 	"github.com/gowho/gowho/internal/testserver"
@@ -64,33 +64,16 @@ plugins = ["sessionid", "auth"]
 `
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // app is a test application behind the chain loaded from src.
 type app struct {
 	*httptest.Server
-	log   *syncBuffer
+	log   *plugintest.LogBuffer
 	chain *config.Chain
 }
 
 func newApp(t *testing.T, src string) *app {
 	t.Helper()
-	log := &syncBuffer{}
+	log := &plugintest.LogBuffer{}
 	c, err := config.Parse("who.toml", []byte(src), config.Options{Logger: slog.New(slog.NewTextHandler(log, nil))})
 	if err != nil {
 		t.Fatalf("load: %v", err)
