@@ -22,7 +22,6 @@ var sessHello = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "hello")
 })
 
-
 // sessPassword accepts login == password.
 type sessPassword struct{}
 
