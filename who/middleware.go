@@ -150,9 +150,6 @@ func New(cfg Config) (*Middleware, error) {
 	return m, nil
 }
 
-// Logger returns the chain's logger.
-func (m *Middleware) Logger() *slog.Logger { return m.log }
-
 // Wrap returns next behind the chain.
 func (m *Middleware) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/gowho/gowho/config"
 )
@@ -40,9 +41,9 @@ func printErrors(w io.Writer, err error) {
 	var joined interface{ Unwrap() []error }
 	if errors.As(err, &joined) {
 		for _, e := range joined.Unwrap() {
-			fmt.Fprintln(w, joinLines(e.Error()))
+			fmt.Fprintln(w, strings.TrimRight(e.Error(), "\n"))
 		}
 		return
 	}
-	fmt.Fprintln(w, joinLines(err.Error()))
+	fmt.Fprintln(w, strings.TrimRight(err.Error(), "\n"))
 }

@@ -17,7 +17,6 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strings"
 
 	_ "github.com/gowho/gowho/plugins/all"
 	_ "modernc.org/sqlite" // the "sqlite" driver, so sqlauth demos need no server
@@ -75,6 +74,3 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nRun 'who COMMAND -h' for a command's flags.")
 }
-
-// joinLines indents a multi-line error for the terminal.
-func joinLines(s string) string { return strings.TrimRight(s, "\n") }
