@@ -1,0 +1,35 @@
+package who
+
+import (
+	"net/http"
+	"strings"
+)
+
+// DeleteHeaderFolded removes from h every header whose name equals name after
+// case folding and treating '_' and '-' alike. CGI (net/http/cgi), WSGI and
+// many proxies map both "Remote-User" and "Remote_User" to HTTP_REMOTE_USER,
+// so a header gowho sets for a downstream application is only trustworthy
+// when every spelling of it a client could send has been removed first.
+// Every identity header gowho sets goes through this rule.
+func DeleteHeaderFolded(h http.Header, name string) {
+	want := foldHeaderName(name)
+	for k := range h {
+		if foldHeaderName(k) == want {
+			delete(h, k)
+		}
+	}
+}
+
+// HeaderNamesMatch reports whether a and b name the same header under the
+// rule of DeleteHeaderFolded (case folded, '_' and '-' alike).
+func HeaderNamesMatch(a, b string) bool { return foldHeaderName(a) == foldHeaderName(b) }
+
+func foldHeaderName(s string) string {
+	return strings.ToLower(strings.ReplaceAll(s, "_", "-"))
+}
+
+// DefaultMaxPasswordBytes is the default of every password-checking plugin's
+// max_password_bytes option: a longer password is answered "no" without
+// being hashed, so an unauthenticated client cannot buy seconds of CPU with a
+// megabyte-long password against a slow hash.
+const DefaultMaxPasswordBytes = 1024
