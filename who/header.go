@@ -33,3 +33,47 @@ func foldHeaderName(s string) string {
 // being hashed, so an unauthenticated client cannot buy seconds of CPU with a
 // megabyte-long password against a slow hash.
 const DefaultMaxPasswordBytes = 1024
+
+// PreventSharedCaching marks a response that carries a login or session
+// cookie as not for shared caches: "Cache-Control: private" unless the
+// application already said "no-store" or "private" (a "public" directive is
+// dropped), and "Vary: Cookie" so a cache never serves one user's answer to
+// another. Call it on the response headers before they are written,
+// wherever gowho adds a Set-Cookie.
+func PreventSharedCaching(h http.Header) {
+	cc := h.Values("Cache-Control")
+	private := false
+	var kept []string
+	for _, line := range cc {
+		for _, d := range strings.Split(line, ",") {
+			d = strings.TrimSpace(d)
+			if d == "" {
+				continue
+			}
+			name := strings.ToLower(d)
+			if i := strings.IndexByte(name, '='); i >= 0 {
+				name = strings.TrimSpace(name[:i])
+			}
+			switch name {
+			case "no-store", "private":
+				private = true
+			case "public":
+				continue
+			}
+			kept = append(kept, d)
+		}
+	}
+	if !private {
+		kept = append([]string{"private"}, kept...)
+	}
+	h.Set("Cache-Control", strings.Join(kept, ", "))
+	for _, line := range h.Values("Vary") {
+		for _, v := range strings.Split(line, ",") {
+			v = strings.TrimSpace(v)
+			if v == "*" || strings.EqualFold(v, "Cookie") {
+				return
+			}
+		}
+	}
+	h.Add("Vary", "Cookie")
+}
