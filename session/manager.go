@@ -201,7 +201,13 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if !errors.As(err, &se) {
 		status, msg = http.StatusInternalServerError, "session could not be saved"
 	}
-	m.log.Error("session: request failed", "status", status, "method", r.Method, "path", r.URL.Path, "err", err)
+	if m.cancelled(r, err) {
+		// The client went away (or the server gave up on the request):
+		// the store did not fail, and nobody reads this answer.
+		m.log.Debug("session: request cancelled", "method", r.Method, "path", r.URL.Path, "err", err)
+	} else {
+		m.log.Error("session: request failed", "status", status, "method", r.Method, "path", r.URL.Path, "err", err)
+	}
 	h := w.Header()
 	clear(h)
 	h.Set("Content-Type", "text/plain; charset=utf-8")
@@ -209,6 +215,21 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 	h.Set("Retry-After", "5")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(msg + "\n"))
+}
+
+// cancelled reports whether err is the request's own context being
+// cancelled (the client disconnected) rather than a backend failure.
+func (m *Manager) cancelled(r *http.Request, err error) bool {
+	return errors.Is(err, context.Canceled) && r.Context().Err() != nil
+}
+
+// save saves rec through the store, telling a SaveInfoStore whether the
+// session is authenticated.
+func (m *Manager) save(ctx context.Context, id string, b []byte, expiry time.Time, rc *record) (string, error) {
+	if is, ok := m.o.Store.(SaveInfoStore); ok {
+		return is.SaveInfo(ctx, id, b, expiry, SaveInfo{Authenticated: rc.authenticated()})
+	}
+	return m.o.Store.Save(ctx, id, b, expiry)
 }
 
 // StoreError is a backend failure (Store returned an error). The manager

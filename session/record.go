@@ -3,6 +3,8 @@ package session
 import (
 	"encoding/binary"
 	"time"
+
+	"github.com/gowho/gowho/who"
 )
 
 // recordVersion is the first byte of every record.
@@ -107,6 +109,31 @@ func (rc *record) decode(b []byte) error {
 		return errCorrupt
 	}
 	return nil
+}
+
+// keyUserID is the identity key holding the logged-in userid.
+const keyUserID = who.KeyUserID
+
+// authenticated reports whether the record holds a logged-in user: a
+// non-empty userid under keyUserID at the top level or in a map at the top
+// level (plugins/sessionid keeps {keyUserID: uid, …} under its key_name).
+func (rc *record) authenticated() bool {
+	if s, _ := rc.data[keyUserID].(string); s != "" {
+		return true
+	}
+	for _, v := range rc.data {
+		switch m := v.(type) {
+		case map[string]any:
+			if s, _ := m[keyUserID].(string); s != "" {
+				return true
+			}
+		case map[string]string:
+			if m[keyUserID] != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // expiry is the earlier of the two deadlines (zero when neither is set).

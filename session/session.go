@@ -315,20 +315,21 @@ func (s *Session) Deadline() time.Time {
 	return t
 }
 
-// commit saves the session if it needs saving and adds its cookie to h.
-// It runs once, when the response starts.
-func (s *Session) commit(h http.Header) error {
+// commit saves the session if it needs saving and adds its cookie to h;
+// cookie reports whether it added a Set-Cookie. It runs once, when the
+// response starts.
+func (s *Session) commit(h http.Header) (cookie bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.committed {
-		return nil
+		return false, nil
 	}
 	s.committed = true
 	if !s.loaded {
-		return nil
+		return false, nil
 	}
 	if s.err != nil {
-		return s.err
+		return false, s.err
 	}
 	m := s.m
 	ctx := s.r.Context()
@@ -341,35 +342,37 @@ func (s *Session) commit(h http.Header) error {
 		}
 		b, err := s.rc.encode(make([]byte, 0, 128))
 		if err != nil {
-			return err
+			return false, err
 		}
 		if s.id == "" {
 			s.id = NewID()
 		}
 		expiry := s.rc.expiry()
-		token, err := m.o.Store.Save(ctx, s.id, b, expiry)
+		token, err := m.save(ctx, s.id, b, expiry, s.rc)
 		if err != nil {
-			return &StoreError{Op: "save", Err: err}
+			return false, &StoreError{Op: "save", Err: err}
 		}
 		if token != s.token || m.o.Persistent {
 			c := m.cookie(s.r, token, expiry, 0)
 			v := c.String()
 			if len(v) > m.o.MaxCookieSize {
-				return fmt.Errorf("%w: %d bytes, max_cookie_size is %d: store less in the session or use a server-side store",
+				return false, fmt.Errorf("%w: %d bytes, max_cookie_size is %d: store less in the session or use a server-side store",
 					ErrTooLarge, len(v), m.o.MaxCookieSize)
 			}
 			h.Add("Set-Cookie", v)
+			cookie = true
 		}
 	}
 	for _, id := range s.deleteIDs {
 		if err := m.o.Store.Delete(ctx, id); err != nil {
-			return &StoreError{Op: "delete", Err: err}
+			return false, &StoreError{Op: "delete", Err: err}
 		}
 	}
 	if !save && (s.destroyed || s.stale) && s.token != "" {
 		h.Add("Set-Cookie", m.cookie(s.r, "", time.Time{}, -1).String())
+		cookie = true
 	}
-	return nil
+	return cookie, nil
 }
 
 // cookieValue returns the value of the request's first cookie called

@@ -29,6 +29,26 @@ type Store interface {
 	Delete(ctx context.Context, id string) error
 }
 
+// SaveInfo tells a SaveInfoStore what the manager knows about the record
+// it saves.
+type SaveInfo struct {
+	// Authenticated is true when the session holds a logged-in user: a
+	// value under the key "repoze.who.userid" (who.KeyUserID), at the top
+	// level or in a map at the top level (where plugins/sessionid keeps
+	// it).
+	Authenticated bool
+}
+
+// A SaveInfoStore is a Store that wants to know more about the records it
+// saves, such as memstore, which evicts anonymous sessions before
+// authenticated ones. The manager calls SaveInfo instead of Save when the
+// store implements it; a store without it gets Save.
+type SaveInfoStore interface {
+	Store
+	// SaveInfo is Save with what the manager knows about the record.
+	SaveInfo(ctx context.Context, id string, rec []byte, expiry time.Time, info SaveInfo) (token string, err error)
+}
+
 // ErrTooLarge is returned (wrapped) when a session cookie would exceed the
 // manager's max_cookie_size: browsers drop such cookies silently.
 var ErrTooLarge = errors.New("session: cookie too large")

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+
+	"github.com/gowho/gowho/who"
 )
 
 // writer saves the session when the response starts: at the first
@@ -25,10 +27,18 @@ func (sw *writer) start() bool {
 		return !sw.failed
 	}
 	sw.started = true
-	if err := sw.s.commit(sw.w.Header()); err != nil {
+	h := sw.w.Header()
+	cookie, err := sw.s.commit(h)
+	if err != nil {
 		sw.failed = true
 		sw.s.m.fail(sw.w, sw.s.r, err)
 		return false
+	}
+	if cookie {
+		// A response that sets (or expires) the session cookie is one
+		// user's: a shared cache must neither keep it nor serve it to
+		// another user.
+		who.PreventSharedCaching(h)
 	}
 	return true
 }
@@ -102,8 +112,12 @@ func (sw *writer) FlushError() error {
 func (sw *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !sw.started {
 		sw.started = true
-		if err := sw.s.commit(http.Header{}); err != nil {
-			sw.s.m.log.Error("session: save before hijack failed", "err", err)
+		if _, err := sw.s.commit(http.Header{}); err != nil {
+			if sw.s.m.cancelled(sw.s.r, err) {
+				sw.s.m.log.Debug("session: save before hijack: request cancelled", "err", err)
+			} else {
+				sw.s.m.log.Error("session: save before hijack failed", "err", err)
+			}
 		}
 	}
 	return http.NewResponseController(sw.w).Hijack()
