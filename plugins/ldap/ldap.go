@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -26,6 +27,9 @@ const (
 	DefaultTimeout         = 5 * time.Second
 	DefaultPoolSize        = 4
 	DefaultMaxConnections  = 16
+	DefaultMaxInFlight     = 256
+	DefaultBackoffAfter    = 5
+	DefaultBackoff         = time.Second
 	DefaultGroupsKey       = "groups"
 	DefaultGroupFilter     = "(member=%s)"
 	DefaultGroupName       = "cn"
@@ -100,16 +104,47 @@ type Options struct {
 	// ServerName, key tls_server_name: the name checked in the server's
 	// certificate; default: the URL's host.
 	ServerName string `toml:"tls_server_name"`
-	// DialTimeout, key dial_timeout (default 5s), and Timeout, key timeout
-	// (default 5s): for connecting, and for each request. The request's
-	// context cuts both short.
+	// DialTimeout, key dial_timeout (default 5s): for connecting (and the
+	// TLS handshake of ldaps://). Timeout, key timeout (default 5s): the
+	// whole of each Authenticate or AddMetadata call, however it is
+	// called (even detached from the HTTP request, as the memcached
+	// wrapper does): the wait for a pool slot, the dial, StartTLS, the
+	// service bind, the search and the user bind. The request's context
+	// cuts both shorter.
 	DialTimeout who.Duration `toml:"dial_timeout"`
 	Timeout     who.Duration `toml:"timeout"`
 	// PoolSize, key pool_size (default 4): idle connections kept, per
 	// pool (searches; user binds). MaxConnections, key max_connections
-	// (default 16): open connections per pool; more requests wait.
+	// (default 16): open connections per pool; more requests wait, within
+	// timeout.
 	PoolSize       int `toml:"pool_size"`
 	MaxConnections int `toml:"max_connections"`
+	// MaxInFlight, key max_in_flight (default 256): calls (Authenticate,
+	// AddMetadata) running at once; one more fails at once with an error
+	// wrapping ErrTooBusy (and ErrBackend: the chain goes on).
+	MaxInFlight int `toml:"max_in_flight"`
+	// BackoffAfter, key backoff_after (default 5), and Backoff, key
+	// backoff (default 1s): after backoff_after consecutive operations
+	// without an answer (refused, reset, timed out), calls fail at once
+	// with an error wrapping ErrBackingOff for backoff; then one call is
+	// let through, and its answer ends the back-off.
+	BackoffAfter int          `toml:"backoff_after"`
+	Backoff      who.Duration `toml:"backoff"`
+	// MaxPasswordBytes, key max_password_bytes (default
+	// who.DefaultMaxPasswordBytes, 1024): a longer password is "no",
+	// without a bind.
+	MaxPasswordBytes int `toml:"max_password_bytes"`
+	// EqualizeTiming, key equalize_timing (default false; search mode
+	// only): an unknown login costs a user bind too, as EqualizeDN with
+	// the given password (the answer stays "no"), so an unknown user and
+	// a wrong password take the same time.
+	EqualizeTiming bool `toml:"equalize_timing"`
+	// EqualizeDN, key equalize_dn (default
+	// "cn=gowho-no-such-user,BASE_DN"): the DN of the equalising bind.
+	// The default does not exist, which costs the round trip but not the
+	// server's password hash; to equalise that too, name an entry whose
+	// userPassword nobody knows.
+	EqualizeDN string `toml:"equalize_dn"`
 
 	// Attributes, key attributes: the entry's attributes the metadata
 	// provider adds to the identity, each as a []string under its own
@@ -144,6 +179,7 @@ type Options struct {
 // concurrent use.
 type Plugin struct {
 	o      Options
+	guard  *guard
 	search *pool // service-account connections: searches only
 	binds  *pool // user binds, never used to search as the service
 	log    *slog.Logger
@@ -263,6 +299,29 @@ func New(o Options) (*Plugin, error) {
 	if o.PoolSize > o.MaxConnections {
 		o.PoolSize = o.MaxConnections
 	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
+	if o.BackoffAfter <= 0 {
+		o.BackoffAfter = DefaultBackoffAfter
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = who.Duration(DefaultBackoff)
+	}
+	if o.MaxPasswordBytes <= 0 {
+		o.MaxPasswordBytes = who.DefaultMaxPasswordBytes
+	}
+	if o.EqualizeTiming && o.BindDNTemplate != "" {
+		return nil, optErr("equalize_timing", "works in search mode (base_dn without bind_dn_template): a direct bind already costs one bind for any login")
+	}
+	if o.EqualizeTiming {
+		if o.EqualizeDN == "" {
+			o.EqualizeDN = "cn=gowho-no-such-user," + o.BaseDN
+		}
+		if _, err := goldap.ParseDN(o.EqualizeDN); err != nil {
+			return nil, optErr("equalize_dn", "not a DN: %v", err)
+		}
+	}
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: o.ServerName}
 	if tlsConf.ServerName == "" {
 		tlsConf.ServerName = u.Hostname()
@@ -281,12 +340,21 @@ func New(o Options) (*Plugin, error) {
 	if o.StartTLS && u.Scheme == "ldaps" {
 		return nil, optErr("start_tls", "ldaps:// is already TLS")
 	}
-	p := &Plugin{o: o, log: o.Logger, scope: scope}
+	ldaps := u.Scheme == "ldaps"
+	addr := u.Host
+	if u.Port() == "" {
+		port := "389"
+		if ldaps {
+			port = "636"
+		}
+		addr = net.JoinHostPort(u.Hostname(), port)
+	}
+	p := &Plugin{o: o, log: o.Logger, scope: scope, guard: newGuard(o.MaxInFlight, o.BackoffAfter, o.Backoff.D())}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	p.search = newPool(&o, tlsConf, true)
-	p.binds = newPool(&o, tlsConf, false)
+	p.search = newPool(&o, addr, ldaps, tlsConf, true)
+	p.binds = newPool(&o, addr, ldaps, tlsConf, false)
 	return p, nil
 }
 
@@ -295,6 +363,24 @@ func (p *Plugin) Close() error {
 	p.search.close()
 	p.binds.close()
 	return nil
+}
+
+// begin admits a call (max_in_flight, back-off) and bounds it by timeout;
+// end must be called when it returns.
+func (p *Plugin) begin(ctx context.Context) (_ context.Context, end func(), err error) {
+	probe, err := p.guard.enter()
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, p.o.Timeout.D(), timeoutError{p.o.Timeout.D()})
+	return ctx, func() { cancel(); p.guard.leave(probe) }, nil
+}
+
+// do runs op on a connection of pl and tells the guard how it went.
+func (p *Plugin) do(ctx context.Context, pl *pool, op func(c *goldap.Conn) error) error {
+	err := pl.do(ctx, op)
+	p.guard.observe(err)
+	return err
 }
 
 // notFound reports LDAP result codes that mean "no such user / wrong
@@ -311,19 +397,31 @@ func notFound(err error) bool {
 
 // Authenticate binds as the user. It returns "" for a missing login, an
 // empty password (refused before any bind: some servers take it as an
-// anonymous bind), an unknown user or a wrong password, and an error
-// wrapping ErrBackend when the directory fails.
+// anonymous bind), a password longer than max_password_bytes (refused
+// before any bind), an unknown user or a wrong password, and an error
+// wrapping ErrBackend when the directory fails, does not answer within
+// timeout, or is refused work (ErrTooBusy, ErrBackingOff).
 func (p *Plugin) Authenticate(r *http.Request, id who.Identity) (string, error) {
 	login, pw := id.Str(who.KeyLogin), id.Str(who.KeyPassword)
-	if login == "" || pw == "" {
+	if login == "" || pw == "" || len(pw) > p.o.MaxPasswordBytes {
 		return "", nil
 	}
-	ctx := r.Context()
+	ctx, end, err := p.begin(r.Context())
+	if err != nil {
+		return "", err
+	}
+	defer end()
 	var dn, canonical string
 	if p.o.BindDNTemplate == "" {
 		e, err := p.findUser(ctx, p.userFilter(login), login)
-		if e == nil || err != nil {
+		if err != nil {
 			return "", err
+		}
+		if e == nil {
+			if p.o.EqualizeTiming {
+				return "", p.equalize(ctx, pw)
+			}
+			return "", nil
 		}
 		dn, canonical = e.DN, p.naming(e)
 	} else {
@@ -331,7 +429,7 @@ func (p *Plugin) Authenticate(r *http.Request, id who.Identity) (string, error) 
 	}
 	var entry *goldap.Entry
 	bound := false
-	err := p.binds.do(ctx, func(c *goldap.Conn) error {
+	err = p.do(ctx, p.binds, func(c *goldap.Conn) error {
 		bound = false
 		if err := c.Bind(dn, pw); err != nil {
 			return err
@@ -373,6 +471,17 @@ func (p *Plugin) Authenticate(r *http.Request, id who.Identity) (string, error) 
 	return canonical, nil
 }
 
+// equalize binds as equalize_dn with the password, on the user-bind pool as
+// a login would, so an unknown login costs what a wrong password costs. Its
+// answer is ignored; a failing directory is an error, as for a known user.
+func (p *Plugin) equalize(ctx context.Context, pw string) error {
+	err := p.do(ctx, p.binds, func(c *goldap.Conn) error { return c.Bind(p.o.EqualizeDN, pw) })
+	if err == nil || (resultCode(err) != 0 && !isNetwork(err)) {
+		return nil
+	}
+	return backendError("bind", err)
+}
+
 // naming returns the entry's naming attribute value (the first).
 func (p *Plugin) naming(e *goldap.Entry) string {
 	vs := attrValues(e, p.o.NamingAttribute)
@@ -405,7 +514,7 @@ func (p *Plugin) userFilter(value string) string {
 func (p *Plugin) findUser(ctx context.Context, filter, login string) (*goldap.Entry, error) {
 	attrs := []string{p.o.NamingAttribute}
 	var res *goldap.SearchResult
-	err := p.search.do(ctx, func(c *goldap.Conn) error {
+	err := p.do(ctx, p.search, func(c *goldap.Conn) error {
 		var err error
 		res, err = c.Search(goldap.NewSearchRequest(p.o.BaseDN, p.scope, goldap.NeverDerefAliases,
 			2, int(p.o.Timeout.D()/time.Second), false, filter, attrs, nil))
@@ -457,7 +566,11 @@ func (p *Plugin) AddMetadata(r *http.Request, id who.Identity) error {
 	if uid == "" || (len(p.o.Attributes) == 0 && p.o.Groups == "") {
 		return nil
 	}
-	ctx := r.Context()
+	ctx, end, err := p.begin(r.Context())
+	if err != nil {
+		return err
+	}
+	defer end()
 	dn, err := p.userDN(ctx, uid)
 	if dn == "" || err != nil {
 		return err
@@ -468,7 +581,7 @@ func (p *Plugin) AddMetadata(r *http.Request, id who.Identity) error {
 	}
 	var entry *goldap.Entry
 	var groups []string
-	err = p.search.do(ctx, func(c *goldap.Conn) error {
+	err = p.do(ctx, p.search, func(c *goldap.Conn) error {
 		entry, groups = nil, nil
 		res, err := c.Search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases,
 			1, 0, false, p.o.Filterstr, attrs, nil))

@@ -16,7 +16,8 @@ import (
 // search pool) when it is dialled, so StartTLS is never lost on a
 // reconnect.
 type pool struct {
-	url         string
+	addr        string // host:port
+	ldaps       bool
 	tls         *tls.Config
 	startTLS    bool
 	dialTimeout time.Duration
@@ -27,9 +28,9 @@ type pool struct {
 	slots       chan struct{} // one per open connection
 }
 
-func newPool(o *Options, tlsConf *tls.Config, service bool) *pool {
+func newPool(o *Options, addr string, ldaps bool, tlsConf *tls.Config, service bool) *pool {
 	p := &pool{
-		url: o.URL, tls: tlsConf, startTLS: o.StartTLS,
+		addr: addr, ldaps: ldaps, tls: tlsConf, startTLS: o.StartTLS,
 		dialTimeout: o.DialTimeout.D(), timeout: o.Timeout.D(),
 		idle:  make(chan *goldap.Conn, o.PoolSize),
 		slots: make(chan struct{}, o.MaxConnections),
@@ -53,7 +54,7 @@ func (p *pool) get(ctx context.Context) (*conn, error) {
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
-		return nil, backendError("wait for a connection", ctx.Err())
+		return nil, backendError("wait for a connection (max_connections)", context.Cause(ctx))
 	}
 	for {
 		select {
@@ -75,29 +76,77 @@ func (p *pool) get(ctx context.Context) (*conn, error) {
 	return &conn{Conn: c, p: p}, nil
 }
 
+// dial connects, within dial_timeout and ctx, and prepares the connection
+// (StartTLS, the service bind) within ctx: a cancelled or timed-out call
+// closes the connection under a hung server.
 func (p *pool) dial(ctx context.Context) (*goldap.Conn, error) {
-	d := &net.Dialer{Timeout: p.dialTimeout}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < p.dialTimeout {
-		d.Deadline = dl
+	dctx := ctx
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.dialTimeout {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeoutCause(ctx, p.dialTimeout,
+			fmt.Errorf("no connection within dial_timeout (%s): %w", p.dialTimeout, context.DeadlineExceeded))
+		defer cancel()
 	}
-	c, err := goldap.DialURL(p.url, goldap.DialWithDialer(d), goldap.DialWithTLSConfig(p.tls))
+	var nc net.Conn
+	var err error
+	d := &net.Dialer{}
+	if p.ldaps {
+		nc, err = (&tls.Dialer{NetDialer: d, Config: p.tls}).DialContext(dctx, "tcp", p.addr)
+	} else {
+		nc, err = d.DialContext(dctx, "tcp", p.addr)
+	}
 	if err != nil {
+		// The dialer's socket deadline may fire a moment before dctx's
+		// timer: the same deadline, whose cause says which one it was.
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			<-dctx.Done()
+		}
+		if dctx.Err() != nil {
+			err = context.Cause(dctx)
+		}
 		return nil, backendError("dial", err)
 	}
-	c.SetTimeout(p.timeout)
+	c := goldap.NewConn(nc, p.ldaps)
+	c.Start()
+	c.SetTimeout(p.opTimeout(ctx))
+	if p.startTLS || p.bindDN != "" {
+		stop := context.AfterFunc(ctx, func() { c.Close() })
+		err := p.prepare(c)
+		if !stop() || (isNetwork(err) && ctx.Err() != nil) {
+			err = backendError("dial", context.Cause(ctx))
+		}
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (p *pool) prepare(c *goldap.Conn) error {
 	if p.startTLS {
 		if err := c.StartTLS(p.tls); err != nil {
-			c.Close()
-			return nil, backendError("starttls", err)
+			return backendError("starttls", err)
 		}
 	}
 	if p.bindDN != "" {
 		if err := c.Bind(p.bindDN, p.bindPW); err != nil {
-			c.Close()
-			return nil, backendError("service bind (bind_dn)", err)
+			return backendError("service bind (bind_dn)", err)
 		}
 	}
-	return c, nil
+	return nil
+}
+
+// opTimeout is go-ldap's own request timeout for a connection used under
+// ctx: a backstop a little after ctx's deadline (which closes the
+// connection first, so the error says which deadline ended the call), else
+// timeout.
+func (p *pool) opTimeout(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return max(time.Until(dl), 0) + 250*time.Millisecond
+	}
+	return p.timeout
 }
 
 // release puts the connection back, or closes it when it broke (broken:
@@ -136,13 +185,16 @@ func (p *pool) do(ctx context.Context, op func(c *goldap.Conn) error) error {
 		if err != nil {
 			return err
 		}
+		c.SetTimeout(p.opTimeout(ctx))
 		stop := context.AfterFunc(ctx, func() { c.Close() })
 		err = op(c.Conn)
-		cut := !stop()
+		// go-ldap's own timeout may fire a moment before ctx's: the same
+		// deadline.
+		cut := !stop() || (isNetwork(err) && ctx.Err() != nil)
 		broken := cut || isNetwork(err)
 		c.release(broken)
 		if cut {
-			return backendError("request", ctx.Err())
+			return backendError("request", context.Cause(ctx))
 		}
 		if broken && c.reused && attempt == 0 {
 			continue

@@ -1,0 +1,103 @@
+package ldap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrTooBusy is wrapped (with ErrBackend) by the error of a call refused
+// because max_in_flight calls are already running: the directory is slow
+// or hung, and queueing more work behind it would only pile up.
+var ErrTooBusy = errors.New("ldap: too many calls in flight (max_in_flight); refusing more until some finish")
+
+// ErrBackingOff is wrapped (with ErrBackend) by the error of a call refused
+// without contacting the directory because its last backoff_after calls
+// failed; one call is let through every backoff to see whether it is back.
+var ErrBackingOff = errors.New("ldap: directory failing, in back-off (backoff, backoff_after)")
+
+// timeoutError is the cause of a call's context when the plugin's own
+// timeout ends it. It is a context.DeadlineExceeded.
+type timeoutError struct{ d time.Duration }
+
+func (e timeoutError) Error() string {
+	return fmt.Sprintf("no answer within timeout (%s): the directory is slow or hung", e.d)
+}
+
+func (e timeoutError) Unwrap() error { return context.DeadlineExceeded }
+
+// guard bounds the calls in flight and backs off a failing directory: after
+// threshold consecutive failures it refuses calls for backoff, then lets one
+// probe through; the probe's success closes it, its failure starts a new
+// back-off. A failure is a call that got no answer (network error, timeout);
+// an LDAP result code (wrong password, no such entry) is an answer, and a
+// caller that cancels proves nothing either way.
+type guard struct {
+	maxInFlight int64
+	threshold   int
+	backoff     time.Duration
+	now         func() time.Time // time.Now; tests replace it
+
+	inFlight atomic.Int64
+
+	mu        sync.Mutex
+	fails     int       // consecutive failures
+	openUntil time.Time // when fails >= threshold: no call before this
+	probing   bool      // a probe is in flight
+}
+
+func newGuard(maxInFlight, threshold int, backoff time.Duration) *guard {
+	return &guard{maxInFlight: int64(maxInFlight), threshold: threshold, backoff: backoff, now: time.Now}
+}
+
+// enter admits a call or refuses it (an error wrapping ErrBackend). An
+// admitted call must call leave with the probe value returned.
+func (g *guard) enter() (probe bool, err error) {
+	if g.inFlight.Add(1) > g.maxInFlight {
+		g.inFlight.Add(-1)
+		return false, backendError("call", ErrTooBusy)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.fails < g.threshold {
+		return false, nil
+	}
+	if g.probing || g.now().Before(g.openUntil) {
+		g.inFlight.Add(-1)
+		return false, backendError("call", ErrBackingOff)
+	}
+	g.probing = true
+	return true, nil
+}
+
+// leave ends an admitted call.
+func (g *guard) leave(probe bool) {
+	g.inFlight.Add(-1)
+	if probe {
+		g.mu.Lock()
+		g.probing = false
+		g.mu.Unlock()
+	}
+}
+
+// observe records the outcome of one directory operation.
+func (g *guard) observe(err error) {
+	switch {
+	case err == nil, !isNetwork(err) && resultCode(err) != 0:
+		g.mu.Lock()
+		g.fails = 0
+		g.mu.Unlock()
+	case errors.Is(err, context.Canceled):
+		// The caller left: no verdict on the directory.
+	default:
+		g.mu.Lock()
+		g.fails++
+		if g.fails >= g.threshold {
+			g.openUntil = g.now().Add(g.backoff)
+		}
+		g.mu.Unlock()
+	}
+}
