@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/gowho/gowho/session"
+	"github.com/gowho/gowho/session/internal/backoff"
 )
 
 // DefaultPrefix is the default of Options.Prefix.
@@ -17,6 +19,17 @@ const DefaultPrefix = "gowho:session:"
 
 // DefaultTimeout is the default of Options.Timeout.
 const DefaultTimeout = 500 * time.Millisecond
+
+// DefaultBackoff is the default of Options.Backoff.
+const DefaultBackoff = backoff.DefaultInterval
+
+// BackoffAfter is the run of consecutive failures of a server after which
+// the store backs off from it.
+const BackoffAfter = backoff.DefaultThreshold
+
+// ErrBackoff is returned (wrapped) while the store backs off from a
+// server after failures, without asking it.
+var ErrBackoff = backoff.ErrOpen
 
 // Options configure a Store.
 type Options struct {
@@ -27,8 +40,18 @@ type Options struct {
 	Servers []string
 	// Prefix starts every key (default "gowho:session:").
 	Prefix string
-	// Timeout bounds each operation (default 500ms).
+	// Timeout bounds each operation, its writes and reads together, and
+	// connecting (key timeout, default 500ms).
 	Timeout time.Duration
+	// DialTimeout bounds connecting to a server (key dial_timeout,
+	// default and at most Timeout).
+	DialTimeout time.Duration
+	// Backoff is how long the store fails fast, without asking a server,
+	// after BackoffAfter consecutive failures of that server (key backoff,
+	// default 2s; negative: never). Then one request probes it: a success
+	// ends the back-off, a failure starts another. The sessions on the
+	// other servers are unaffected.
+	Backoff time.Duration
 	// MaxIdleConns per server (default 8).
 	MaxIdleConns int
 }
@@ -36,7 +59,9 @@ type Options struct {
 // Store keeps sessions in memcached. Safe for concurrent use.
 type Store struct {
 	c      *memcache.Client
+	sl     *memcache.ServerList
 	prefix string
+	br     map[string]*backoff.Breaker // by server address
 }
 
 var _ session.Store = (*Store)(nil)
@@ -71,7 +96,23 @@ func New(o Options) (*Store, error) {
 	c := memcache.NewFromSelector(sl)
 	c.Timeout = o.Timeout
 	c.MaxIdleConns = o.MaxIdleConns
-	return &Store{c: c, prefix: o.Prefix}, nil
+	if d := o.DialTimeout; d > 0 && d < o.Timeout {
+		c.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(ctx, d)
+			defer cancel()
+			var dl net.Dialer
+			return dl.DialContext(ctx, network, addr)
+		}
+	}
+	st := &Store{c: c, sl: sl, prefix: o.Prefix, br: map[string]*backoff.Breaker{}}
+	err := sl.Each(func(a net.Addr) error {
+		st.br[a.String()] = &backoff.Breaker{Interval: o.Backoff}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("memcachestore: %w", err)
+	}
+	return st, nil
 }
 
 // Client returns the memcached client.
@@ -83,7 +124,7 @@ func (st *Store) Load(_ context.Context, token string) (string, []byte, bool, er
 		return "", nil, false, nil
 	}
 	var it *memcache.Item
-	err := st.retry(func() (err error) { it, err = st.c.Get(st.prefix + token); return err })
+	err := st.retry(st.prefix+token, func() (err error) { it, err = st.c.Get(st.prefix + token); return err })
 	if errors.Is(err, memcache.ErrCacheMiss) {
 		return "", nil, false, nil
 	}
@@ -112,7 +153,7 @@ func (st *Store) Save(_ context.Context, id string, rec []byte, expiry time.Time
 		}
 	}
 	it := &memcache.Item{Key: st.prefix + id, Value: session.Seal(rec, expiry), Expiration: exp}
-	err := st.retry(func() error { return st.c.Set(it) })
+	err := st.retry(it.Key, func() error { return st.c.Set(it) })
 	if err != nil {
 		return "", fmt.Errorf("memcachestore: set: %w", err)
 	}
@@ -124,7 +165,7 @@ func (st *Store) Delete(_ context.Context, id string) error {
 	if !session.ValidID(id) {
 		return nil
 	}
-	err := st.retry(func() error { return st.c.Delete(st.prefix + id) })
+	err := st.retry(st.prefix+id, func() error { return st.c.Delete(st.prefix + id) })
 	if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
 		return fmt.Errorf("memcachestore: delete: %w", err)
 	}
@@ -134,17 +175,46 @@ func (st *Store) Delete(_ context.Context, id string) error {
 // Close closes idle connections.
 func (st *Store) Close() error { return st.c.Close() }
 
-// retry runs op again, once, on fresh connections, when it failed on the
-// connection rather than with a memcached answer: the pooled connections
-// to a server that restarted are all dead, and a session must not be lost
-// (or a logout left undone) for that. Get, Set and Delete are idempotent.
-func (st *Store) retry(op func() error) error {
-	err := op()
-	if err == nil || !connError(err) {
+// retry runs op on key's server through that server's back-off, and
+// again, once, on fresh connections, when it failed on a connection that
+// broke rather than with a memcached answer or a timeout: the pooled
+// connections to a server that restarted are all dead, and a session must
+// not be lost (or a logout left undone) for that, while a retry after a
+// timeout would only double the wait on a hung server. Get, Set and Delete
+// are idempotent.
+func (st *Store) retry(key string, op func() error) error {
+	br := st.breaker(key)
+	t, err := br.Allow()
+	if err != nil {
 		return err
 	}
-	_ = st.c.Close() // drops the idle connections; the client dials anew
-	return op()
+	err = op()
+	if err != nil && connError(err) && !timeout(err) {
+		_ = st.c.Close() // drops the idle connections; the client dials anew
+		err = op()
+	}
+	if err != nil && !connError(err) {
+		t.Done(nil, false) // an answer: the server is up
+	} else {
+		t.Done(err, false)
+	}
+	return err
+}
+
+// breaker returns the back-off of key's server.
+func (st *Store) breaker(key string) *backoff.Breaker {
+	if a, err := st.sl.PickServer(key); err == nil {
+		if b := st.br[a.String()]; b != nil {
+			return b
+		}
+	}
+	return &backoff.Breaker{Interval: -1} // no server for key: the client reports it
+}
+
+func timeout(err error) bool {
+	var cte *memcache.ConnectTimeoutError
+	var ne net.Error
+	return errors.As(err, &cte) || errors.As(err, &ne) && ne.Timeout()
 }
 
 func connError(err error) bool {

@@ -2,6 +2,10 @@ package memcachestore_test
 
 import (
 	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -98,5 +102,93 @@ func TestRestartedServer(t *testing.T) {
 		if _, err := st.Save(ctx, session.NewID(), []byte("r"), time.Now().Add(time.Hour)); err != nil {
 			t.Fatalf("save %d after restart: %v", i, err)
 		}
+	}
+}
+
+// TestHungServer: with a memcached that accepts connections and never
+// answers, a request that needs its session gets its 503 within the
+// timeout (one attempt: a timeout is not retried), and after BackoffAfter
+// failures the store fails fast without dialling (reliability item 6).
+func TestHungServer(t *testing.T) {
+	bh := testserver.StartBlackHole(t)
+	st, err := memcachestore.New(memcachestore.Options{Servers: []string{bh.Addr}, Backoff: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := session.New(session.Options{Store: st, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _ = session.From(r).Get("k") }))
+	for i := range memcachestore.BackoffAfter {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: session.NewID()})
+		rec := httptest.NewRecorder()
+		start := time.Now()
+		h.ServeHTTP(rec, req)
+		took := time.Since(start)
+		t.Logf("request %d with a hung memcached: %d in %v", i, rec.Code, took)
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("status %d; want 503", rec.Code)
+		}
+		if took > 3*time.Second { // 500ms timeout; generous for a loaded machine
+			t.Fatalf("a hung memcached held the request %v", took)
+		}
+	}
+	accepted := bh.Accepted()
+	if accepted > int64(memcachestore.BackoffAfter) {
+		t.Errorf("%d connections for %d requests: a timeout was retried", accepted, memcachestore.BackoffAfter)
+	}
+	_, _, _, err = st.Load(context.Background(), session.NewID())
+	if !errors.Is(err, memcachestore.ErrBackoff) {
+		t.Fatalf("after %d failures: %v; want ErrBackoff", memcachestore.BackoffAfter, err)
+	}
+	if n := bh.Accepted(); n != accepted {
+		t.Fatalf("the store dialled memcached during its back-off (%d connections, was %d)", n, accepted)
+	}
+}
+
+// TestBackoffPerServer: a hung server's back-off leaves the sessions on
+// the other server working, and a server that comes back is probed and
+// used again.
+func TestBackoffPerServer(t *testing.T) {
+	good := testserver.Memcached(t)
+	bad := testserver.Memcached(t)
+	st, err := memcachestore.New(memcachestore.Options{Servers: []string{good.Addr, bad.Addr}, Backoff: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	bad.Stop()
+	var okSaves, failed, backedOff int
+	for range 40 {
+		_, err := st.Save(ctx, session.NewID(), []byte("r"), time.Now().Add(time.Hour))
+		switch {
+		case err == nil:
+			okSaves++
+		case errors.Is(err, memcachestore.ErrBackoff):
+			backedOff++
+		default:
+			failed++
+		}
+	}
+	if okSaves == 0 || backedOff == 0 || failed > memcachestore.BackoffAfter+1 {
+		t.Fatalf("ok=%d failed=%d backed off=%d; want the good server used, the stopped one backed off after %d failures",
+			okSaves, failed, backedOff, memcachestore.BackoffAfter)
+	}
+	bad.Start()
+	deadline := time.Now().Add(10 * time.Second)
+	for n := 0; n < 20; {
+		_, err := st.Save(ctx, session.NewID(), []byte("r"), time.Now().Add(time.Hour))
+		if err == nil {
+			n++
+			continue
+		}
+		n = 0
+		if time.Now().After(deadline) {
+			t.Fatalf("the store did not recover after memcached came back: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond) // waiting out the 50ms back-off
 	}
 }

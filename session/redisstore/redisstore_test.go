@@ -2,6 +2,10 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -58,5 +62,103 @@ func TestRestartedServer(t *testing.T) {
 		if _, err := st.Save(ctx, session.NewID(), []byte("r"), time.Now().Add(time.Hour)); err != nil {
 			t.Fatalf("save %d after restart: %v", i, err)
 		}
+	}
+}
+
+// TestHungServer: with a Redis that accepts connections and never answers,
+// a request that needs its session gets its 503 within the timeouts
+// (go-redis's defaults made it 5-17 s), and after BackoffAfter failures the
+// store fails fast without asking Redis (reliability item 6).
+func TestHungServer(t *testing.T) {
+	bh := testserver.StartBlackHole(t)
+	st, err := redisstore.New(redisstore.Options{URL: "redis://" + bh.Addr + "/0", Backoff: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m, err := session.New(session.Options{Store: st, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _ = session.From(r).Get("k") }))
+	for i := range redisstore.BackoffAfter {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: session.NewID()})
+		rec := httptest.NewRecorder()
+		start := time.Now()
+		h.ServeHTTP(rec, req)
+		took := time.Since(start)
+		t.Logf("request %d with a hung Redis: %d in %v", i, rec.Code, took)
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("status %d; want 503", rec.Code)
+		}
+		// The timeouts are 500ms each (connect, write, read): allow for a
+		// loaded machine, far below go-redis's 5 s defaults.
+		if took > 3*time.Second {
+			t.Fatalf("a hung Redis held the request %v", took)
+		}
+	}
+	accepted := bh.Accepted()
+	_, _, _, err = st.Load(context.Background(), session.NewID())
+	if !errors.Is(err, redisstore.ErrBackoff) {
+		t.Fatalf("after %d failures: %v; want ErrBackoff", redisstore.BackoffAfter, err)
+	}
+	if n := bh.Accepted(); n != accepted {
+		t.Fatalf("the store dialled Redis during its back-off (%d connections, was %d)", n, accepted)
+	}
+}
+
+// TestBackoffProbe: during the back-off the store fails fast; after it, a
+// request probes Redis and, once Redis is back, the store works again.
+func TestBackoffProbe(t *testing.T) {
+	srv := testserver.Redis(t)
+	st, err := redisstore.New(redisstore.Options{URL: "redis://" + srv.Addr + "/0", Backoff: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	srv.Stop()
+	for range redisstore.BackoffAfter {
+		if _, err := st.Save(ctx, session.NewID(), []byte("r"), time.Now().Add(time.Hour)); err == nil || errors.Is(err, redisstore.ErrBackoff) {
+			t.Fatalf("save with Redis stopped: %v; want a connection error", err)
+		}
+	}
+	if _, err := st.Save(ctx, session.NewID(), []byte("r"), time.Now().Add(time.Hour)); !errors.Is(err, redisstore.ErrBackoff) {
+		t.Fatalf("save during the back-off: %v; want ErrBackoff", err)
+	}
+	srv.Start()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := st.Save(ctx, session.NewID(), []byte("r"), time.Now().Add(time.Hour))
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the store did not recover after Redis came back: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond) // waiting out the 50ms back-off
+	}
+}
+
+// TestCancelledNotAFailure: a cancelled caller's error is context.Canceled
+// (so the manager does not log an outage) and does not count toward the
+// back-off.
+func TestCancelledNotAFailure(t *testing.T) {
+	srv := testserver.Redis(t)
+	st, err := redisstore.New(redisstore.Options{URL: "redis://" + srv.Addr + "/0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 2 * redisstore.BackoffAfter {
+		if _, _, _, err := st.Load(ctx, session.NewID()); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Load with a cancelled context: %v; want context.Canceled", err)
+		}
+	}
+	if _, _, _, err := st.Load(context.Background(), session.NewID()); err != nil {
+		t.Fatalf("after cancelled calls: %v; want no back-off", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/gowho/gowho/session"
 	"github.com/gowho/gowho/session/cookiestore"
@@ -52,6 +53,24 @@ type Options struct {
 	// KeyPrefix starts memcached and Redis keys (key key_prefix, default
 	// "gowho:session:").
 	KeyPrefix string `toml:"key_prefix"`
+	// Timeout bounds each network step of the memcached and Redis stores
+	// (key timeout, default "500ms"): connecting, and each request's
+	// writes and reads (memcached: together). dial_timeout, read_timeout
+	// and write_timeout override it for one step.
+	Timeout who.Duration `toml:"timeout"`
+	// DialTimeout bounds connecting (key dial_timeout, memcached and
+	// Redis; default timeout; memcached: at most timeout).
+	DialTimeout who.Duration `toml:"dial_timeout"`
+	// ReadTimeout bounds waiting for each Redis reply (key read_timeout,
+	// Redis only; default timeout).
+	ReadTimeout who.Duration `toml:"read_timeout"`
+	// WriteTimeout bounds sending each Redis command (key write_timeout,
+	// Redis only; default timeout).
+	WriteTimeout who.Duration `toml:"write_timeout"`
+	// Backoff is how long the memcached and Redis stores fail fast after
+	// 3 consecutive failures of a server (key backoff, default "2s";
+	// negative: never), before one request probes it again.
+	Backoff who.Duration `toml:"backoff"`
 	// CookieName (key cookie_name, default "gowho_session").
 	CookieName string `toml:"cookie_name"`
 	// CookiePath (key cookie_path, default "/").
@@ -136,8 +155,23 @@ func New(o Options, dir string, log *slog.Logger) (*Plugin, error) {
 		wrongStore("redis_url", kind != StoreRedis && o.RedisURL != ""),
 		wrongStore("max_entries", kind != StoreMemory && o.MaxEntries != 0),
 		wrongStore("key_prefix", kind != StoreMemcached && kind != StoreRedis && o.KeyPrefix != ""),
+		wrongStore("timeout", kind != StoreMemcached && kind != StoreRedis && o.Timeout != 0),
+		wrongStore("dial_timeout", kind != StoreMemcached && kind != StoreRedis && o.DialTimeout != 0),
+		wrongStore("read_timeout", kind != StoreRedis && o.ReadTimeout != 0),
+		wrongStore("write_timeout", kind != StoreRedis && o.WriteTimeout != 0),
+		wrongStore("backoff", kind != StoreMemcached && kind != StoreRedis && o.Backoff != 0),
+		notNegative("timeout", o.Timeout),
+		notNegative("dial_timeout", o.DialTimeout),
+		notNegative("read_timeout", o.ReadTimeout),
+		notNegative("write_timeout", o.WriteTimeout),
 	); err != nil {
 		return nil, err
+	}
+	timeout := func(d who.Duration) time.Duration {
+		if d != 0 {
+			return d.D()
+		}
+		return o.Timeout.D() // zero: the store's default
 	}
 	switch kind {
 	case StoreCookie:
@@ -174,13 +208,16 @@ func New(o Options, dir string, log *slog.Logger) (*Plugin, error) {
 		}
 		so.Store, p.closer = st, st
 	case StoreMemcached:
-		st, err := memcachestore.New(memcachestore.Options{Servers: o.MemcachedURLs, Prefix: o.KeyPrefix})
+		st, err := memcachestore.New(memcachestore.Options{Servers: o.MemcachedURLs, Prefix: o.KeyPrefix,
+			Timeout: o.Timeout.D(), DialTimeout: o.DialTimeout.D(), Backoff: o.Backoff.D()})
 		if err != nil {
 			return nil, &who.OptionError{Key: "memcached_urls", Err: err}
 		}
 		so.Store, p.closer = st, st
 	case StoreRedis:
-		st, err := redisstore.New(redisstore.Options{URL: o.RedisURL, Prefix: o.KeyPrefix})
+		st, err := redisstore.New(redisstore.Options{URL: o.RedisURL, Prefix: o.KeyPrefix,
+			DialTimeout: timeout(o.DialTimeout), ReadTimeout: timeout(o.ReadTimeout), WriteTimeout: timeout(o.WriteTimeout),
+			Backoff: o.Backoff.D()})
 		if err != nil {
 			return nil, &who.OptionError{Key: "redis_url", Err: err}
 		}
@@ -199,6 +236,13 @@ func New(o Options, dir string, log *slog.Logger) (*Plugin, error) {
 	}
 	p.Manager = m
 	return p, nil
+}
+
+func notNegative(key string, d who.Duration) error {
+	if d < 0 {
+		return &who.OptionError{Key: key, Err: fmt.Errorf("%v is negative: give a positive duration such as \"500ms\", or leave it out for the default", d)}
+	}
+	return nil
 }
 
 func managerOptions(o Options) (session.Options, error) {
