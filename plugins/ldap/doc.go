@@ -11,6 +11,13 @@
 // A directory failure is an error (the chain tries the next
 // authenticator), never a "wrong password".
 //
+// A hung directory cannot pile up work: timeout bounds the whole of each
+// call (the wait for a connection included, also when the caller runs it
+// detached), max_in_flight calls at most run at once, and after
+// backoff_after failures in a row calls fail at once for backoff, then one
+// probe goes through. Passwords over max_password_bytes are "no" without a
+// bind; equalize_timing makes an unknown login cost a bind too.
+//
 //	[plugin.ldap]
 //	use = "ldap"
 //	url = "ldap://127.0.0.1:389"

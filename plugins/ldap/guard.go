@@ -12,12 +12,19 @@ import (
 // ErrTooBusy is wrapped (with ErrBackend) by the error of a call refused
 // because max_in_flight calls are already running: the directory is slow
 // or hung, and queueing more work behind it would only pile up.
-var ErrTooBusy = errors.New("ldap: too many calls in flight (max_in_flight); refusing more until some finish")
+var ErrTooBusy = errors.New("ldap: max_in_flight calls already running (the directory is slow or hung); refusing more until some finish")
 
 // ErrBackingOff is wrapped (with ErrBackend) by the error of a call refused
 // without contacting the directory because its last backoff_after calls
 // failed; one call is let through every backoff to see whether it is back.
-var ErrBackingOff = errors.New("ldap: directory failing, in back-off (backoff, backoff_after)")
+var ErrBackingOff = errors.New("ldap: the directory failed backoff_after times in a row; not asking it again before backoff ends")
+
+// refusal is a call refused before it reaches the directory: a backend
+// error, so the chain tries the next authenticator.
+type refusal struct{ err error }
+
+func (r refusal) Error() string   { return r.err.Error() }
+func (r refusal) Unwrap() []error { return []error{ErrBackend, r.err} }
 
 // timeoutError is the cause of a call's context when the plugin's own
 // timeout ends it. It is a context.DeadlineExceeded.
@@ -58,7 +65,7 @@ func newGuard(maxInFlight, threshold int, backoff time.Duration) *guard {
 func (g *guard) enter() (probe bool, err error) {
 	if g.inFlight.Add(1) > g.maxInFlight {
 		g.inFlight.Add(-1)
-		return false, backendError("call", ErrTooBusy)
+		return false, refusal{ErrTooBusy}
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -67,7 +74,7 @@ func (g *guard) enter() (probe bool, err error) {
 	}
 	if g.probing || g.now().Before(g.openUntil) {
 		g.inFlight.Add(-1)
-		return false, backendError("call", ErrBackingOff)
+		return false, refusal{ErrBackingOff}
 	}
 	g.probing = true
 	return true, nil

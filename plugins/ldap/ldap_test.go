@@ -381,6 +381,9 @@ func TestOptions(t *testing.T) {
 		{"groups search without base", Options{URL: "ldap://h", BindDNTemplate: "uid=%s,dc=x", Groups: "search"}, "group_base_dn"},
 		{"missing ca", Options{URL: "ldaps://h", BaseDN: "dc=x", CAFile: "/nonexistent.pem"}, "ca_file"},
 		{"starttls on ldaps", Options{URL: "ldaps://h", BaseDN: "dc=x", StartTLS: true}, "start_tls"},
+		{"equalize_timing", Options{URL: "ldap://h", BaseDN: "dc=x", EqualizeTiming: true}, ""},
+		{"equalize_timing direct", Options{URL: "ldap://h", BindDNTemplate: "uid=%s,dc=x", EqualizeTiming: true}, "equalize_timing"},
+		{"bad equalize_dn", Options{URL: "ldap://h", BaseDN: "dc=x", EqualizeTiming: true, EqualizeDN: "nodn"}, "equalize_dn"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
