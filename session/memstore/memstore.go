@@ -23,22 +23,63 @@ type Options struct {
 }
 
 // Store keeps sessions in this process's memory: they are lost at restart
-// and not shared between processes. Expired records are dropped when
-// read and when room is needed; when full, the records closest to their
-// expiry (among a sample) make room. Safe for concurrent use.
+// and not shared between processes. Expired records are dropped when read
+// and when room is needed. When full, the least recently saved anonymous
+// session makes room; an authenticated session (one holding a userid,
+// as the manager reports through SaveInfo) is evicted only to make room
+// for another authenticated one, and only when no anonymous session is
+// left, so a flood of anonymous sessions cannot log users out. An
+// anonymous session that finds the store full of live authenticated ones
+// is not kept (its next request starts afresh). Every operation is O(1).
+// Safe for concurrent use.
 type Store struct {
 	o     Options
 	mu    sync.Mutex
-	m     map[string]entry
+	m     map[string]*entry
 	bytes int
+	anon  list // anonymous sessions, least recently saved first
+	auth  list // authenticated sessions, least recently saved first
 }
 
 type entry struct {
-	rec    []byte
-	expiry int64 // unix nanos; 0: never
+	id         string
+	rec        []byte
+	expiry     int64 // unix nanos; 0: never
+	auth       bool
+	prev, next *entry
 }
 
-var _ session.Store = (*Store)(nil)
+// list is an intrusive doubly linked list of entries.
+type list struct{ head, tail *entry }
+
+func (l *list) pushBack(e *entry) {
+	e.prev, e.next = l.tail, nil
+	if l.tail != nil {
+		l.tail.next = e
+	} else {
+		l.head = e
+	}
+	l.tail = e
+}
+
+func (l *list) remove(e *entry) {
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		l.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		l.tail = e.prev
+	}
+	e.prev, e.next = nil, nil
+}
+
+var (
+	_ session.Store         = (*Store)(nil)
+	_ session.SaveInfoStore = (*Store)(nil)
+)
 
 // New returns an empty store.
 func New(o Options) *Store {
@@ -48,7 +89,7 @@ func New(o Options) *Store {
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultMaxBytes
 	}
-	return &Store{o: o, m: map[string]entry{}}
+	return &Store{o: o, m: map[string]*entry{}}
 }
 
 // Load returns the record of id.
@@ -63,27 +104,41 @@ func (st *Store) Load(_ context.Context, token string) (string, []byte, bool, er
 	if !ok {
 		return "", nil, false, nil
 	}
-	if e.expiry != 0 && now >= e.expiry {
-		st.remove(token, e)
+	if e.expired(now) {
+		st.remove(e)
 		return "", nil, false, nil
 	}
 	return token, e.rec, true, nil
 }
 
-// Save stores a copy of rec under id until expiry.
-func (st *Store) Save(_ context.Context, id string, rec []byte, expiry time.Time) (string, error) {
-	e := entry{rec: append([]byte(nil), rec...)}
+// Save stores a copy of rec under id until expiry, as an anonymous
+// session. The manager calls SaveInfo instead.
+func (st *Store) Save(ctx context.Context, id string, rec []byte, expiry time.Time) (string, error) {
+	return st.SaveInfo(ctx, id, rec, expiry, session.SaveInfo{})
+}
+
+// SaveInfo stores a copy of rec under id until expiry; info.Authenticated
+// keeps it ahead of anonymous sessions when room is needed.
+func (st *Store) SaveInfo(_ context.Context, id string, rec []byte, expiry time.Time, info session.SaveInfo) (string, error) {
+	e := &entry{id: id, rec: append([]byte(nil), rec...), auth: info.Authenticated}
 	if !expiry.IsZero() {
 		e.expiry = expiry.UnixNano()
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if old, ok := st.m[id]; ok {
-		st.remove(id, old)
+		st.remove(old)
 	}
-	st.makeRoom(len(rec))
+	if !st.makeRoom(len(e.rec), e.auth) {
+		return id, nil // not kept: see Store
+	}
 	st.m[id] = e
 	st.bytes += len(e.rec)
+	if e.auth {
+		st.auth.pushBack(e)
+	} else {
+		st.anon.pushBack(e)
+	}
 	return id, nil
 }
 
@@ -92,7 +147,7 @@ func (st *Store) Delete(_ context.Context, id string) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if e, ok := st.m[id]; ok {
-		st.remove(id, e)
+		st.remove(e)
 	}
 	return nil
 }
@@ -105,37 +160,43 @@ func (st *Store) Len() int {
 	return len(st.m)
 }
 
-func (st *Store) remove(id string, e entry) {
-	delete(st.m, id)
+func (e *entry) expired(now int64) bool { return e.expiry != 0 && now >= e.expiry }
+
+func (st *Store) remove(e *entry) {
+	delete(st.m, e.id)
 	st.bytes -= len(e.rec)
+	if e.auth {
+		st.auth.remove(e)
+	} else {
+		st.anon.remove(e)
+	}
 }
 
-// makeRoom runs with st.mu held.
-func (st *Store) makeRoom(n int) {
+// makeRoom makes room for a record of n bytes, evicting least recently
+// saved records: expired ones first (at the head of either list), then
+// anonymous ones, then, for an authenticated record only, authenticated
+// ones. It reports false when the record must not be kept. Each step
+// removes one record, so the work is O(1) amortized per save. It runs
+// with st.mu held.
+func (st *Store) makeRoom(n int, auth bool) bool {
 	full := func() bool { return len(st.m) >= st.o.MaxEntries || st.bytes+n > st.o.MaxBytes }
 	if !full() {
-		return
+		return true
 	}
 	now := time.Now().UnixNano()
-	for id, e := range st.m {
-		if e.expiry != 0 && now >= e.expiry {
-			st.remove(id, e)
+	for full() {
+		switch {
+		case st.auth.head != nil && st.auth.head.expired(now):
+			st.remove(st.auth.head)
+		case st.anon.head != nil:
+			st.remove(st.anon.head)
+		case auth && st.auth.head != nil:
+			st.remove(st.auth.head)
+		default:
+			// Only live authenticated sessions are left: an anonymous
+			// record is not kept (nor is one larger than MaxBytes).
+			return false
 		}
 	}
-	for full() && len(st.m) > 0 {
-		// Sampled eviction (as Redis does): of up to 8 arbitrary records,
-		// drop the one that expires first.
-		var victim string
-		var ve entry
-		i := 0
-		for id, e := range st.m {
-			if i == 0 || e.expiry != 0 && (ve.expiry == 0 || e.expiry < ve.expiry) {
-				victim, ve = id, e
-			}
-			if i++; i == 8 {
-				break
-			}
-		}
-		st.remove(victim, ve)
-	}
+	return true
 }
