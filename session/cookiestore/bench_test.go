@@ -19,3 +19,21 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDeleteFull: a logout with MaxRevoked (100000) live revocations
+// held.
+func BenchmarkDeleteFull(b *testing.B) {
+	ctx := context.Background()
+	st, _ := cookiestore.New(cookiestore.Options{Secret: secret1})
+	for range cookiestore.DefaultMaxRevoked {
+		_ = st.Delete(ctx, session.NewID())
+	}
+	ids := make([]string, b.N)
+	for i := range ids {
+		ids[i] = session.NewID()
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		_ = st.Delete(ctx, ids[i])
+	}
+}

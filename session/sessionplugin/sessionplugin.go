@@ -178,10 +178,7 @@ func New(o Options, dir string, log *slog.Logger) (*Plugin, error) {
 		if o.Secret == "" {
 			return nil, &who.OptionError{Key: "secret", Err: errors.New(`is required with store = "cookie" (write secret = "${WHO_SESSION_SECRET}")`)}
 		}
-		revoke := so.AbsoluteTimeout
-		if revoke <= 0 {
-			revoke = session.DefaultAbsoluteTimeout
-		}
+		revoke := revokeFor(so.IdleTimeout, so.AbsoluteTimeout)
 		st, err := cookiestore.New(cookiestore.Options{Secret: o.Secret, OldSecrets: o.OldSecrets, RevokeFor: revoke})
 		if err != nil {
 			return nil, &who.OptionError{Key: "secret", Err: err}
@@ -236,6 +233,27 @@ func New(o Options, dir string, log *slog.Logger) (*Plugin, error) {
 	}
 	p.Manager = m
 	return p, nil
+}
+
+// revokeFor is how long a cookie lives at most after it is sealed: the
+// shorter of the idle and absolute timeouts (zero: the manager's default),
+// or for ever (-1) when neither applies.
+func revokeFor(idle, abs time.Duration) time.Duration {
+	if idle == 0 {
+		idle = session.DefaultIdleTimeout
+	}
+	if abs == 0 {
+		abs = session.DefaultAbsoluteTimeout
+	}
+	switch {
+	case idle > 0 && abs > 0:
+		return min(idle, abs)
+	case idle > 0:
+		return idle
+	case abs > 0:
+		return abs
+	}
+	return -1
 }
 
 func notNegative(key string, d who.Duration) error {
