@@ -19,6 +19,7 @@ type Chain struct {
 	Middleware *who.Middleware
 
 	file      string
+	mask      *masker
 	general   General
 	plugins   map[string]any
 	infos     []PluginInfo
@@ -27,6 +28,12 @@ type Chain struct {
 	closeOnce sync.Once
 	closeErr  error
 }
+
+// Mask returns s with the secrets of the chain's file masked: the value
+// of every secret-named option (see SecretKey), every value read from the
+// environment, and every URL or DSN password. Use it on messages that may
+// quote an option, such as a plugin's errors in a log.
+func (c *Chain) Mask(s string) string { return c.mask.mask(s) }
 
 // General is the resolved [general] section.
 type General struct {

@@ -333,8 +333,13 @@ func arrayElems(data any) ([]any, bool) {
 }
 
 // wrongType is the error for a value of the wrong TOML type.
+// The value of a secret-named key is never shown.
 func wrongType(name, want string, data any) error {
-	return tagged(ErrWrongType, "key %q must be %s, not %s", name, want, describe(data))
+	what := describe(data)
+	if SecretKey(name) {
+		what, _, _ = strings.Cut(what, " (")
+	}
+	return tagged(ErrWrongType, "key %q must be %s, not %s", name, want, what)
 }
 
 // describe names a TOML value's type, with the value when it is short.

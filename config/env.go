@@ -61,8 +61,9 @@ func validEnvName(name string) bool {
 }
 
 // expandTree expands every string in v (also inside arrays and tables),
-// reporting each failure with its key path.
-func expandTree(v any, path []string, lookup func(string) (string, bool), report func([]string, error)) any {
+// reporting each failure with its key path and each expanded value to
+// expanded (when not nil).
+func expandTree(v any, path []string, lookup func(string) (string, bool), report func([]string, error), expanded func(string)) any {
 	switch x := v.(type) {
 	case string:
 		s, err := expand(x, lookup)
@@ -70,18 +71,21 @@ func expandTree(v any, path []string, lookup func(string) (string, bool), report
 			report(path, err)
 			return x
 		}
+		if expanded != nil && s != x {
+			expanded(s)
+		}
 		return s
 	case map[string]any:
 		for k, e := range x {
-			x[k] = expandTree(e, append(path[:len(path):len(path)], k), lookup, report)
+			x[k] = expandTree(e, append(path[:len(path):len(path)], k), lookup, report, expanded)
 		}
 	case []any:
 		for i, e := range x {
-			x[i] = expandTree(e, path, lookup, report)
+			x[i] = expandTree(e, path, lookup, report, expanded)
 		}
 	case []map[string]any:
 		for _, e := range x {
-			expandTree(e, path, lookup, report)
+			expandTree(e, path, lookup, report, expanded)
 		}
 	}
 	return v

@@ -63,7 +63,9 @@ func Parse(filename string, data []byte, opts Options) (*Chain, error) {
 	if l.lookup == nil {
 		l.lookup = os.LookupEnv
 	}
+	l.mask = &masker{}
 	c := l.load(data)
+	l.errs.maskErrors(l.mask)
 	if err := l.errs.err(); err != nil {
 		closeAll(l.order)
 		return nil, err
@@ -109,6 +111,7 @@ type loader struct {
 	order   []*plugin       // build order
 	failed  map[string]bool // declared, but could not be built
 	envBad  map[string]bool // toml.Key strings of keys (and their parents) with a ${ENV} mistake
+	mask    *masker         // the file's secrets, masked in every message
 	uses    map[string]string
 	stages  [4][]StageEntry
 	general general
@@ -122,9 +125,19 @@ func (l *loader) load(data []byte) *Chain {
 	}
 	l.src = src
 	var envErrs []keyError
-	expandTree(src.tree, nil, l.lookup, func(path []string, err error) {
+	// Values read from the environment are never echoed: neither the
+	// variables' values nor the strings they were expanded into.
+	lookup := func(name string) (string, bool) {
+		v, ok := l.lookup(name)
+		if ok {
+			l.mask.add(v)
+		}
+		return v, ok
+	}
+	expandTree(src.tree, nil, lookup, func(path []string, err error) {
 		envErrs = append(envErrs, keyError{path: path, err: err})
-	})
+	}, l.mask.add)
+	l.mask.collectFile(src.tree)
 	l.uses = l.rawUses()
 	l.envBad = map[string]bool{}
 	for _, ke := range envErrs {
@@ -197,7 +210,7 @@ func (l *loader) load(data []byte) *Chain {
 		l.errs.add(&Error{File: l.file, Err: err})
 		return nil
 	}
-	c := &Chain{Middleware: m, file: l.file, plugins: map[string]any{}, stages: l.stages, general: General{
+	c := &Chain{Middleware: m, file: l.file, mask: l.mask, plugins: map[string]any{}, stages: l.stages, general: General{
 		RequestClassifier: or(l.general.RequestClassifier, "default"),
 		ChallengeDecider:  or(l.general.ChallengeDecider, "default"),
 		RemoteUserKey:     l.general.RemoteUserKey,

@@ -15,31 +15,37 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/gowho/gowho/config"
+	"github.com/gowho/gowho/plugins/form"
 	"github.com/gowho/gowho/who"
 )
 
 // runServe runs the demo app behind the chain of a who.toml until SIGINT
-// or SIGTERM.
+// or SIGTERM; see serveHTTP for how it stops.
 func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return serveUntil(ctx, args, stdout, stderr)
+	stop := make(chan os.Signal, 2)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(stop)
+	return serveMain(args, stop, stdout, stderr)
 }
 
-// serveUntil is runServe until ctx is done.
-func serveUntil(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// serveMain is runServe with the stop signals coming from stop.
+func serveMain(args []string, stop <-chan os.Signal, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("who serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "the who.toml to load (required)")
-	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	debug := fs.Bool("debug", false, "log every plugin's answer")
+	var so serverOptions
+	so.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: who serve -config FILE [-addr 127.0.0.1:8080]")
+		fmt.Fprintln(stderr, "usage: who serve -config FILE [-addr 127.0.0.1:8080] [-debug] [timeout flags]")
 		fmt.Fprintln(stderr, "Runs the demo app (/, /protected, /whoami, /login, /logout) behind the configured chain.")
+		fmt.Fprintln(stderr, "On SIGINT or SIGTERM it stops accepting, lets running requests finish (up to")
+		fmt.Fprintln(stderr, "-shutdown-timeout), then closes the chain; a second signal stops at once.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -53,43 +59,153 @@ func serveUntil(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if *debug {
 		level = slog.LevelDebug
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(newMaskingHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
 	handler, closeChain, err := newServer(*cfgPath, logger)
 	if err != nil {
 		printErrors(stderr, err)
 		return 1
 	}
-	defer closeChain()
-
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", so.addr)
 	if err != nil {
+		_ = closeChain()
 		fmt.Fprintf(stderr, "who serve: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
+	return serveHTTP(ln, handler, closeChain, so, stop, logger, stderr)
+}
+
+// serverOptions are the listening address and the timeouts every server
+// command of who takes (register adds their flags).
+type serverOptions struct {
+	addr              string
+	readHeaderTimeout time.Duration
+	readTimeout       time.Duration
+	writeTimeout      time.Duration
+	idleTimeout       time.Duration
+	shutdownTimeout   time.Duration
+	maxHeaderBytes    int
+}
+
+// Defaults of the server flags. A request (headers and body) must arrive
+// within readTimeout and its response be written within writeTimeout; a
+// kept-alive connection is closed after idleTimeout without a request.
+const (
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultReadTimeout       = 30 * time.Second
+	defaultWriteTimeout      = 60 * time.Second
+	defaultIdleTimeout       = 120 * time.Second
+	defaultShutdownTimeout   = 30 * time.Second
+	defaultMaxHeaderBytes    = 64 << 10
+)
+
+// register adds -addr, the timeout flags and -max-header-bytes to fs.
+func (o *serverOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", defaultReadHeaderTimeout, "time a client has to send a request's headers")
+	fs.DurationVar(&o.readTimeout, "read-timeout", defaultReadTimeout, "time a client has to send a whole request, headers and body")
+	fs.DurationVar(&o.writeTimeout, "write-timeout", defaultWriteTimeout, "time to write a response, from the end of the request's headers")
+	fs.DurationVar(&o.idleTimeout, "idle-timeout", defaultIdleTimeout, "how long a kept-alive connection may wait for its next request")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "on SIGINT/SIGTERM, how long running requests may take to finish (0: no limit)")
+	fs.IntVar(&o.maxHeaderBytes, "max-header-bytes", defaultMaxHeaderBytes, "largest request header block accepted, in bytes")
+}
+
+// newHTTPServer is the http.Server of a server command: handler with o's
+// timeouts (a zero or negative flag means none, as in net/http).
+func newHTTPServer(handler http.Handler, o serverOptions, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: o.readHeaderTimeout,
+		ReadTimeout:       o.readTimeout,
+		WriteTimeout:      o.writeTimeout,
+		IdleTimeout:       o.idleTimeout,
+		MaxHeaderBytes:    o.maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// serveHTTP is the serve loop of every server command: it serves handler
+// on ln until a signal arrives on stop. Then it stops accepting and waits
+// for the requests in flight to finish, up to o.shutdownTimeout; a second
+// signal, or the grace period running out, closes every connection at
+// once. closeChain runs last, after the requests (or after cutting them),
+// so that no plugin is closed under a running request. It returns the
+// exit status: 0 after a clean drain, 1 when requests were cut or the
+// listener failed (with a message on stderr).
+func serveHTTP(ln net.Listener, handler http.Handler, closeChain func() error, o serverOptions,
+	stop <-chan os.Signal, logger *slog.Logger, stderr io.Writer) (code int) {
+	var inFlight atomic.Int64
+	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inFlight.Add(1)
+		defer inFlight.Add(-1)
+		handler.ServeHTTP(w, r)
+	})
+	srv := newHTTPServer(counted, o, logger)
+	defer func() {
+		if err := closeChain(); err != nil {
+			fmt.Fprintf(stderr, "who serve: closing the chain: %v\n", err)
+			code = 1
+		}
 	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	var sig os.Signal
+	select {
+	case err := <-served: // the listener failed: Serve only returns early on errors
 		fmt.Fprintf(stderr, "who serve: %v\n", err)
 		return 1
+	case sig = <-stop:
 	}
-	return 0
+	limit := "no time limit"
+	if o.shutdownTimeout > 0 {
+		limit = "up to " + o.shutdownTimeout.String()
+	}
+	fmt.Fprintf(stderr, "who serve: %v: finishing %d running request(s), %s (signal again to stop now)\n",
+		sig, inFlight.Load(), limit)
+	ctx, cancel := context.Background(), context.CancelFunc(func() {})
+	if o.shutdownTimeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, o.shutdownTimeout)
+	}
+	defer cancel()
+	drained := make(chan error, 1)
+	go func() { drained <- srv.Shutdown(ctx) }()
+	select {
+	case err := <-drained:
+		if err == nil {
+			<-served // ErrServerClosed
+			return 0
+		}
+		n := inFlight.Load()
+		_ = srv.Close()
+		fmt.Fprintf(stderr, "who serve: shutdown: %d request(s) still running after -shutdown-timeout %s; cut them\n", n, o.shutdownTimeout)
+	case sig = <-stop:
+		n := inFlight.Load()
+		_ = srv.Close()
+		fmt.Fprintf(stderr, "who serve: second %v: stopping now, %d running request(s) cut\n", sig, n)
+	}
+	return 1
 }
 
 // newServer loads the chain of cfgPath and returns the demo app behind it,
-// and the function that closes the chain's plugins.
+// and the function that closes the chain's plugins. Every request that is
+// not GET, HEAD or OPTIONS and comes from another origin (by Fetch
+// Metadata or Origin, http.CrossOriginProtection) is refused with 403
+// before it reaches the chain: the demo's POST /login and POST /logout,
+// and the POST endpoints of the chain's plugins.
 func newServer(cfgPath string, logger *slog.Logger) (http.Handler, func() error, error) {
 	chain, err := config.Load(cfgPath, config.Options{Logger: logger})
 	if err != nil {
 		return nil, nil, err
 	}
-	return chain.Handler(demoApp()), chain.Close, nil
+	if mh, ok := logger.Handler().(*maskingHandler); ok {
+		mh.chain.Store(chain) // from now on the file's secrets are masked in the log too
+	}
+	return http.NewCrossOriginProtection().Handler(chain.Handler(demoApp())), chain.Close, nil
 }
+
+// maxLoginBody bounds the body of POST /login and POST /logout: a login
+// form is a few hundred bytes.
+const maxLoginBody = 16 << 10
 
 // demoApp is the application `who serve` runs behind the chain.
 func demoApp() http.Handler {
@@ -115,14 +231,54 @@ func demoApp() http.Handler {
 	})
 	mux.HandleFunc("GET /whoami", whoami)
 	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
-		showLogin(w, r.URL.Query().Get("came_from"), "")
+		showLogin(w, r, http.StatusOK, r.URL.Query().Get("came_from"), "")
 	})
 	mux.HandleFunc("POST /login", login)
 	mux.HandleFunc("GET /logout", func(w http.ResponseWriter, r *http.Request) {
-		addHeaders(w.Header(), who.APIFrom(r).Logout(""))
-		http.Redirect(w, r, "/", http.StatusFound)
+		if crossSite(r) {
+			showLogout(w) // a cross-site link or image never logs out
+			return
+		}
+		logout(w, r)
+	})
+	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+		// Cross-origin POSTs never get here (newServer).
+		r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
+		_, _ = io.Copy(io.Discard, r.Body)
+		logout(w, r)
 	})
 	return mux
+}
+
+func logout(w http.ResponseWriter, r *http.Request) {
+	addHeaders(w.Header(), who.APIFrom(r).Logout(""))
+	http.Redirect(w, r, "/", http.StatusFound)
+}
+
+// crossSite reports whether a GET comes from another site: by Fetch
+// Metadata (Sec-Fetch-Site other than same-origin, or none for a typed
+// URL or bookmark), else by an Origin or Referer of another host. A
+// request with none of those headers (curl, an old browser following a
+// same-site link without Referer) is not.
+func crossSite(r *http.Request) bool {
+	switch site := r.Header.Get("Sec-Fetch-Site"); site {
+	case "same-origin", "none":
+		return false
+	case "":
+	default:
+		return true
+	}
+	for _, h := range []string{"Origin", "Referer"} {
+		v := r.Header.Get(h)
+		if v == "" {
+			continue
+		}
+		u, err := url.Parse(v)
+		if err != nil || v == "null" || !strings.EqualFold(u.Host, r.Host) {
+			return true
+		}
+	}
+	return false
 }
 
 func whoami(w http.ResponseWriter, r *http.Request) {
@@ -144,17 +300,21 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 }
 
 func login(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
 	if err := r.ParseForm(); err != nil {
-		showLogin(w, "", "could not read the form")
+		status := http.StatusBadRequest
+		if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
+			status = http.StatusRequestEntityTooLarge
+		}
+		showLogin(w, r, status, "", "could not read the form")
 		return
 	}
-	cameFrom := safeRedirect(r.PostForm.Get("came_from"))
+	cameFrom := form.SafeRedirect(r, r.PostForm.Get("came_from"), nil, "/")
 	creds := who.Identity{who.KeyLogin: r.PostForm.Get("login"), who.KeyPassword: r.PostForm.Get("password")}
 	res, headers := who.APIFrom(r).Login(creds, "")
 	addHeaders(w.Header(), headers)
 	if res == nil {
-		showLogin(w, cameFrom, "bad login")
+		showLogin(w, r, http.StatusOK, cameFrom, "bad login")
 		return
 	}
 	http.Redirect(w, r, cameFrom, http.StatusFound)
@@ -174,27 +334,29 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 </body></html>
 `))
 
-func showLogin(w http.ResponseWriter, cameFrom, message string) {
+// showLogin answers status with the login form.
+func showLogin(w http.ResponseWriter, r *http.Request, status int, cameFrom, message string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = loginPage.Execute(w, struct{ CameFrom, Message string }{safeRedirect(cameFrom), message})
+	w.WriteHeader(status)
+	_ = loginPage.Execute(w, struct{ CameFrom, Message string }{form.SafeRedirect(r, cameFrom, nil, "/"), message})
 }
 
-// safeRedirect returns target when it is a path on this site, else "/":
-// no scheme, no host, no "//" or "/\" (which browsers read as a host), no
-// control characters.
-func safeRedirect(target string) string {
-	if target == "" || target[0] != '/' || strings.ContainsFunc(target, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
-		return "/"
-	}
-	if len(target) > 1 && (target[1] == '/' || target[1] == '\\') {
-		return "/"
-	}
-	u, err := url.Parse(target)
-	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
-		return "/"
-	}
-	return target
+var logoutPage = template.Must(template.New("logout").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>Log out</title></head>
+<body>
+<form method="post" action="/logout">
+<p><button type="submit" id="logout">Log out</button></p>
+</form>
+</body></html>
+`))
+
+// showLogout is the answer to a cross-site GET /logout: a button that
+// posts to /logout from this site.
+func showLogout(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = logoutPage.Execute(w, nil)
 }
 
 func addHeaders(dst, src http.Header) {
@@ -203,4 +365,80 @@ func addHeaders(dst, src http.Header) {
 			dst.Add(k, v)
 		}
 	}
+}
+
+// maskingHandler masks secrets in the records of the next handler: the
+// value of every attribute whose key names a secret (config.SecretKey),
+// a cookie or an authorization header, URL passwords in every
+// string and error, and, once the chain is loaded, the secrets of its
+// who.toml (config.Chain.Mask).
+type maskingHandler struct {
+	next  slog.Handler
+	chain *atomic.Pointer[config.Chain] // shared by WithAttrs and WithGroup copies
+}
+
+func newMaskingHandler(next slog.Handler) *maskingHandler {
+	return &maskingHandler{next: next, chain: new(atomic.Pointer[config.Chain])}
+}
+
+// Enabled implements slog.Handler.
+func (h *maskingHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.next.Enabled(ctx, l)
+}
+
+// Handle implements slog.Handler.
+func (h *maskingHandler) Handle(ctx context.Context, r slog.Record) error {
+	out := slog.NewRecord(r.Time, r.Level, h.mask(r.Message), r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(h.maskAttr(a))
+		return true
+	})
+	return h.next.Handle(ctx, out)
+}
+
+// WithAttrs implements slog.Handler.
+func (h *maskingHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	masked := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		masked[i] = h.maskAttr(a)
+	}
+	return &maskingHandler{next: h.next.WithAttrs(masked), chain: h.chain}
+}
+
+// WithGroup implements slog.Handler.
+func (h *maskingHandler) WithGroup(name string) slog.Handler {
+	return &maskingHandler{next: h.next.WithGroup(name), chain: h.chain}
+}
+
+func (h *maskingHandler) mask(s string) string {
+	if c := h.chain.Load(); c != nil {
+		return c.Mask(s)
+	}
+	return config.MaskURLPasswords(s)
+}
+
+func (h *maskingHandler) maskAttr(a slog.Attr) slog.Attr {
+	v := a.Value.Resolve()
+	if k := strings.ToLower(a.Key); config.SecretKey(k) || strings.Contains(k, "cookie") || strings.Contains(k, "authorization") {
+		return slog.String(a.Key, config.Mask)
+	}
+	switch v.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, h.mask(v.String()))
+	case slog.KindGroup:
+		attrs := v.Group()
+		masked := make([]any, len(attrs))
+		for i, g := range attrs {
+			masked[i] = h.maskAttr(g)
+		}
+		return slog.Group(a.Key, masked...)
+	case slog.KindAny:
+		switch x := v.Any().(type) {
+		case error:
+			return slog.String(a.Key, h.mask(x.Error()))
+		case fmt.Stringer:
+			return slog.String(a.Key, h.mask(x.String()))
+		}
+	}
+	return slog.Attr{Key: a.Key, Value: v}
 }

@@ -2,15 +2,22 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // demoServer serves examples/who.toml's chain in front of the demo app.
@@ -31,6 +38,8 @@ type exchange struct {
 	wantBody                       string // substring
 	wantHeader                     map[string]string
 	wantNoBody                     string
+	headers                        map[string]string // request headers
+	setCookie                      int               // 1: want a Set-Cookie, -1: want none
 }
 
 func (e exchange) run(t *testing.T, srv *httptest.Server) *http.Response {
@@ -48,6 +57,9 @@ func (e exchange) run(t *testing.T, srv *httptest.Server) *http.Response {
 	}
 	if e.user != "" {
 		req.SetBasicAuth(e.user, e.pass)
+	}
+	for k, v := range e.headers {
+		req.Header.Set(k, v)
 	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
@@ -69,6 +81,10 @@ func (e exchange) run(t *testing.T, srv *httptest.Server) *http.Response {
 		if got := resp.Header.Get(k); got != v {
 			t.Errorf("%s %s: %s = %q, want %q", e.method, e.path, k, got, v)
 		}
+	}
+	if got := len(resp.Header.Values("Set-Cookie")) > 0; e.setCookie == 1 && !got || e.setCookie == -1 && got {
+		t.Errorf("%s %s: Set-Cookie %q, want %s", e.method, e.path, resp.Header.Values("Set-Cookie"),
+			map[int]string{1: "one", -1: "none"}[e.setCookie])
 	}
 	resp.Body = io.NopCloser(strings.NewReader(string(b)))
 	return resp
@@ -140,29 +156,23 @@ func TestDemoWhoami(t *testing.T) {
 	}
 }
 
-func TestSafeRedirect(t *testing.T) {
+// TestDemoCameFrom checks that the demo's came_from goes through
+// form.SafeRedirect, the one redirect check: a URL on this host is kept
+// (the demo's own check refused every absolute URL), others fall back to /.
+func TestDemoCameFrom(t *testing.T) {
 	t.Parallel()
-	good := []string{"/", "/protected", "/a?b=c", "/a#x", "/%2F%2Fevil"}
-	bad := []string{"", "//evil.example", "///evil", "/\\evil", "\\\\evil", "https://evil.example", "https:evil",
-		"http:/evil", "javascript:alert(1)", "/a\r\nSet-Cookie: x", "/a\tb", "evil.example", " /x", "\x00/x",
-		"//evil.example/%2e%2e", "/\t/evil", "data:text/html,x", "//", "/\\/evil"}
-	for _, s := range good {
-		if got := safeRedirect(s); got != s {
-			t.Errorf("safeRedirect(%q) = %q, want it kept", s, got)
-		}
-	}
-	for _, s := range bad {
-		if got := safeRedirect(s); got != "/" {
-			t.Errorf("safeRedirect(%q) = %q, want /", s, got)
-		}
-	}
-	// Whatever passes is a path on this site once a browser resolves it.
-	base, _ := url.Parse("http://app.example/")
-	for _, s := range append(good, bad...) {
-		u, err := base.Parse(safeRedirect(s))
-		if err != nil || u.Host != "app.example" {
-			t.Errorf("safeRedirect(%q) resolves to %v", s, u)
-		}
+	srv := demoServer(t)
+	for _, tc := range []struct{ cameFrom, want string }{
+		{"/protected?x=1", "/protected?x=1"},
+		{srv.URL + "/protected", srv.URL + "/protected"},
+		{"//evil.example/", "/"},
+		{"https://evil.example/", "/"},
+		{"/%2F%2Fevil.example", "/"},
+		{"/\\evil.example", "/"},
+	} {
+		ex := exchange{method: "POST", path: "/login", form: "login=alice&password=wonderland&came_from=" + url.QueryEscape(tc.cameFrom),
+			wantStatus: 302, wantHeader: map[string]string{"Location": tc.want}}
+		ex.run(t, srv)
 	}
 }
 
@@ -170,11 +180,11 @@ func TestSafeRedirect(t *testing.T) {
 // "listening on" line, sends a request and stops it.
 func TestServeCommand(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
+	stop := make(chan os.Signal, 2)
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- serveUntil(ctx, []string{"-config", "../../examples/who.toml", "-addr", "127.0.0.1:0"}, pw, io.Discard)
+		done <- serveMain([]string{"-config", "../../examples/who.toml", "-addr", "127.0.0.1:0"}, stop, pw, io.Discard)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -191,14 +201,368 @@ func TestServeCommand(t *testing.T) {
 	if string(body) != "hello, anonymous\n" {
 		t.Errorf("GET / = %q", body)
 	}
-	cancel()
+	stop <- syscall.SIGTERM
 	if code := <-done; code != 0 {
 		t.Errorf("exit %d after shutdown", code)
 	}
-	if code := serveUntil(context.Background(), []string{"-config", "nosuch.toml"}, io.Discard, io.Discard); code != 1 {
+	if code := serveMain([]string{"-config", "nosuch.toml"}, nil, io.Discard, io.Discard); code != 1 {
 		t.Errorf("missing config: exit %d, want 1", code)
 	}
-	if code := serveUntil(context.Background(), nil, io.Discard, io.Discard); code != 2 {
+	if code := serveMain(nil, nil, io.Discard, io.Discard); code != 2 {
 		t.Errorf("no -config: exit %d, want 2", code)
+	}
+}
+
+// chanWriter sends every write to lines, for a test to wait on a message.
+type chanWriter struct{ lines chan string }
+
+func (w chanWriter) Write(p []byte) (int, error) {
+	w.lines <- string(p)
+	return len(p), nil
+}
+
+// waitFor reads lines until one holds s; it fails the test after a minute.
+func waitFor(t *testing.T, lines <-chan string, s string) string {
+	t.Helper()
+	timeout := time.After(time.Minute)
+	for {
+		select {
+		case l := <-lines:
+			if strings.Contains(l, s) {
+				return l
+			}
+		case <-timeout:
+			t.Fatalf("no message with %q", s)
+		}
+	}
+}
+
+// shutdownRig runs serveHTTP with a handler whose requests block until
+// release is closed, and a chain whose Close records how many requests
+// had finished by then.
+type shutdownRig struct {
+	url      string
+	stop     chan os.Signal
+	code     chan int
+	stderr   chan string
+	entered  chan struct{}
+	release  chan struct{}
+	finished atomic.Int64
+	closedAt chan int64 // finished requests when the chain was closed
+	once     sync.Once
+}
+
+func startRig(t *testing.T, grace time.Duration) *shutdownRig {
+	t.Helper()
+	r := &shutdownRig{
+		stop:     make(chan os.Signal, 2),
+		code:     make(chan int, 1),
+		stderr:   make(chan string, 100),
+		entered:  make(chan struct{}, 100),
+		release:  make(chan struct{}),
+		closedAt: make(chan int64, 2),
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.url = "http://" + ln.Addr().String()
+	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.entered <- struct{}{}
+		<-r.release
+		_, _ = io.WriteString(w, "finished")
+		r.finished.Add(1)
+	})
+	closeChain := func() error { r.closedAt <- r.finished.Load(); return nil }
+	o := serverOptions{readHeaderTimeout: time.Minute, idleTimeout: time.Minute, shutdownTimeout: grace}
+	go func() {
+		r.code <- serveHTTP(ln, h, closeChain, o, r.stop, slog.New(slog.DiscardHandler), chanWriter{r.stderr})
+	}()
+	t.Cleanup(r.unblock)
+	return r
+}
+
+// unblock lets the blocked requests finish (once).
+func (r *shutdownRig) unblock() { r.once.Do(func() { close(r.release) }) }
+
+type result struct {
+	status int
+	body   string
+	err    error
+}
+
+// requests starts n requests and waits until the handler runs them all.
+func (r *shutdownRig) requests(t *testing.T, n int) <-chan result {
+	t.Helper()
+	results := make(chan result, n)
+	client := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(client.CloseIdleConnections)
+	for range n {
+		go func() {
+			resp, err := client.Get(r.url + "/slow")
+			if err != nil {
+				results <- result{err: err}
+				return
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			results <- result{resp.StatusCode, string(b), err}
+		}()
+	}
+	for range n {
+		select {
+		case <-r.entered:
+		case <-time.After(time.Minute):
+			t.Fatal("the requests never reached the handler")
+		}
+	}
+	return results
+}
+
+func (r *shutdownRig) exitCode(t *testing.T) int {
+	t.Helper()
+	select {
+	case c := <-r.code:
+		return c
+	case <-time.After(time.Minute):
+		t.Fatal("serveHTTP did not return")
+		return -1
+	}
+}
+
+// TestServeDrainsBeforeClosing: on the stop signal, the requests in
+// flight finish with 200 and the chain is closed only after all of them.
+// (The old loop returned as soon as Shutdown started and closed the chain
+// under the running requests: closedAt was 0.)
+func TestServeDrainsBeforeClosing(t *testing.T) {
+	t.Parallel()
+	const n = 10
+	r := startRig(t, time.Hour)
+	results := r.requests(t, n)
+	r.stop <- syscall.SIGTERM
+	waitFor(t, r.stderr, "finishing 10 running request(s)")
+	select {
+	case got := <-r.closedAt:
+		t.Fatalf("the chain was closed with %d of %d requests finished", got, n)
+	default:
+	}
+	// A new connection is refused while draining.
+	if resp, err := http.Get(r.url + "/slow"); err == nil {
+		resp.Body.Close()
+		t.Error("a new request was accepted during the shutdown")
+	}
+	r.unblock()
+	for range n {
+		res := <-results
+		if res.err != nil || res.status != 200 || res.body != "finished" {
+			t.Errorf("in-flight request: %d %q %v, want 200 finished", res.status, res.body, res.err)
+		}
+	}
+	if code := r.exitCode(t); code != 0 {
+		t.Errorf("exit %d after a clean drain, want 0", code)
+	}
+	if got := <-r.closedAt; got != n {
+		t.Errorf("the chain was closed with %d of %d requests finished", got, n)
+	}
+}
+
+// TestServeShutdownTimeout: requests still running after the grace
+// period are cut, with a message and exit status 1.
+func TestServeShutdownTimeout(t *testing.T) {
+	t.Parallel()
+	r := startRig(t, 100*time.Millisecond)
+	results := r.requests(t, 2)
+	r.stop <- syscall.SIGTERM
+	if code := r.exitCode(t); code != 1 {
+		t.Errorf("exit %d after the grace period ran out, want 1", code)
+	}
+	waitFor(t, r.stderr, "2 request(s) still running after -shutdown-timeout 100ms")
+	for range 2 {
+		if res := <-results; res.err == nil {
+			t.Errorf("a request past the grace period finished: %d %q", res.status, res.body)
+		}
+	}
+	if got := <-r.closedAt; got != 0 {
+		t.Errorf("closedAt %d", got)
+	}
+}
+
+// TestServeSecondSignal: a second signal during the drain stops at once.
+func TestServeSecondSignal(t *testing.T) {
+	t.Parallel()
+	r := startRig(t, time.Hour)
+	results := r.requests(t, 3)
+	r.stop <- syscall.SIGTERM
+	waitFor(t, r.stderr, "signal again to stop now")
+	r.stop <- os.Interrupt
+	if code := r.exitCode(t); code != 1 {
+		t.Errorf("exit %d after a second signal, want 1", code)
+	}
+	waitFor(t, r.stderr, "second interrupt: stopping now, 3 running request(s) cut")
+	for range 3 {
+		if res := <-results; res.err == nil {
+			t.Errorf("a request finished after the second signal: %d %q", res.status, res.body)
+		}
+	}
+}
+
+// TestDemoCrossOrigin: no cross-site request logs in or out. POSTs from
+// another origin (Fetch Metadata or Origin) get 403 before the chain; a
+// cross-site GET /logout gets a one-button form that posts; a same-origin
+// GET /logout (a link on the site) and a GET without those headers (curl)
+// still log out. (Before, each of the refused requests below logged in or
+// out.)
+func TestDemoCrossOrigin(t *testing.T) {
+	t.Parallel()
+	srv := demoServer(t)
+	good := "login=alice&password=wonderland&came_from=%2Fprotected"
+	cross := map[string]string{"Sec-Fetch-Site": "cross-site"}
+	sameSite := map[string]string{"Sec-Fetch-Site": "same-site", "Origin": "http://sub.example"}
+	same := map[string]string{"Sec-Fetch-Site": "same-origin"}
+	evilOrigin := map[string]string{"Origin": "http://evil.example"}
+	evilReferer := map[string]string{"Referer": "http://evil.example/page"}
+	logoutForm := `<form method="post" action="/logout">`
+	tests := []struct {
+		name string
+		ex   exchange
+	}{
+		{"cross-site POST /login", exchange{method: "POST", path: "/login", form: good, headers: cross, wantStatus: 403, setCookie: -1}},
+		{"same-site POST /login", exchange{method: "POST", path: "/login", form: good, headers: sameSite, wantStatus: 403, setCookie: -1}},
+		{"POST /login from another Origin", exchange{method: "POST", path: "/login", form: good, headers: evilOrigin, wantStatus: 403, setCookie: -1}},
+		{"same-origin POST /login", exchange{method: "POST", path: "/login", form: good, headers: same, wantStatus: 302,
+			wantHeader: map[string]string{"Location": "/protected"}}},
+		{"POST /login without Fetch Metadata (curl)", exchange{method: "POST", path: "/login", form: good, wantStatus: 302}},
+		{"cross-site POST to the form plugin", exchange{method: "POST", path: "/login_handler", form: good, headers: cross, wantStatus: 403, setCookie: -1}},
+		{"cross-site GET /logout", exchange{method: "GET", path: "/logout", headers: cross, wantStatus: 200, wantBody: logoutForm, setCookie: -1}},
+		{"GET /logout from another Referer", exchange{method: "GET", path: "/logout", headers: evilReferer, wantStatus: 200, wantBody: logoutForm, setCookie: -1}},
+		{"same-origin GET /logout", exchange{method: "GET", path: "/logout", headers: same, wantStatus: 302, setCookie: 1,
+			wantHeader: map[string]string{"Location": "/"}}},
+		{"GET /logout from a same-site Referer", exchange{method: "GET", path: "/logout", headers: map[string]string{"Referer": srv.URL + "/protected"},
+			wantStatus: 302, setCookie: 1}},
+		{"GET /logout without Fetch Metadata (curl)", exchange{method: "GET", path: "/logout", wantStatus: 302, setCookie: 1}},
+		{"same-origin POST /logout", exchange{method: "POST", path: "/logout", form: "x=1", headers: same, wantStatus: 302, setCookie: 1}},
+		{"cross-site POST /logout", exchange{method: "POST", path: "/logout", form: "x=1", headers: cross, wantStatus: 403, setCookie: -1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.ex.run(t, srv) })
+	}
+}
+
+// TestDemoLoginBodyBound: a login body over maxLoginBody is refused with
+// 413 and logs nobody in (before, up to 64 KiB were read and parsed, and a
+// larger body got the form again with 200).
+func TestDemoLoginBodyBound(t *testing.T) {
+	t.Parallel()
+	srv := demoServer(t)
+	for _, size := range []int{maxLoginBody + 1, 1 << 20} {
+		form := "login=alice&password=wonderland&pad=" + strings.Repeat("x", size)
+		exchange{method: "POST", path: "/login", form: form, wantStatus: 413, wantBody: "could not read the form", setCookie: -1}.run(t, srv)
+	}
+}
+
+// TestServerTimeoutDefaults: a server command's http.Server has read,
+// write and idle timeouts by default (before, only ReadHeaderTimeout).
+func TestServerTimeoutDefaults(t *testing.T) {
+	t.Parallel()
+	var o serverOptions
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	o.register(fs)
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	srv := newHTTPServer(http.NotFoundHandler(), o, slog.New(slog.DiscardHandler))
+	for name, got := range map[string]time.Duration{"ReadHeaderTimeout": srv.ReadHeaderTimeout, "ReadTimeout": srv.ReadTimeout,
+		"WriteTimeout": srv.WriteTimeout, "IdleTimeout": srv.IdleTimeout, "shutdown": o.shutdownTimeout} {
+		if got <= 0 {
+			t.Errorf("%s = %v, want a limit", name, got)
+		}
+	}
+	if srv.MaxHeaderBytes <= 0 || srv.MaxHeaderBytes > 1<<20 {
+		t.Errorf("MaxHeaderBytes = %d", srv.MaxHeaderBytes)
+	}
+}
+
+// TestServeTimeouts runs `who serve` with short timeouts: an idle
+// kept-alive connection and a POST /login whose body never comes are
+// closed by the server (before, both were held until the client gave up).
+func TestServeTimeouts(t *testing.T) {
+	t.Parallel()
+	stop := make(chan os.Signal, 2)
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- serveMain([]string{"-config", "../../examples/who.toml", "-addr", "127.0.0.1:0",
+			"-idle-timeout", "200ms", "-read-timeout", "500ms"}, stop, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	addr := strings.TrimPrefix(strings.TrimSpace(line), "listening on http://")
+	// The client waits far longer than the server's limits; the server
+	// must close first.
+	const clientPatience = 30 * time.Second
+	tests := []struct {
+		name, request string
+		response      bool // a response comes before the close
+	}{
+		{"idle keep-alive", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", true},
+		{"slow login body", "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nlogin=al", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			start := time.Now()
+			_ = conn.SetDeadline(start.Add(clientPatience))
+			if _, err := io.WriteString(conn, tc.request); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(conn)
+			if tc.response {
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			_, err = io.Copy(io.Discard, br) // until the server closes
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatalf("the server held the connection for %v", clientPatience)
+			}
+			t.Logf("closed by the server after %v", time.Since(start))
+		})
+	}
+	stop <- syscall.SIGTERM
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}
+
+// TestMaskingHandler: serve's log masks secret-named attributes, cookies,
+// authorization headers and URL passwords.
+func TestMaskingHandler(t *testing.T) {
+	t.Parallel()
+	var buf strings.Builder
+	log := slog.New(newMaskingHandler(slog.NewTextHandler(&buf, nil)))
+	log = log.With("bind_password", "ldap-pw-1")
+	log.Info("connect redis://app:redis-pw-2@127.0.0.1:6379 failed",
+		"err", errors.New(`dial "redis://app:redis-pw-3@127.0.0.1:6379": refused`),
+		"password", "pw-4", "Cookie", "auth_tkt=tkt-5", "authorization", "Basic pw-6",
+		slog.Group("req", "secret", "sec-7", "url", "ldap://cn=admin:ldap-pw-8@h"), "user", "alice")
+	out := buf.String()
+	for _, leak := range []string{"ldap-pw-1", "redis-pw-2", "redis-pw-3", "pw-4", "tkt-5", "pw-6", "sec-7", "ldap-pw-8"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("log holds %q:\n%s", leak, out)
+		}
+	}
+	if !strings.Contains(out, "user=alice") || !strings.Contains(out, "app:xxxxx@127.0.0.1") {
+		t.Errorf("log lost what is not secret:\n%s", out)
 	}
 }
