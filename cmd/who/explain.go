@@ -63,8 +63,8 @@ func runExplain(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "who explain: %v\n", err)
 		return 2
 	}
-	p := &explainPrinter{w: stdout}
-	fmt.Fprintf(stdout, "request: %s %s\n", method, target)
+	p := &explainPrinter{w: stdout, mask: chain.Mask}
+	fmt.Fprintf(stdout, "request: %s %s\n", method, chain.Mask(target))
 	for _, h := range headers {
 		fmt.Fprintf(stdout, "  %s\n", maskHeaderLine(h))
 	}
@@ -100,8 +100,12 @@ func newExplainRequest(method, target string, headers []string) (req *http.Reque
 // explainPrinter prints trace events grouped by step.
 type explainPrinter struct {
 	w       io.Writer
+	mask    func(string) string // the chain's secrets and URL passwords
 	current string
 }
+
+// errText is err's message with the chain's secrets masked.
+func (p *explainPrinter) errText(err error) string { return p.mask(err.Error()) }
 
 func (p *explainPrinter) section(name string) {
 	if p.current != name {
@@ -120,7 +124,7 @@ func (p *explainPrinter) trace() *who.Trace {
 			p.section("identifiers")
 			switch {
 			case err != nil:
-				fmt.Fprintf(w, "  %s: error: %v\n", name, err)
+				fmt.Fprintf(w, "  %s: error: %s\n", name, p.errText(err))
 			case id == nil:
 				fmt.Fprintf(w, "  %s: nothing found\n", name)
 			default:
@@ -131,7 +135,7 @@ func (p *explainPrinter) trace() *who.Trace {
 			p.section("authenticators")
 			switch {
 			case err != nil:
-				fmt.Fprintf(w, "  %s × %s (rank %d,%d): error: %v\n", a, i, rank[0], rank[1], err)
+				fmt.Fprintf(w, "  %s × %s (rank %d,%d): error: %s\n", a, i, rank[0], rank[1], p.errText(err))
 			case uid == "":
 				fmt.Fprintf(w, "  %s × %s (rank %d,%d): no\n", a, i, rank[0], rank[1])
 			default:
@@ -149,7 +153,7 @@ func (p *explainPrinter) trace() *who.Trace {
 		Metadata: func(name string, id who.Identity, err error) {
 			p.section("metadata")
 			if err != nil {
-				fmt.Fprintf(w, "  %s: error: %v\n", name, err)
+				fmt.Fprintf(w, "  %s: error: %s\n", name, p.errText(err))
 				return
 			}
 			fmt.Fprintf(w, "  %s: identity now %s\n", name, formatIdentity(id))
@@ -186,8 +190,9 @@ func (p *explainPrinter) trace() *who.Trace {
 	}
 }
 
-// formatIdentity prints an identity with sorted keys and the password
-// masked.
+// formatIdentity prints an identity with sorted keys and the password,
+// and every key that names a secret (config.SecretKey), a cookie or a
+// session, masked.
 func formatIdentity(id who.Identity) string {
 	keys := make([]string, 0, len(id))
 	for k := range id {
@@ -201,7 +206,7 @@ func formatIdentity(id who.Identity) string {
 			b.WriteString(", ")
 		}
 		v := id[k]
-		if k == who.KeyPassword || strings.Contains(strings.ToLower(k), "secret") {
+		if lk := strings.ToLower(k); k == who.KeyPassword || config.SecretKey(k) || strings.Contains(lk, "cookie") || strings.Contains(lk, "session") {
 			v = "********"
 		}
 		fmt.Fprintf(&b, "%s: %#v", k, v)
@@ -223,12 +228,66 @@ func printHeaders(w io.Writer, indent string, h http.Header) {
 	}
 }
 
-// maskHeaderLine hides credentials in an Authorization header.
-func maskHeaderLine(line string) string {
-	name, value, _ := strings.Cut(line, ":")
-	if strings.EqualFold(strings.TrimSpace(name), "Authorization") {
-		scheme, _, _ := strings.Cut(strings.TrimSpace(value), " ")
-		return strings.TrimSpace(name) + ": " + scheme + " ********"
+// secretHeader reports whether the header name carries a credential:
+// Cookie, Set-Cookie, Authorization, Proxy-Authorization, and every name
+// containing key, token, auth, secret, password, session or cookie
+// (X-API-Key, X-Auth-Token). WWW-Authenticate and Proxy-Authenticate, the
+// challenges, are not credentials.
+func secretHeader(name string) bool {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if n == "www-authenticate" || n == "proxy-authenticate" {
+		return false
 	}
-	return line
+	for _, w := range []string{"cookie", "auth", "key", "token", "secret", "password", "passw", "session", "csrf"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return config.SecretKey(n)
+}
+
+// maskHeaderLine hides the credential of a "Name: value" header line:
+// the value of every cookie of Cookie and Set-Cookie (Set-Cookie's
+// attributes stay), the credentials after the scheme of Authorization and
+// Proxy-Authorization, and the whole value of any other secretHeader.
+// Other values have their URL passwords masked.
+func maskHeaderLine(line string) string {
+	rawName, value, _ := strings.Cut(line, ":")
+	name := strings.TrimSpace(rawName)
+	value = strings.TrimSpace(value)
+	if !secretHeader(name) {
+		return line[:len(rawName)] + ":" + config.MaskURLPasswords(line[len(rawName)+1:])
+	}
+	switch strings.ToLower(name) {
+	case "authorization", "proxy-authorization":
+		scheme, _, _ := strings.Cut(value, " ")
+		return name + ": " + scheme + " " + config.Mask
+	case "cookie":
+		parts := strings.Split(value, ";")
+		for i, p := range parts {
+			parts[i] = maskCookiePair(strings.TrimSpace(p))
+		}
+		return name + ": " + strings.Join(parts, "; ")
+	case "set-cookie":
+		pair, attrs, hasAttrs := strings.Cut(value, ";")
+		out := name + ": " + maskCookiePair(strings.TrimSpace(pair))
+		if hasAttrs {
+			out += ";" + attrs
+		}
+		return out
+	}
+	return name + ": " + config.Mask
+}
+
+// maskCookiePair masks the value of "name=value"; an empty value (a
+// cookie being deleted) stays visible.
+func maskCookiePair(p string) string {
+	n, v, ok := strings.Cut(p, "=")
+	if !ok {
+		return config.Mask
+	}
+	if v == "" || v == `""` {
+		return p
+	}
+	return n + "=" + config.Mask
 }

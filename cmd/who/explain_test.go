@@ -10,30 +10,57 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files of who explain")
 
+// ticket is an auth_tkt value for alice (tokens editors) signed with the
+// secret of testdata/explain/who.toml:
+//
+//	who ticket make -secret explain-secret-0123456789abcdef-0123456789 -digest sha256 -tokens editors -time 1795421025 alice
+const ticket = "a685cbfa75f7c76bf2d6ac3bde8b98dac607658b939bc9b6ffb174755f9f6ae26b03f361alice!editors!"
+
 // TestExplainGolden runs who explain on testdata/explain/who.toml for a
-// Basic request, an auth_tkt request and an anonymous 401, and compares
-// the output with the golden files.
+// Basic request, an auth_tkt request, an anonymous 401 and requests full
+// of credentials, and compares the output with the golden files. No
+// cookie value, credential or secret is ever printed (before, explain
+// printed cookie values, the reissued ticket, Proxy-Authorization and
+// X-API-Key).
 func TestExplainGolden(t *testing.T) {
 	t.Parallel()
 	const cfg = "testdata/explain/who.toml"
 	tests := []struct {
 		name string
+		cfg  string // default cfg
 		args []string
 	}{
-		{"basic", []string{"-H", "Authorization: Basic YWxpY2U6d29uZGVybGFuZA==", "-H", "Accept: application/json", "GET", "/whoami"}},
-		{"authtkt", []string{"-H", "Cookie: auth_tkt=7de1f699295695a00aaa3e0198db629b7dfe8808b544af49c1f758560bf2f4d16b03f361alice!editors!", "GET", "/protected"}},
-		{"anonymous-401", []string{"-status", "401", "GET", "http://app.example/protected?x=1"}},
-		{"bad-password-401", []string{"-status", "401", "-H", "Authorization: Basic YWxpY2U6bm9wZQ==", "-H", "User-Agent: curl/8", "PROPFIND", "/dav/"}},
+		{"basic", "", []string{"-H", "Authorization: Basic YWxpY2U6d29uZGVybGFuZA==", "-H", "Accept: application/json", "GET", "/whoami"}},
+		{"authtkt", "", []string{"-H", "Cookie: auth_tkt=" + ticket, "GET", "/protected"}},
+		{"anonymous-401", "", []string{"-status", "401", "GET", "http://app.example/protected?x=1"}},
+		{"bad-password-401", "", []string{"-status", "401", "-H", "Authorization: Basic YWxpY2U6bm9wZQ==", "-H", "User-Agent: curl/8", "PROPFIND", "/dav/"}},
+		{"credentials", "", []string{
+			"-H", "Cookie: theme=dark; sessionid=sess-leak-1; auth_tkt=" + ticket,
+			"-H", "Proxy-Authorization: Basic cHJveHk6cHJveHktbGVhay0y",
+			"-H", "X-API-Key: api-leak-3",
+			"-H", "X-Auth-Token: token-leak-4",
+			"-H", "X-Client-Secret: secret-leak-5",
+			"-H", "X-Csrf-Token: csrf-leak-6",
+			"-H", "Accept: text/html",
+			"GET", "http://user:url-leak-7@127.0.0.1/protected"}},
+		{"reissued-ticket", "testdata/explain/rotated.toml", []string{"-H", "Cookie: auth_tkt=" + ticket, "GET", "/protected"}},
 	}
+	leaks := []string{"wonderland", "YWxpY2U6", "cHJveHk6", ticket[:16], "leak-", "explain-secret", "explain-rotated"}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			code, out, errs := runCmd("", append([]string{"explain", "-config", cfg}, tc.args...)...)
+			c := cfg
+			if tc.cfg != "" {
+				c = tc.cfg
+			}
+			code, out, errs := runCmd("", append([]string{"explain", "-config", c}, tc.args...)...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
-			if strings.Contains(out, "wonderland") || strings.Contains(out, "YWxpY2U6") {
-				t.Errorf("a password leaked:\n%s", out)
+			for _, leak := range leaks {
+				if strings.Contains(out, leak) {
+					t.Errorf("%q leaked:\n%s", leak, out)
+				}
 			}
 			golden := filepath.Join("testdata/explain", tc.name+".golden")
 			if *update {
@@ -49,6 +76,30 @@ func TestExplainGolden(t *testing.T) {
 				t.Errorf("who explain printed:\n%s\nwant (%s):\n%s", out, golden, want)
 			}
 		})
+	}
+}
+
+// TestMaskHeaderLine: the masking rules of explain's header lines.
+func TestMaskHeaderLine(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"Authorization: Bearer abc.def", "Authorization: Bearer ********"},
+		{"proxy-authorization: Basic eA==", "proxy-authorization: Basic ********"},
+		{"Cookie: a=1; b=2", "Cookie: a=********; b=********"},
+		{"Cookie: flag", "Cookie: ********"},
+		{"Set-Cookie: auth_tkt=\"v\"; Path=/; HttpOnly", "Set-Cookie: auth_tkt=********; Path=/; HttpOnly"},
+		{"Set-Cookie: auth_tkt=\"\"; Max-Age=0", "Set-Cookie: auth_tkt=\"\"; Max-Age=0"},
+		{"X-API-Key: k", "X-API-Key: ********"},
+		{"X-Session: s", "X-Session: ********"},
+		{"Private-Token: s", "Private-Token: ********"},
+		{"X-Amz-Security-Token: s", "X-Amz-Security-Token: ********"},
+		{"WWW-Authenticate: Basic realm=\"x\"", "WWW-Authenticate: Basic realm=\"x\""},
+		{"Location: http://u:p@h/x", "Location: http://u:xxxxx@h/x"},
+		{"Accept: text/html", "Accept: text/html"},
+	} {
+		if got := maskHeaderLine(tc.in); got != tc.want {
+			t.Errorf("maskHeaderLine(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
 
