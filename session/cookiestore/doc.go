@@ -8,8 +8,12 @@
 // tampered with, expired or names an unknown key is "not found". The
 // limits of a client-side session: it must fit a cookie (about 4 KB), and
 // a destroyed session's old cookie is refused only by the process that
-// destroyed it (for RevokeFor): use a server-side store when logout must
-// hold everywhere at once.
+// destroyed it: use a server-side store when logout must hold everywhere
+// at once. That process refuses it until its deadline whatever the number
+// of logouts: each cookie carries its sealing time, a logout is remembered
+// for RevokeFor, and past MaxRevoked live logouts the oldest becomes a
+// cut-off (cookies sealed up to it are refused) instead of being
+// forgotten.
 //
 // In who.toml:
 //

@@ -1,6 +1,8 @@
 // Package memstore keeps sessions in the process's memory: fast, lost at
 // restart, not shared between processes. Memory is bounded (entries and
-// bytes); expired records are dropped when read or when room is needed.
+// bytes); expired records are dropped when read or when room is needed,
+// and anonymous sessions are evicted (least recently saved first) before
+// logged-in ones, in O(1).
 //
 // In who.toml:
 //

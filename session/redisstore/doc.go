@@ -8,9 +8,14 @@
 //	use = "session"
 //	store = "redis"
 //	redis_url = "redis://10.0.0.7:6379/0"
+//	timeout = "500ms"              # connect, write, read (the default)
+//	backoff = "2s"                 # fail fast after 3 failures in a row
+//
+// A hung Redis costs a request at most the timeouts; after 3 failures in
+// a row the store fails fast for Backoff, then probes.
 //
 // From Go:
 //
-//	st, err := redisstore.New(redisstore.Options{URL: "redis://10.0.0.7:6379/0"})
+//	st, err := redisstore.New(redisstore.Options{URL: "redis://10.0.0.7:6379/0", ReadTimeout: 500 * time.Millisecond})
 //	m, err := session.New(session.Options{Store: st})
 package redisstore
