@@ -22,6 +22,11 @@
 //   - a session used without the middleware is ErrNoMiddleware, never a
 //     panic.
 //
+// A Store has three methods; a store that also implements SaveInfoStore
+// is told, at each save, whether the session holds a logged-in user
+// (memstore uses it to evict anonymous sessions first). Without it the
+// store gets plain Save.
+//
 // Stores, one package each: cookiestore (the default: AES-GCM sealed
 // cookie, no server, key rotation), memstore, filestore, memcachestore,
 // redisstore. sessiontest is the conformance suite a new Store must pass.
