@@ -7,6 +7,7 @@ package memcached_test
 import (
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"sync"
@@ -34,10 +35,24 @@ func waitBinds(s *testserver.Server, n int) int {
 	return count()
 }
 
+// gate is a wrapped authenticator that holds its first call until open is
+// closed, then passes every call to next.
+type gate struct {
+	next who.Authenticator
+	open chan struct{}
+}
+
+func (g *gate) Authenticate(r *http.Request, id who.Identity) (string, error) {
+	<-g.open
+	return g.next.Authenticate(r, id)
+}
+
 // TestLDAPBinds: 100 concurrent logins of one user on a cold cache make
 // exactly one LDAP bind, counted by slapd itself; with memcached killed,
 // logins keep working through LDAP; once it is back the cache is used
-// again.
+// again. The LDAP call is held until the 99 other logins wait for it, and
+// the back-off ends by the test clock, so the counts do not depend on
+// how fast memcached answered.
 func TestLDAPBinds(t *testing.T) {
 	t.Parallel()
 	slapd := testserver.Slapd(t, testserver.SlapdOptions{Seed: true, LogStats: true, Hash: "crypt"})
@@ -48,18 +63,23 @@ func TestLDAPBinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lp.Close()
-	backoff := 200 * time.Millisecond
+	backoff := time.Hour
 	c, err := memcached.New(memcached.Options{
 		MemcachedURLs: memcached.Words{mc.Addr}, AuthenticatorName: "ldap", Secret: "s",
-		Backoff: who.Duration(backoff), Logger: quiet,
+		Backoff: who.Duration(backoff), CallTimeout: who.Duration(time.Minute), Logger: quiet,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Resolve(map[string]any{"ldap": lp}); err != nil {
+	g := &gate{next: lp, open: make(chan struct{})}
+	if err := c.Resolve(map[string]any{"ldap": g}); err != nil {
 		t.Fatal(err)
 	}
+	clk := &memcached.Clock{}
+	memcached.UseClock(c, clk)
+	joined := make(chan struct{}, 100)
+	memcached.OnJoin(c, func() { joined <- struct{}{} })
 	login := func() string {
 		uid, err := c.Authenticate(httptest.NewRequest("GET", "/", nil),
 			who.Identity{who.KeyLogin: "alice", who.KeyPassword: "alice-pass"})
@@ -78,6 +98,10 @@ func TestLDAPBinds(t *testing.T) {
 			}
 		})
 	}
+	for range 99 {
+		<-joined
+	}
+	close(g.open)
 	wg.Wait()
 	if ok.Load() != 100 {
 		t.Fatalf("%d of 100 logins succeeded", ok.Load())
@@ -97,7 +121,7 @@ func TestLDAPBinds(t *testing.T) {
 	}
 
 	mc.Start()
-	time.Sleep(backoff + 50*time.Millisecond)
+	clk.Advance(backoff)
 	for i := range 10 {
 		if login() != "alice" {
 			t.Fatalf("login %d after memcached came back failed", i)

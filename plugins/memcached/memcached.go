@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/gowho/gowho/who"
 )
@@ -23,12 +22,23 @@ import (
 // Defaults of Options.
 const (
 	DefaultTTL           = 60 * time.Second
-	DefaultTimeout       = 100 * time.Millisecond
+	DefaultTimeout       = 500 * time.Millisecond
 	DefaultBackoff       = 2 * time.Second
+	DefaultBackoffAfter  = 3
+	DefaultCallTimeout   = 5 * time.Second
+	DefaultMaxInFlight   = 256
 	DefaultNearCacheSize = 10000
 	DefaultMaxIdleConns  = 32
 	DefaultKeyPrefix     = "gowho:"
 )
+
+// NonCredentialItems are the identity items the default key leaves out:
+// they do not say who is logging in, and a client (or every new ticket)
+// varies them. who.KeyMaxAge is the form's "remember" field, which the
+// client chooses; "timestamp" is auth_tkt's issue time, new on every
+// ticket. Keying on them would let a client bypass the negative cache by
+// varying them, and make every new ticket a miss.
+var NonCredentialItems = []string{who.KeyMaxAge, "timestamp"}
 
 // Sentinel errors of New and Resolve.
 var (
@@ -42,6 +52,14 @@ var (
 	ErrPasswordlessKey = errors.New("memcached: key_items leave out \"password\": any password would log in from the cache (set allow_passwordless_keys = true if that is really wanted)")
 	// ErrNoServers: memcached_urls is empty.
 	ErrNoServers = errors.New("memcached: memcached_urls is required")
+	// ErrTooBusy is wrapped by the error of a backend call refused because
+	// max_in_flight calls of the wrapped plugin are already running: the
+	// chain logs it and goes on, at once, instead of queueing behind a
+	// hung backend.
+	ErrTooBusy = errors.New("memcached: too many calls of the wrapped plugin in flight (max_in_flight); refusing more until some finish")
+	// ErrCallTimeout is wrapped by the error of a backend call that did
+	// not answer within call_timeout.
+	ErrCallTimeout = errors.New("memcached: the wrapped plugin did not answer within call_timeout")
 )
 
 // Method names hashed into the keys, as the original's.
@@ -68,7 +86,8 @@ type Options struct {
 	// AddMetadata results are cached. At least one of the two is required.
 	MDProviderName string `toml:"mdprovider_name"`
 	// KeyItems, key key_items: the identity items hashed into the cache
-	// key. Default: every item of the identity, sorted. On an
+	// key. Default: every item of the identity except NonCredentialItems
+	// (the form's max_age, auth_tkt's timestamp), sorted. On an
 	// authenticator wrap the list must hold "password" unless
 	// AllowPasswordlessKeys.
 	KeyItems Words `toml:"key_items"`
@@ -91,12 +110,33 @@ type Options struct {
 	// backend. A password tried while wrong stays refused this long even
 	// if it becomes right: keep it short.
 	NegativeTTL who.Duration `toml:"negative_ttl"`
-	// Timeout, key timeout (default 100ms): the connect and read/write
+	// Timeout, key timeout (default 500ms): the connect and read/write
 	// timeout of a memcached request; past it the wrapped plugin answers.
+	// It is a bound for a hung server, not a latency target: a loaded
+	// memcached on a loaded LAN answers within a few milliseconds, and a
+	// too-short timeout turns load into cache bypass.
 	Timeout who.Duration `toml:"timeout"`
-	// Backoff, key backoff (default 2s): after a memcached failure, that
-	// server is left alone this long and the wrapped plugin answers.
-	Backoff who.Duration `toml:"backoff"`
+	// BackoffAfter, key backoff_after (default 3), and Backoff, key
+	// backoff (default 2s): after backoff_after memcached failures in a
+	// row (refused, reset, timed out; a success ends the run), that
+	// server is left alone for backoff and the wrapped plugin answers;
+	// then one request tries it again, and its answer ends the back-off
+	// or starts the next one.
+	BackoffAfter int          `toml:"backoff_after"`
+	Backoff      who.Duration `toml:"backoff"`
+	// CallTimeout, key call_timeout (default 5s): the deadline of each
+	// call of the wrapped plugin, shared by the requests that wait for
+	// it; each waits no longer than its own request either, and a call
+	// nobody waits for any more is cancelled.
+	CallTimeout who.Duration `toml:"call_timeout"`
+	// MaxInFlight, key max_in_flight (default 256): calls of the wrapped
+	// plugin running at once (one per key, however many requests wait for
+	// it); one more fails at once with an error wrapping ErrTooBusy.
+	MaxInFlight int `toml:"max_in_flight"`
+	// MaxPasswordBytes, key max_password_bytes (default
+	// who.DefaultMaxPasswordBytes, 1024): a longer password is "no",
+	// before any key is hashed or the wrapped plugin asked.
+	MaxPasswordBytes int `toml:"max_password_bytes"`
 	// NearCacheTTL, key near_cache_ttl (default 0: off): keep results in
 	// this process too, this long (never longer than ttl), so a hit costs
 	// no network round trip. Each process may then serve a result up to
@@ -127,8 +167,12 @@ type Stats struct {
 	NegativeHits int64 // cached failures served (part of Hits/NearHits)
 	Misses       int64 // lookups that found nothing
 	BackendCalls int64 // calls of the wrapped plugin
-	Errors       int64 // memcached failures (each starts a back-off)
+	Errors       int64 // memcached failures (backoff_after in a row start a back-off)
+	Backoffs     int64 // back-offs started
 	Skipped      int64 // lookups skipped during a back-off or for an uncacheable identity
+	Joined       int64 // requests that waited for another request's backend call
+	TooBusy      int64 // backend calls refused past max_in_flight
+	Timeouts     int64 // requests whose backend call ran past call_timeout
 }
 
 // Cache wraps an authenticator and/or a metadata provider and caches their
@@ -138,32 +182,44 @@ type Cache struct {
 	codec   keyCodec
 	servers []*server
 	near    *nearCache
-	group   singleflight.Group
 	log     *slog.Logger
+	now     func() time.Time // time.Now; tests move it
 
 	auth who.Authenticator
 	md   who.MetadataProvider
 
-	hits, nearHits, negHits, misses, backend, errs, skipped atomic.Int64
+	mu      sync.Mutex
+	flights map[string]*flight // backend calls in flight, by key
+	running atomic.Int64       // backend calls running (max_in_flight)
+	onJoin  func()             // tests: a request joined a flight
+
+	hits, nearHits, negHits, misses, backend, errs, backoffs, skipped, joined, tooBusy, timeouts atomic.Int64
 }
 
 // server is one memcached server and its back-off state.
 type server struct {
-	addr      string
-	timeout   time.Duration
-	maxIdle   int
-	client    atomic.Pointer[memcache.Client]
-	downUntil atomic.Int64 // unix nanoseconds; 0: up
+	addr    string
+	timeout time.Duration
+	maxIdle int
+	client  atomic.Pointer[memcache.Client]
+
+	down      atomic.Bool // in back-off (the fast path reads only this)
+	mu        sync.Mutex
+	fails     atomic.Int64 // failures in a row
+	downUntil time.Time    // end of the back-off
+	probing   bool         // one request is trying the server after the back-off
+	resets    atomic.Int64 // clients replaced after the first
 }
 
-// reset replaces the client, dropping its idle connections: after a
-// failure they are likely dead (memcached restarted), and each would cost
-// one more failure and back-off.
+// reset replaces the client, dropping its idle connections: when a
+// back-off starts they are likely dead (memcached restarted), and each
+// would cost one more failure. It runs once per back-off.
 func (s *server) reset() {
 	mc := memcache.New(s.addr)
 	mc.Timeout = s.timeout
 	mc.MaxIdleConns = s.maxIdle
 	if old := s.client.Swap(mc); old != nil {
+		s.resets.Add(1)
 		_ = old.Close()
 	}
 }
@@ -194,13 +250,20 @@ func New(o Options) (*Cache, error) {
 	for _, d := range []struct {
 		key string
 		v   who.Duration
-	}{{"ttl", o.TTL}, {"negative_ttl", o.NegativeTTL}, {"timeout", o.Timeout}, {"backoff", o.Backoff}, {"near_cache_ttl", o.NearCacheTTL}} {
+	}{{"ttl", o.TTL}, {"negative_ttl", o.NegativeTTL}, {"timeout", o.Timeout}, {"backoff", o.Backoff},
+		{"near_cache_ttl", o.NearCacheTTL}, {"call_timeout", o.CallTimeout}} {
 		if d.v < 0 {
 			return nil, &who.OptionError{Key: d.key, Err: fmt.Errorf("memcached: must not be negative, got %v", d.v)}
 		}
 	}
-	if o.NearCacheSize < 0 {
-		return nil, &who.OptionError{Key: "near_cache_size", Err: errors.New("memcached: must not be negative")}
+	for _, n := range []struct {
+		key string
+		v   int
+	}{{"near_cache_size", o.NearCacheSize}, {"backoff_after", o.BackoffAfter}, {"max_in_flight", o.MaxInFlight},
+		{"max_password_bytes", o.MaxPasswordBytes}, {"max_idle_conns", o.MaxIdleConns}} {
+		if n.v < 0 {
+			return nil, &who.OptionError{Key: n.key, Err: fmt.Errorf("memcached: must not be negative, got %d", n.v)}
+		}
 	}
 	if o.TTL == 0 {
 		o.TTL = who.Duration(DefaultTTL)
@@ -210,6 +273,18 @@ func New(o Options) (*Cache, error) {
 	}
 	if o.Backoff == 0 {
 		o.Backoff = who.Duration(DefaultBackoff)
+	}
+	if o.BackoffAfter == 0 {
+		o.BackoffAfter = DefaultBackoffAfter
+	}
+	if o.CallTimeout == 0 {
+		o.CallTimeout = who.Duration(DefaultCallTimeout)
+	}
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
+	if o.MaxPasswordBytes == 0 {
+		o.MaxPasswordBytes = who.DefaultMaxPasswordBytes
 	}
 	if o.NearCacheSize == 0 {
 		o.NearCacheSize = DefaultNearCacheSize
@@ -231,7 +306,8 @@ func New(o Options) (*Cache, error) {
 	if o.ValueItems != nil {
 		o.ValueItems = slices.DeleteFunc(slices.Clone(o.ValueItems), func(s string) bool { return s == who.KeyPassword })
 	}
-	c := &Cache{o: o, codec: newKeyCodec(o.Secret, o.KeyPrefix), auth: o.Authenticator, md: o.MDProvider, log: o.Logger}
+	c := &Cache{o: o, codec: newKeyCodec(o.Secret, o.KeyPrefix), auth: o.Authenticator, md: o.MDProvider, log: o.Logger,
+		now: time.Now, flights: make(map[string]*flight)}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -309,7 +385,8 @@ func (c *Cache) Validate() error {
 func (c *Cache) Stats() Stats {
 	return Stats{
 		Hits: c.hits.Load(), NearHits: c.nearHits.Load(), NegativeHits: c.negHits.Load(),
-		Misses: c.misses.Load(), BackendCalls: c.backend.Load(), Errors: c.errs.Load(), Skipped: c.skipped.Load(),
+		Misses: c.misses.Load(), BackendCalls: c.backend.Load(), Errors: c.errs.Load(), Backoffs: c.backoffs.Load(),
+		Skipped: c.skipped.Load(), Joined: c.joined.Load(), TooBusy: c.tooBusy.Load(), Timeouts: c.timeouts.Load(),
 	}
 }
 
@@ -347,11 +424,15 @@ type result struct {
 
 // Authenticate answers from the cache, or asks the wrapped authenticator
 // once per key (concurrent misses wait for the same call) and caches a
-// success (and, with negative_ttl, a failure). A backend error is
-// returned, never cached.
+// success (and, with negative_ttl, a failure). A password longer than
+// max_password_bytes is "no" at once. A backend error (including
+// ErrTooBusy and ErrCallTimeout) is returned, never cached.
 func (c *Cache) Authenticate(r *http.Request, id who.Identity) (string, error) {
 	if c.auth == nil || id == nil {
 		return "", nil
+	}
+	if c.passwordTooLong(id) {
+		return "", nil // before any hashing: a long password buys no CPU
 	}
 	res, err := c.lookup(r, methodAuthenticate, id, func(r *http.Request, clone who.Identity) (string, error) {
 		return c.auth.Authenticate(r, clone)
@@ -369,17 +450,38 @@ func (c *Cache) AddMetadata(r *http.Request, id who.Identity) error {
 	if c.md == nil || id == nil {
 		return nil
 	}
-	res, err := c.lookup(r, methodAddMetadata, id, func(r *http.Request, clone who.Identity) (string, error) {
+	call := func(r *http.Request, clone who.Identity) (string, error) {
 		if err := c.md.AddMetadata(r, clone); err != nil {
 			return "", err
 		}
 		return "-", nil
-	})
+	}
+	var res result
+	var err error
+	if c.passwordTooLong(id) {
+		// Not hashed into a key: the wrapped provider answers, uncached.
+		c.skipped.Add(1)
+		res, err = c.callDirect(r, id, methodAddMetadata, call)
+	} else {
+		res, err = c.lookup(r, methodAddMetadata, id, call)
+	}
 	if err != nil {
 		return err
 	}
 	merge(id, res.values)
 	return nil
+}
+
+// passwordTooLong reports whether the identity's password is longer than
+// max_password_bytes.
+func (c *Cache) passwordTooLong(id who.Identity) bool {
+	switch pw := id[who.KeyPassword].(type) {
+	case string:
+		return len(pw) > c.o.MaxPasswordBytes
+	case []byte:
+		return len(pw) > c.o.MaxPasswordBytes
+	}
+	return false
 }
 
 func merge(id who.Identity, values map[string]any) {
@@ -391,15 +493,42 @@ func merge(id who.Identity, values map[string]any) {
 	}
 }
 
+// keyItems returns the configured key_items, or the identity's items
+// without NonCredentialItems, sorted.
+func (c *Cache) keyItems(id who.Identity) []string {
+	if c.o.KeyItems != nil {
+		return c.o.KeyItems
+	}
+	items := make([]string, 0, len(id))
+	for k := range id {
+		if !slices.Contains(NonCredentialItems, k) {
+			items = append(items, k)
+		}
+	}
+	slices.Sort(items)
+	return items
+}
+
+// flight is one backend call in flight for a key, shared by the requests
+// that wait for it.
+type flight struct {
+	ctx     context.Context // the call's: call_timeout, cancelled when nobody waits
+	cancel  context.CancelFunc
+	waiters int           // under Cache.mu
+	done    chan struct{} // closed when res and err are set
+	res     result
+	err     error
+}
+
 // lookup is the common path: near-cache, memcached, then one backend call
 // per key. call receives a clone of id and returns the userid ("" = no);
 // for metadata any non-empty string means success.
 func (c *Cache) lookup(r *http.Request, method string, id who.Identity, call backendCall) (result, error) {
 	plugin := c.name(method)
-	key, err := c.codec.key(method, plugin, id, c.o.KeyItems)
+	key, err := c.codec.key(method, plugin, id, c.keyItems(id))
 	if err != nil {
 		c.skipped.Add(1)
-		return c.callBackend(r, id, method, call) // not cacheable: ask the backend
+		return c.callDirect(r, id, method, call) // not cacheable: ask the backend
 	}
 	if c.near != nil {
 		if e, ok := c.near.get(key); ok {
@@ -407,7 +536,8 @@ func (c *Cache) lookup(r *http.Request, method string, id who.Identity, call bac
 			return c.fromEntry(e), nil
 		}
 	}
-	if e, ok := c.get(r.Context(), key); ok {
+	e, found, missed := c.get(r.Context(), key)
+	if found {
 		c.hits.Add(1)
 		if c.near != nil {
 			c.near.put(key, e, c.entryTTL(e))
@@ -415,45 +545,173 @@ func (c *Cache) lookup(r *http.Request, method string, id who.Identity, call bac
 		return c.fromEntry(e), nil
 	}
 	c.misses.Add(1)
-	// The shared call must not fail for everyone when the first caller
-	// goes away: it runs detached from that caller's cancellation, and
-	// each caller waits only as long as its own context allows.
-	shared := r.WithContext(context.WithoutCancel(r.Context()))
-	ch := c.group.DoChan(key, func() (any, error) {
-		// A caller that missed just before another call for this key
-		// finished (and stored its answer) starts a new call: look again,
-		// so concurrent logins still make one backend call.
-		if c.near != nil {
-			if e, ok := c.near.get(key); ok {
-				return c.fromEntry(e), nil
-			}
+	f, err := c.join(r, key, plugin, func(shared *http.Request) (result, error) {
+		return c.fill(shared, key, id, method, missed, call)
+	})
+	if err != nil {
+		return result{}, err
+	}
+	return c.wait(r, key, plugin, f)
+}
+
+// join returns the flight for key, starting one that runs fill when none
+// is running (or the running one is past its deadline). Starting one is
+// refused past max_in_flight.
+func (c *Cache) join(r *http.Request, key, plugin string, fill func(*http.Request) (result, error)) (*flight, error) {
+	c.mu.Lock()
+	if f, ok := c.flights[key]; ok && f.ctx.Err() == nil {
+		f.waiters++
+		c.mu.Unlock()
+		c.joined.Add(1)
+		if c.onJoin != nil {
+			c.onJoin()
 		}
-		if e, ok := c.get(shared.Context(), key); ok {
+		return f, nil
+	}
+	if !c.admit() {
+		c.mu.Unlock()
+		return nil, c.busyError(plugin)
+	}
+	// The shared call must not fail for everyone when the first caller
+	// goes away: it runs detached from that caller's cancellation, bounded
+	// by call_timeout, and is cancelled when no caller waits any more.
+	ctx, cancel := context.WithTimeoutCause(context.WithoutCancel(r.Context()), c.o.CallTimeout.D(), c.timeoutError(plugin))
+	f := &flight{ctx: ctx, cancel: cancel, waiters: 1, done: make(chan struct{})}
+	c.flights[key] = f
+	c.mu.Unlock()
+	go func() {
+		defer c.running.Add(-1)
+		defer cancel()
+		res, err := fill(r.WithContext(ctx))
+		c.mu.Lock()
+		if c.flights[key] == f {
+			delete(c.flights, key)
+		}
+		f.res, f.err = res, err
+		c.mu.Unlock()
+		close(f.done)
+	}()
+	return f, nil
+}
+
+// wait waits for f as long as the request and the call's deadline allow.
+// A request that leaves stops waiting; the last one to leave cancels the
+// call.
+func (c *Cache) wait(r *http.Request, key, plugin string, f *flight) (result, error) {
+	var res result
+	var err error
+	select {
+	case <-f.done:
+		res, err = f.res, f.err
+	case <-r.Context().Done():
+		c.leave(key, f)
+		return result{}, fmt.Errorf("memcached: waiting for %s: %w", plugin, r.Context().Err())
+	case <-f.ctx.Done():
+		select {
+		case <-f.done: // answered just in time
+			res, err = f.res, f.err
+		default:
+			c.leave(key, f)
+			err = context.Cause(f.ctx)
+		}
+	}
+	if errors.Is(err, ErrCallTimeout) {
+		c.timeouts.Add(1)
+	}
+	return res, err
+}
+
+// leave drops one waiter of f; with none left the call is cancelled and
+// forgotten, so the next request for the key starts afresh.
+func (c *Cache) leave(key string, f *flight) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f.waiters--
+	if f.waiters > 0 {
+		return
+	}
+	if c.flights[key] == f {
+		delete(c.flights, key)
+	}
+	f.cancel()
+}
+
+// admit counts one more backend call running, unless max_in_flight are.
+func (c *Cache) admit() bool {
+	for {
+		n := c.running.Load()
+		if n >= int64(c.o.MaxInFlight) {
+			c.tooBusy.Add(1)
+			return false
+		}
+		if c.running.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+func (c *Cache) busyError(plugin string) error {
+	return fmt.Errorf("memcached: not asking %s: %w", plugin, ErrTooBusy)
+}
+
+func (c *Cache) timeoutError(plugin string) error {
+	return fmt.Errorf("memcached: %s, after %v (raise call_timeout or fix the backend): %w", plugin, c.o.CallTimeout, ErrCallTimeout)
+}
+
+// fill is the shared call for key: look again (a caller that missed just
+// before another call for this key stored its answer starts a new call;
+// looking again keeps concurrent logins at one backend call), then ask
+// the backend and cache its answer. A memcached that failed the first
+// lookup is not asked again.
+func (c *Cache) fill(r *http.Request, key string, id who.Identity, method string, recheck bool, call backendCall) (result, error) {
+	if c.near != nil {
+		if e, ok := c.near.get(key); ok {
 			return c.fromEntry(e), nil
 		}
-		res, err := c.callBackend(shared, id, method, call)
-		if err != nil {
-			return res, err
-		}
-		e := entry{negative: res.userID == "", userID: res.userID, values: res.values}
-		if method == methodAddMetadata {
-			e.userID = ""
-		}
-		if ttl := c.entryTTL(e); ttl > 0 {
-			c.set(key, e, ttl)
-			if c.near != nil {
-				c.near.put(key, e, ttl)
-			}
-		}
-		return res, nil
-	})
-	select {
-	case out := <-ch:
-		res, _ := out.Val.(result)
-		return res, out.Err
-	case <-r.Context().Done():
-		return result{}, fmt.Errorf("memcached: waiting for %s: %w", plugin, r.Context().Err())
 	}
+	if recheck {
+		if e, ok, _ := c.get(r.Context(), key); ok {
+			return c.fromEntry(e), nil
+		}
+	}
+	res, err := c.callBackend(r, id, method, call)
+	if err != nil {
+		if cause := context.Cause(r.Context()); cause != nil && errors.Is(cause, ErrCallTimeout) && !errors.Is(err, ErrCallTimeout) {
+			err = fmt.Errorf("%w (%w)", cause, err)
+		}
+		return res, err
+	}
+	e := entry{negative: res.userID == "", userID: res.userID, values: res.values}
+	if method == methodAddMetadata {
+		e.userID = ""
+	}
+	if ttl := c.entryTTL(e); ttl > 0 {
+		c.set(key, e, ttl)
+		if c.near != nil {
+			c.near.put(key, e, ttl)
+		}
+	}
+	return res, nil
+}
+
+// callDirect asks the backend for an identity that is not cached, within
+// max_in_flight and call_timeout like a shared call.
+func (c *Cache) callDirect(r *http.Request, id who.Identity, method string, call backendCall) (result, error) {
+	plugin := c.name(method)
+	if !c.admit() {
+		return result{}, c.busyError(plugin)
+	}
+	defer c.running.Add(-1)
+	ctx, cancel := context.WithTimeoutCause(r.Context(), c.o.CallTimeout.D(), c.timeoutError(plugin))
+	defer cancel()
+	res, err := c.callBackend(r.WithContext(ctx), id, method, call)
+	if err != nil && errors.Is(context.Cause(ctx), ErrCallTimeout) {
+		c.timeouts.Add(1)
+		if !errors.Is(err, ErrCallTimeout) {
+			err = fmt.Errorf("%w (%w)", context.Cause(ctx), err)
+		}
+	}
+	return res, err
 }
 
 func (c *Cache) fromEntry(e entry) result {
@@ -515,19 +773,65 @@ func (c *Cache) pick(key string) *server {
 	return c.servers[crc32.ChecksumIEEE([]byte(key))%uint32(len(c.servers))]
 }
 
-// available reports whether s is outside its back-off.
-func (s *server) available(now time.Time) bool {
-	until := s.downUntil.Load()
-	return until == 0 || now.UnixNano() >= until
+// admit reports whether a request may use s now, and whether it is the
+// one request that tries s after its back-off (the probe).
+func (s *server) admit(now time.Time) (ok, probe bool) {
+	if !s.down.Load() {
+		return true, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case !s.down.Load():
+		return true, false
+	case s.probing || now.Before(s.downUntil):
+		return false, false
+	}
+	s.probing = true
+	return true, true
 }
 
-// failed records a server failure: memcached errors other than a miss.
-func (c *Cache) failed(s *server, op string, err error) {
+// succeeded records an answer of s (a miss is an answer): the run of
+// failures and any back-off end.
+func (s *server) succeeded(probe bool) {
+	if !probe && !s.down.Load() {
+		if s.fails.Load() != 0 {
+			s.fails.Store(0)
+		}
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fails.Store(0)
+	s.down.Store(false)
+	if probe {
+		s.probing = false
+	}
+}
+
+// failed records a server failure (memcached errors other than a miss):
+// backoff_after in a row, or a failed probe, start a back-off, which
+// resets the client once.
+func (c *Cache) failed(s *server, probe bool, op string, err error) {
 	c.errs.Add(1)
-	s.downUntil.Store(time.Now().Add(c.o.Backoff.D()).UnixNano())
+	s.mu.Lock()
+	fails := s.fails.Add(1)
+	start := probe || (!s.down.Load() && fails >= int64(c.o.BackoffAfter))
+	if probe {
+		s.probing = false
+	}
+	if start {
+		s.down.Store(true)
+		s.downUntil = c.now().Add(c.o.Backoff.D())
+	}
+	s.mu.Unlock()
+	if !start {
+		return
+	}
+	c.backoffs.Add(1)
 	s.reset()
 	c.log.Warn("memcached: server failed; the wrapped plugin answers during the back-off",
-		"server", s.addr, "op", op, "backoff", c.o.Backoff.String(), "err", err)
+		"server", s.addr, "op", op, "failures_in_a_row", fails, "backoff", c.o.Backoff.String(), "err", err)
 }
 
 func isServerError(err error) bool {
@@ -539,40 +843,53 @@ func isServerError(err error) bool {
 	return true
 }
 
-func (c *Cache) get(ctx context.Context, key string) (entry, bool) {
+// get looks key up: found, or missed (memcached answered that it does not
+// hold key, or a value failing its check), or neither (memcached was
+// skipped or failed).
+func (c *Cache) get(ctx context.Context, key string) (e entry, found, missed bool) {
 	s := c.pick(key)
-	if !s.available(time.Now()) || ctx.Err() != nil {
+	if ctx.Err() != nil {
 		c.skipped.Add(1)
-		return entry{}, false
+		return entry{}, false, false
+	}
+	ok, probe := s.admit(c.now())
+	if !ok {
+		c.skipped.Add(1)
+		return entry{}, false, false
 	}
 	it, err := s.client.Load().Get(key)
-	if err != nil {
-		if isServerError(err) {
-			c.failed(s, "get", err)
-		}
-		return entry{}, false
+	if isServerError(err) {
+		c.failed(s, probe, "get", err)
+		return entry{}, false, false
 	}
-	s.downUntil.Store(0)
-	e, err := c.codec.decodeEntry(key, it.Value)
+	s.succeeded(probe)
+	if err != nil {
+		return entry{}, false, true
+	}
+	e, err = c.codec.decodeEntry(key, it.Value)
 	if err != nil {
 		c.log.Warn("memcached: ignoring a cache value that fails its check", "server", s.addr)
-		return entry{}, false
+		return entry{}, false, true
 	}
-	return e, true
+	return e, true, false
 }
 
 func (c *Cache) set(key string, e entry, ttl time.Duration) {
 	s := c.pick(key)
-	if !s.available(time.Now()) {
-		return
-	}
 	b, err := c.codec.encodeEntry(key, e)
 	if err != nil {
 		return // a value the codec cannot hold: not cached
 	}
-	if err := s.client.Load().Set(&memcache.Item{Key: key, Value: b, Expiration: expiration(ttl)}); err != nil && isServerError(err) {
-		c.failed(s, "set", err)
+	ok, probe := s.admit(c.now())
+	if !ok {
+		return
 	}
+	err = s.client.Load().Set(&memcache.Item{Key: key, Value: b, Expiration: expiration(ttl)})
+	if isServerError(err) {
+		c.failed(s, probe, "set", err)
+		return
+	}
+	s.succeeded(probe)
 }
 
 // expiration converts ttl to memcached's expiration: seconds (at least 1)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -27,8 +28,9 @@ import (
 type backend struct {
 	mu        sync.Mutex
 	passwords map[string]string
-	delay     time.Duration
 	err       error
+	started   chan struct{} // if set, each Authenticate sends on it first
+	release   chan struct{} // if set, each Authenticate then waits for it
 	calls     atomic.Int64
 	mdCalls   atomic.Int64
 }
@@ -45,8 +47,11 @@ func (b *backend) setPassword(login, pw string) {
 
 func (b *backend) Authenticate(r *http.Request, id who.Identity) (string, error) {
 	b.calls.Add(1)
-	if b.delay > 0 {
-		time.Sleep(b.delay)
+	if b.started != nil {
+		b.started <- struct{}{}
+	}
+	if b.release != nil {
+		<-b.release
 	}
 	if b.err != nil {
 		return "", b.err
@@ -141,6 +146,10 @@ func TestOptions(t *testing.T) {
 		}, nil, ""},
 		{"key with password", func(o *Options) { o.KeyItems = Words{"login", "password"} }, nil, ""},
 		{"negative ttl", func(o *Options) { o.TTL = -1 }, nil, "ttl"},
+		{"negative call_timeout", func(o *Options) { o.CallTimeout = -1 }, nil, "call_timeout"},
+		{"negative backoff_after", func(o *Options) { o.BackoffAfter = -1 }, nil, "backoff_after"},
+		{"negative max_in_flight", func(o *Options) { o.MaxInFlight = -1 }, nil, "max_in_flight"},
+		{"negative max_password_bytes", func(o *Options) { o.MaxPasswordBytes = -1 }, nil, "max_password_bytes"},
 		{"bad prefix", func(o *Options) { o.KeyPrefix = "a b" }, nil, "key_prefix"},
 		{"go plugin", func(o *Options) { o.AuthenticatorName = ""; o.Authenticator = b }, nil, ""},
 	} {
@@ -243,7 +252,8 @@ func TestCache(t *testing.T) {
 		if s := c.Stats(); s.Hits != 2 || s.Misses != 1 {
 			t.Fatalf("stats %+v", s)
 		}
-		key, _ := c.codec.key(methodAuthenticate, "backend", creds("alice", "alice-pass"), nil)
+		id := creds("alice", "alice-pass")
+		key, _ := c.codec.key(methodAuthenticate, "backend", id, c.keyItems(id))
 		it, err := memcache.New(mc.Addr).Get(key)
 		if err != nil {
 			t.Fatalf("the entry is not in memcached under its key: %v", err)
@@ -376,7 +386,8 @@ func TestCache(t *testing.T) {
 		t.Parallel()
 		b := newBackend()
 		c := newCache(t, mc.Addr, b, func(o *Options) { o.Secret = "s-tamper" })
-		key, _ := c.codec.key(methodAuthenticate, "backend", creds("alice", "x"), nil)
+		id := creds("alice", "x")
+		key, _ := c.codec.key(methodAuthenticate, "backend", id, c.keyItems(id))
 		// Someone with write access to memcached but not the secret.
 		forged, _ := newKeyCodec("other secret", DefaultKeyPrefix).encodeEntry(key, entry{userID: "uid=admin"})
 		if err := memcache.New(mc.Addr).Set(&memcache.Item{Key: key, Value: forged}); err != nil {
@@ -393,8 +404,11 @@ func TestCache(t *testing.T) {
 	t.Run("singleflight", func(t *testing.T) {
 		t.Parallel()
 		b := newBackend()
-		b.delay = 200 * time.Millisecond
+		release := make(chan struct{})
+		b.release = release
 		c := newCache(t, mc.Addr, b, func(o *Options) { o.Secret = "s-sf" })
+		joined := make(chan struct{}, 100)
+		OnJoin(c, func() { joined <- struct{}{} })
 		var wg sync.WaitGroup
 		var ok atomic.Int64
 		for range 100 {
@@ -404,6 +418,12 @@ func TestCache(t *testing.T) {
 				}
 			})
 		}
+		// The backend answers once the 99 others wait for its call,
+		// however long their memcached lookups took.
+		for range 99 {
+			<-joined
+		}
+		close(release)
 		wg.Wait()
 		if ok.Load() != 100 {
 			t.Fatalf("%d of 100 logins succeeded", ok.Load())
@@ -416,24 +436,37 @@ func TestCache(t *testing.T) {
 	t.Run("cancelled waiter", func(t *testing.T) {
 		t.Parallel()
 		b := newBackend()
-		b.delay = 300 * time.Millisecond
+		b.started = make(chan struct{}, 1)
+		release := make(chan struct{})
+		b.release = release
 		c := newCache(t, mc.Addr, b, func(o *Options) { o.Secret = "s-cancel" })
-		done := make(chan struct{})
+		joined := make(chan struct{}, 1)
+		OnJoin(c, func() { joined <- struct{}{} })
+		first := make(chan string)
 		go func() {
-			defer close(done)
-			if uid, _ := auth(t, c, "alice", "alice-pass"); uid != "uid=alice" {
-				t.Error("the first caller failed")
-			}
+			uid, _ := c.Authenticate(req(), creds("alice", "alice-pass"))
+			first <- uid
 		}()
-		time.Sleep(50 * time.Millisecond)
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-		defer cancel()
-		start := time.Now()
-		_, err := c.Authenticate(req().WithContext(ctx), creds("alice", "alice-pass"))
-		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 250*time.Millisecond {
-			t.Fatalf("waiter: %v after %v", err, time.Since(start))
+		<-b.started
+		ctx, cancel := context.WithCancel(context.Background())
+		waiter := make(chan error)
+		go func() {
+			_, err := c.Authenticate(req().WithContext(ctx), creds("alice", "alice-pass"))
+			waiter <- err
+		}()
+		<-joined
+		cancel()
+		// The waiter leaves while the backend call is still blocked.
+		if err := <-waiter; !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled waiter: %v, want context.Canceled", err)
 		}
-		<-done
+		close(release)
+		if uid := <-first; uid != "uid=alice" {
+			t.Fatalf("the first caller got %q after the waiter left", uid)
+		}
+		if n := b.calls.Load(); n != 1 {
+			t.Fatalf("backend calls = %d, want 1", n)
+		}
 	})
 }
 
@@ -484,14 +517,17 @@ func memcacheLegal(k string) bool {
 }
 
 // TestOutage kills memcached mid-test: logins keep working through the
-// wrapped plugin, the dead server is not dialled on every request, and
-// the cache is used again once memcached is back.
+// wrapped plugin, the dead server is not dialled on every request (a run
+// of backoff_after failures starts one back-off), and the cache is used
+// again once memcached is back and the back-off is over.
 func TestOutage(t *testing.T) {
 	t.Parallel()
 	mc := testserver.Memcached(t)
 	b := newBackend()
-	backoff := 300 * time.Millisecond
+	backoff := time.Minute // the test clock moves past it
 	c := newCache(t, mc.Addr, b, func(o *Options) { o.Backoff = who.Duration(backoff) })
+	clk := &Clock{}
+	UseClock(c, clk)
 	auth(t, c, "alice", "alice-pass")
 	auth(t, c, "alice", "alice-pass")
 	if n := b.calls.Load(); n != 1 {
@@ -499,63 +535,38 @@ func TestOutage(t *testing.T) {
 	}
 	mc.Stop()
 	for i := range 20 {
-		start := time.Now()
 		if uid, _ := auth(t, c, "alice", "alice-pass"); uid != "uid=alice" {
 			t.Fatalf("login %d during the outage failed", i)
-		}
-		if d := time.Since(start); d > 500*time.Millisecond {
-			t.Fatalf("login %d during the outage took %v", i, d)
 		}
 	}
 	if n := b.calls.Load(); n != 21 {
 		t.Fatalf("during the outage: backend calls = %d, want 21", n)
 	}
-	if s := c.Stats(); s.Errors < 1 || s.Errors > 2 || s.Skipped < 18 {
-		t.Fatalf("the dead server was dialled too often: %+v", s)
+	// Login 1: get and set fail; login 2: get fails, the third in a row:
+	// back-off. Logins 3 to 20 skip memcached.
+	if s := c.Stats(); s.Errors != DefaultBackoffAfter || s.Backoffs != 1 || s.Skipped < 18 || Resets(c) != 1 {
+		t.Fatalf("the dead server was dialled too often: %+v, %d client resets", s, Resets(c))
 	}
 	mc.Start()
-	time.Sleep(backoff + 50*time.Millisecond)
-	auth(t, c, "alice", "alice-pass") // miss (memcached restarted empty): fills
+	clk.Advance(backoff)
+	auth(t, c, "alice", "alice-pass") // the probe: a miss (memcached restarted empty), then filled
 	calls := b.calls.Load()
 	for range 5 {
 		auth(t, c, "alice", "alice-pass")
 	}
 	if n := b.calls.Load(); n != calls {
-		t.Fatalf("after memcached came back: %d more backend calls, want 0", n-calls)
+		t.Fatalf("after memcached came back: %d more backend calls, want 0; %+v", n-calls, c.Stats())
 	}
 }
 
 // TestSlowServer points the wrapper at a server that accepts and never
-// answers: each lookup costs at most the timeout, then the back-off.
+// answers: a run of backoff_after lookups costs the timeout, then the
+// back-off.
 func TestSlowServer(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	var conns []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
+	bh := testserver.StartBlackHole(t)
 	b := newBackend()
-	c := newCache(t, l.Addr().String(), b, func(o *Options) {
+	c := newCache(t, bh.Addr, b, func(o *Options) {
 		o.Timeout = who.Duration(50 * time.Millisecond)
 		o.Backoff = who.Duration(time.Minute)
 	})
@@ -565,12 +576,169 @@ func TestSlowServer(t *testing.T) {
 			t.Fatal("login failed with a black-holed memcached")
 		}
 	}
-	if d := time.Since(start); d > time.Second {
+	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("10 logins took %v with a black-holed memcached", d)
 	}
-	if s := c.Stats(); s.Errors != 1 {
-		t.Fatalf("stats %+v, want exactly one failure then the back-off", s)
+	if s := c.Stats(); s.Errors != DefaultBackoffAfter || s.Backoffs != 1 {
+		t.Fatalf("stats %+v, want %d failures then one back-off", s, DefaultBackoffAfter)
 	}
+}
+
+// stallProxy forwards to a memcached, except that it drops the next
+// answer after stall: that request times out, as behind a loaded switch.
+type stallProxy struct {
+	addr  string
+	stall atomic.Bool
+}
+
+func startStallProxy(t *testing.T, target string) *stallProxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &stallProxy{addr: l.Addr().String()}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	track := func(c net.Conn) {
+		mu.Lock()
+		conns = append(conns, c)
+		mu.Unlock()
+	}
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			track(in)
+			track(out)
+			wg.Go(func() { io.Copy(out, in); out.Close() })
+			wg.Go(func() {
+				defer in.Close()
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := out.Read(buf)
+					if n > 0 && !p.stall.CompareAndSwap(true, false) {
+						if _, werr := in.Write(buf[:n]); werr != nil {
+							return
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			})
+		}
+	})
+	return p
+}
+
+// TestBackoff: one slow answer is not an outage; a run of failures backs
+// off once and replaces the client once; after the back-off one request
+// tries the server again.
+func TestBackoff(t *testing.T) {
+	t.Parallel()
+	mc := testserver.Memcached(t)
+
+	t.Run("one slow answer keeps the cache on", func(t *testing.T) {
+		t.Parallel()
+		p := startStallProxy(t, mc.Addr)
+		b := newBackend()
+		c := newCache(t, p.addr, b, func(o *Options) {
+			o.Secret = "s-slow-answer"
+			o.Timeout = who.Duration(100 * time.Millisecond)
+			o.Backoff = who.Duration(time.Hour)
+		})
+		p.stall.Store(true)
+		auth(t, c, "alice", "alice-pass") // its get times out; the backend answers; the set works
+		for range 5 {
+			if uid, _ := auth(t, c, "alice", "alice-pass"); uid != "uid=alice" {
+				t.Fatal("login failed")
+			}
+		}
+		s := c.Stats()
+		if s.Errors != 1 || s.Backoffs != 0 || Resets(c) != 0 {
+			t.Fatalf("one timed-out get: %+v, %d client resets; want 1 error, no back-off, no reset", s, Resets(c))
+		}
+		if s.Hits != 5 || b.calls.Load() != 1 {
+			t.Fatalf("after one slow answer the cache was bypassed: %+v, %d backend calls", s, b.calls.Load())
+		}
+	})
+
+	t.Run("a run of failures backs off and resets once", func(t *testing.T) {
+		t.Parallel()
+		bh := testserver.StartBlackHole(t)
+		b := newBackend()
+		c := newCache(t, bh.Addr, b, func(o *Options) {
+			o.Secret = "s-run"
+			o.Timeout = who.Duration(100 * time.Millisecond)
+			o.Backoff = who.Duration(time.Hour)
+		})
+		var wg sync.WaitGroup
+		for i := range 20 {
+			login := fmt.Sprintf("user%d", i)
+			b.setPassword(login, "pw")
+			wg.Go(func() {
+				if uid, err := c.Authenticate(req(), creds(login, "pw")); err != nil || uid != "uid="+login {
+					t.Errorf("%s: %q, %v", login, uid, err)
+				}
+			})
+		}
+		wg.Wait()
+		s := c.Stats()
+		if s.Errors < DefaultBackoffAfter || s.Backoffs != 1 || Resets(c) != 1 {
+			t.Fatalf("20 concurrent timeouts: %+v, %d client resets; want one back-off and one reset", s, Resets(c))
+		}
+		auth(t, c, "alice", "alice-pass")
+		if s2 := c.Stats(); s2.Errors != s.Errors || s2.Skipped <= s.Skipped {
+			t.Fatalf("memcached asked during the back-off: %+v", s2)
+		}
+	})
+
+	t.Run("one probe after the back-off", func(t *testing.T) {
+		t.Parallel()
+		bh := testserver.StartBlackHole(t)
+		b := newBackend()
+		backoff := time.Hour
+		c := newCache(t, bh.Addr, b, func(o *Options) {
+			o.Secret = "s-probe"
+			o.Timeout = who.Duration(100 * time.Millisecond)
+			o.Backoff = who.Duration(backoff)
+		})
+		clk := &Clock{}
+		UseClock(c, clk)
+		for c.Stats().Backoffs == 0 {
+			auth(t, c, "alice", "alice-pass")
+		}
+		before := c.Stats()
+		clk.Advance(backoff)
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Go(func() { auth(t, c, "alice", "alice-pass") })
+		}
+		wg.Wait()
+		s := c.Stats()
+		if s.Errors != before.Errors+1 || s.Backoffs != 2 || Resets(c) != 2 {
+			t.Fatalf("after the back-off: %+v (before %+v), %d resets; want exactly one probe, failed, and the next back-off",
+				s, before, Resets(c))
+		}
+	})
 }
 
 func TestNearCache(t *testing.T) {
@@ -608,5 +776,113 @@ func TestNearCache(t *testing.T) {
 	auth(t, c, "u5", "pw")
 	if b.calls.Load() != before+1 {
 		t.Fatal("a near-cache entry outlived near_cache_ttl")
+	}
+}
+
+// TestDefaultKey: the default key holds the credential items only, so the
+// form's client-chosen max_age ("remember") and auth_tkt's per-ticket
+// timestamp neither bypass the negative cache nor make every new ticket
+// a miss; every other item still changes the key.
+func TestDefaultKey(t *testing.T) {
+	t.Parallel()
+	c, err := New(Options{MemcachedURLs: Words{"127.0.0.1:1"}, AuthenticatorName: "x", Secret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tktUser = "repoze.who.plugins.auth_tkt.userid"
+	form := func(max any) who.Identity {
+		id := creds("alice", "pw")
+		if max != nil {
+			id[who.KeyMaxAge] = max
+		}
+		return id
+	}
+	ticket := func(ts int64, tokens []string, ud string) who.Identity {
+		return who.Identity{tktUser: "alice", "timestamp": ts, who.KeyTokens: tokens, who.KeyUserData: ud}
+	}
+	for _, tc := range []struct {
+		name string
+		a, b who.Identity
+		same bool
+	}{
+		{"form remember varies", form(int64(60)), form(int64(86400)), true},
+		{"form remember or not", form(nil), form(int64(60)), true},
+		{"basic auth", creds("alice", "pw"), creds("alice", "pw"), true},
+		{"new ticket", ticket(1700000000, []string{"a"}, ""), ticket(1700000600, []string{"a"}, ""), true},
+		{"other password", creds("alice", "pw"), creds("alice", "pw2"), false},
+		{"other login", creds("alice", "pw"), creds("bob", "pw"), false},
+		{"other tokens", ticket(1, []string{"a"}, ""), ticket(1, []string{"admin"}, ""), false},
+		{"other userdata", ticket(1, nil, ""), ticket(1, nil, "userid_type=int"), false},
+		{"other item", who.Identity{"api_key": "k1"}, who.Identity{"api_key": "k2"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ka, err1 := c.codec.key(methodAuthenticate, "x", tc.a, c.keyItems(tc.a))
+			kb, err2 := c.codec.key(methodAuthenticate, "x", tc.b, c.keyItems(tc.b))
+			if err1 != nil || err2 != nil {
+				t.Fatal(err1, err2)
+			}
+			if (ka == kb) != tc.same {
+				t.Fatalf("same key = %v, want %v", ka == kb, tc.same)
+			}
+		})
+	}
+
+	t.Run("negative cache not bypassed by remember", func(t *testing.T) {
+		mc := testserver.Memcached(t)
+		b := newBackend()
+		c := newCache(t, mc.Addr, b, func(o *Options) { o.Secret = "s-remember"; o.NegativeTTL = who.Duration(time.Minute) })
+		for i := range 5 {
+			id := creds("alice", "guess")
+			id[who.KeyMaxAge] = int64(i + 1)
+			if uid, err := c.Authenticate(req(), id); uid != "" || err != nil {
+				t.Fatalf("wrong password: %q, %v", uid, err)
+			}
+		}
+		if n := b.calls.Load(); n != 1 {
+			t.Fatalf("5 wrong passwords with 5 remember values made %d backend calls, want 1", n)
+		}
+		id := creds("alice", "alice-pass")
+		id[who.KeyMaxAge] = int64(3600)
+		if uid, _ := c.Authenticate(req(), id); uid != "uid=alice" {
+			t.Fatalf("right password refused: %q", uid)
+		}
+		if id[who.KeyMaxAge] != int64(3600) {
+			t.Fatalf("the request's max_age was changed: %v", id[who.KeyMaxAge])
+		}
+	})
+}
+
+// TestMaxPasswordBytes: a password over max_password_bytes is "no" before
+// any key is hashed or the backend asked.
+func TestMaxPasswordBytes(t *testing.T) {
+	t.Parallel()
+	mc := testserver.Memcached(t)
+	for _, tc := range []struct {
+		name   string
+		max    int
+		pw     any
+		calls  int64
+		lookup bool // a key was computed (a miss)
+	}{
+		{"default, at the bound", 0, strings.Repeat("p", who.DefaultMaxPasswordBytes), 1, true},
+		{"default, one over", 0, strings.Repeat("p", who.DefaultMaxPasswordBytes+1), 0, false},
+		{"a megabyte", 0, strings.Repeat("p", 1<<20), 0, false},
+		{"bytes, one over", 0, []byte(strings.Repeat("p", who.DefaultMaxPasswordBytes+1)), 0, false},
+		{"configured", 8, "123456789", 0, false},
+		{"configured, at the bound", 8, "12345678", 1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := newBackend()
+			c := newCache(t, mc.Addr, b, func(o *Options) { o.Secret = "s-maxpw-" + tc.name; o.MaxPasswordBytes = tc.max })
+			uid, err := c.Authenticate(req(), who.Identity{who.KeyLogin: "alice", who.KeyPassword: tc.pw})
+			if uid != "" || err != nil {
+				t.Fatalf("got %q, %v; want no", uid, err)
+			}
+			s := c.Stats()
+			if b.calls.Load() != tc.calls || (s.Misses == 1) != tc.lookup || s.Skipped != 0 {
+				t.Fatalf("backend calls %d (want %d), stats %+v", b.calls.Load(), tc.calls, s)
+			}
+		})
 	}
 }
