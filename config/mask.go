@@ -155,9 +155,11 @@ type maskedError struct {
 func (e *maskedError) Error() string { return e.msg }
 func (e *maskedError) Unwrap() error { return e.err }
 
-// maskErrors masks the secrets of m in the message of every error in l.
+// maskErrors masks the secrets of m in the message of every error in l,
+// and in its Use (use = "${NAME}" is expanded too).
 func (l errorList) maskErrors(m *masker) {
 	for _, e := range l {
+		e.Use = m.mask(e.Use)
 		if e.Err == nil {
 			continue
 		}
