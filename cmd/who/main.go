@@ -4,7 +4,8 @@
 //
 // Usage:
 //
-//	who serve -config FILE [-addr 127.0.0.1:8080]
+//	who serve -config FILE [-addr 127.0.0.1:8080] [-debug] [-read-header-timeout 10s] [-read-timeout 30s]
+//	          [-write-timeout 60s] [-idle-timeout 120s] [-max-header-bytes 65536] [-shutdown-timeout 30s]
 //	who check FILE
 //	who convert [-o FILE] who.ini
 //	who explain -config FILE [-H 'Name: value']... [-status 401] METHOD URL

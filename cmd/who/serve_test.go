@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -564,5 +565,88 @@ func TestMaskingHandler(t *testing.T) {
 	}
 	if !strings.Contains(out, "user=alice") || !strings.Contains(out, "app:xxxxx@127.0.0.1") {
 		t.Errorf("log lost what is not secret:\n%s", out)
+	}
+}
+
+// TestServeSignals runs `who serve` in a child process and sends it real
+// signals: SIGTERM with a request in flight (a login whose body is still
+// coming) starts the drain, a second SIGTERM ends it at once with exit 1;
+// SIGTERM on an idle server exits 0.
+func TestServeSignals(t *testing.T) {
+	if os.Getenv("GOWHO_SERVE_CHILD") == "1" {
+		os.Exit(run([]string{"serve", "-config", "../../examples/who.toml", "-addr", "127.0.0.1:0", "-read-timeout", "1h"},
+			os.Stdin, os.Stdout, os.Stderr))
+	}
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		inFlight bool
+		want     int
+		message  string
+	}{
+		{"idle", false, 0, "terminated: finishing 0 running request(s)"},
+		{"second signal", true, 1, "second terminated: stopping now, 1 running request(s) cut"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestServeSignals$")
+			cmd.Env = append(os.Environ(), "GOWHO_SERVE_CHILD=1")
+			stdout, _ := cmd.StdoutPipe()
+			stderrPipe, _ := cmd.StderrPipe()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			lines := make(chan string, 100)
+			go func() {
+				sc := bufio.NewScanner(stderrPipe)
+				for sc.Scan() {
+					lines <- sc.Text()
+				}
+				close(lines)
+			}()
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			if err != nil {
+				t.Fatalf("child: %v", err)
+			}
+			go func() { _, _ = io.Copy(io.Discard, stdout) }()
+			addr := strings.TrimPrefix(strings.TrimSpace(line), "listening on http://")
+			if tc.inFlight {
+				conn, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				_ = conn.SetDeadline(time.Now().Add(time.Minute))
+				_, _ = io.WriteString(conn, "POST /login HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"+
+					"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n")
+				// The server says 100 Continue when the handler starts
+				// reading the body: the request is in flight.
+				if l, err := bufio.NewReader(conn).ReadString('\n'); err != nil || !strings.Contains(l, "100 Continue") {
+					t.Fatalf("no 100 Continue: %q %v", l, err)
+				}
+				_, _ = io.WriteString(conn, "login=a")
+			}
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			var all []string
+			if tc.inFlight {
+				all = append(all, waitFor(t, lines, "signal again to stop now"))
+				_ = cmd.Process.Signal(syscall.SIGTERM)
+			}
+			for l := range lines {
+				all = append(all, l)
+			}
+			err = cmd.Wait()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			stderr := strings.Join(all, "\n")
+			if code != tc.want || !strings.Contains(stderr, tc.message) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit %d and %q", code, stderr, tc.want, tc.message)
+			}
+		})
 	}
 }
