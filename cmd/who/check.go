@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/gowho/gowho/config"
@@ -26,11 +27,15 @@ func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	chain, err := config.Load(fs.Arg(0), config.Options{})
+	// What the plugins log while they are built goes to stderr, masked
+	// (config masks the errors itself).
+	mh := newMaskingHandler(slog.NewTextHandler(stderr, nil))
+	chain, err := config.Load(fs.Arg(0), config.Options{Logger: slog.New(mh)})
 	if err != nil {
 		printErrors(stderr, err)
 		return 1
 	}
+	mh.chain.Store(chain)
 	defer chain.Close()
 	chain.Describe(stdout)
 	return 0

@@ -123,3 +123,52 @@ func TestUnknownCommand(t *testing.T) {
 		t.Errorf("exit %d, %q", code, errs)
 	}
 }
+
+// TestCheckMasksSecrets: `who check` never prints a URL password, a value
+// from the environment or the value of a secret-named key (before, it
+// printed the Redis URL with its password, the env-expanded duration and
+// bind_password's value).
+func TestCheckMasksSecrets(t *testing.T) {
+	t.Setenv("GOWHO_TEST_DURATION", "env-leak-1")
+	f := filepath.Join(t.TempDir(), "who.toml")
+	data := `
+[plugin.htpasswd]
+use = "htpasswd"
+filename = "` + filepath.Join(t.TempDir(), "passwd") + `"
+reload_interval = "${GOWHO_TEST_DURATION}"
+
+[plugin.sessions]
+use = "session"
+store = "redis"
+redis_url = "redis://app:url-leak-2@127.0.0.1:port/0"
+
+[plugin.ldap]
+use = "ldap"
+url = "ldap://127.0.0.1:389"
+bind_password = 12345678
+
+[identifiers]
+plugins = ["sessions"]
+[authenticators]
+plugins = ["htpasswd"]
+[challengers]
+plugins = []
+`
+	if err := os.WriteFile(f, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCmd("", "check", f)
+	if code != 1 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, leak := range []string{"leak-", "12345678"} {
+		if strings.Contains(errs, leak) {
+			t.Errorf("who check printed %q:\n%s", leak, errs)
+		}
+	}
+	for _, want := range []string{`key "reload_interval"`, "redis://app:xxxxx@127.0.0.1:port/0", `key "bind_password" must be a string`} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("who check lost %q:\n%s", want, errs)
+		}
+	}
+}
