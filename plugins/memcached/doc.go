@@ -5,9 +5,11 @@
 // is an HMAC-SHA256 over a canonical, length-prefixed encoding of the
 // method, the wrapped plugin's name and each key item, computed for every
 // identity; cached values carry a MAC and never the password; concurrent
-// misses for one key make one backend call; memcached being slow or down
-// costs at most the timeout, then a back-off, while the wrapped plugin
-// answers; an optional near-cache serves hits from process memory.
+// misses for one key make one backend call, bounded by call_timeout and
+// max_in_flight and cancelled when no request waits for it; memcached
+// being slow or down costs at most the timeout, and a run of failures a
+// back-off, while the wrapped plugin answers; an optional near-cache
+// serves hits from process memory.
 //
 // In who.toml, the wrapped plugin is declared and listed as "name;unused"
 // (or not listed at all), and the wrapper is listed instead:

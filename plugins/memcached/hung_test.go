@@ -67,16 +67,22 @@ func newHungCache(t *testing.T, addr string, h *hung, mod func(*Options)) *Cache
 	return c
 }
 
-// within runs f and fails the test if it has not returned after d: a
-// generous bound that only a call without a deadline misses.
-func within(t *testing.T, d time.Duration, f func()) {
+// within returns the error of one Authenticate of login, and fails the
+// test if it has not returned after d: a generous bound that only a call
+// without a deadline misses.
+func within(t *testing.T, d time.Duration, c *Cache, login string) error {
 	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); f() }()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Authenticate(req(), creds(login, "pw"))
+		done <- err
+	}()
 	select {
-	case <-done:
+	case err := <-done:
+		return err
 	case <-time.After(d):
-		t.Fatalf("still waiting after %v: a call without a deadline", d)
+		t.Fatalf("%s: still waiting after %v: a call without a deadline", login, d)
+		return nil
 	}
 }
 
@@ -136,11 +142,9 @@ func TestHungBackend(t *testing.T) {
 	}
 
 	// A request that waits: the hung call ends at call_timeout.
-	within(t, 30*time.Second, func() {
-		if _, err := c.Authenticate(req(), creds("late", "pw")); !errors.Is(err, ErrCallTimeout) {
-			t.Errorf("a request after the abandoned ones: %v, want ErrCallTimeout", err)
-		}
-	})
+	if err := within(t, 30*time.Second, c, "late"); !errors.Is(err, ErrCallTimeout) {
+		t.Errorf("a request after the abandoned ones: %v, want ErrCallTimeout", err)
+	}
 }
 
 // TestInFlightBound: past max_in_flight a new backend call fails at once
@@ -168,11 +172,9 @@ func TestInFlightBound(t *testing.T) {
 		for range 4 {
 			<-h.started
 		}
-		within(t, 10*time.Second, func() {
-			if _, err := c.Authenticate(req(), creds("user4", "pw")); !errors.Is(err, ErrTooBusy) {
-				t.Errorf("a fifth call: %v, want ErrTooBusy", err)
-			}
-		})
+		if err := within(t, 10*time.Second, c, "user4"); !errors.Is(err, ErrTooBusy) {
+			t.Fatalf("a fifth call: %v, want ErrTooBusy", err)
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		waiter := make(chan error)
 		go func() {
@@ -198,18 +200,14 @@ func TestInFlightBound(t *testing.T) {
 		t.Parallel()
 		h := newHung(false)
 		c := newHungCache(t, mc.Addr, h, func(o *Options) { o.MaxInFlight = 1; o.CallTimeout = who.Duration(200 * time.Millisecond) })
-		within(t, 30*time.Second, func() {
-			if _, err := c.Authenticate(req(), creds("alice", "pw")); !errors.Is(err, ErrCallTimeout) {
-				t.Errorf("hung backend: %v, want ErrCallTimeout", err)
-			}
-		})
+		if err := within(t, 30*time.Second, c, "alice"); !errors.Is(err, ErrCallTimeout) {
+			t.Fatalf("hung backend: %v, want ErrCallTimeout", err)
+		}
 		// The call still runs (the backend ignores its context): it keeps
 		// its slot, so goroutines stay bounded.
-		within(t, 10*time.Second, func() {
-			if _, err := c.Authenticate(req(), creds("bob", "pw")); !errors.Is(err, ErrTooBusy) {
-				t.Errorf("while the timed-out call runs: %v, want ErrTooBusy", err)
-			}
-		})
+		if err := within(t, 10*time.Second, c, "bob"); !errors.Is(err, ErrTooBusy) {
+			t.Fatalf("while the timed-out call runs: %v, want ErrTooBusy", err)
+		}
 		if s := c.Stats(); s.Timeouts != 1 || s.TooBusy != 1 {
 			t.Fatalf("stats %+v", s)
 		}

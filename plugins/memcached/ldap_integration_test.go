@@ -5,11 +5,14 @@ package memcached_test
 // memcached package itself never does (a plugin never imports another).
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -129,5 +132,51 @@ func TestLDAPBinds(t *testing.T) {
 	}
 	if n := waitBinds(slapd, 12); n != 12 {
 		t.Fatalf("after memcached came back: %d binds, want 12 (one miss, then hits); %+v", n, c.Stats())
+	}
+}
+
+// TestLDAPBlackHole: the wrapper over the real ldap plugin, whose
+// directory accepts connections and never answers. 1,000 logins abandoned
+// by their clients leave no goroutines behind once the calls nobody waits
+// for are cancelled. Not parallel: it counts the process's goroutines.
+func TestLDAPBlackHole(t *testing.T) {
+	mc := testserver.Memcached(t)
+	bh := testserver.StartBlackHole(t)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	lp, err := ldap.New(ldap.Options{URL: "ldap://" + bh.Addr, BindDNTemplate: "uid=%s," + testserver.PeopleDN, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lp.Close()
+	c, err := memcached.New(memcached.Options{
+		MemcachedURLs: memcached.Words{mc.Addr}, AuthenticatorName: "ldap", Authenticator: lp, Secret: "s", Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	baseline := runtime.NumGoroutine()
+	var wg sync.WaitGroup
+	for i := range 1000 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			id := who.Identity{who.KeyLogin: fmt.Sprintf("user%d", i%500), who.KeyPassword: "pw"}
+			if uid, err := c.Authenticate(httptest.NewRequest("GET", "/", nil).WithContext(ctx), id); uid != "" || err == nil {
+				t.Errorf("a login against a black hole: %q, %v", uid, err)
+			}
+		})
+	}
+	wg.Wait()
+	start := time.Now()
+	n := runtime.NumGoroutine()
+	for n > baseline+50 && time.Since(start) < 20*time.Second {
+		time.Sleep(20 * time.Millisecond)
+		n = runtime.NumGoroutine()
+	}
+	t.Logf("goroutines: baseline %d, %d after 1000 abandoned logins (settled in %v); black hole accepted %d connections; %+v",
+		baseline, n, time.Since(start).Round(time.Millisecond), bh.Accepted(), c.Stats())
+	if n > baseline+50 {
+		t.Fatalf("%d goroutines left after 1000 abandoned logins, baseline %d", n, baseline)
 	}
 }

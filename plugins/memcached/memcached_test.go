@@ -883,6 +883,20 @@ func TestMaxPasswordBytes(t *testing.T) {
 			if b.calls.Load() != tc.calls || (s.Misses == 1) != tc.lookup || s.Skipped != 0 {
 				t.Fatalf("backend calls %d (want %d), stats %+v", b.calls.Load(), tc.calls, s)
 			}
+			// Metadata for such an identity comes from the provider, uncached.
+			for range 2 {
+				id := who.Identity{who.KeyUserID: "uid=alice", who.KeyPassword: tc.pw}
+				if err := c.AddMetadata(req(), id); err != nil || id["uidNumber"] != 1000 {
+					t.Fatalf("metadata: %v, %#v", err, id["uidNumber"])
+				}
+			}
+			want := int64(2) // not cached
+			if tc.lookup {
+				want = 1
+			}
+			if n := b.mdCalls.Load(); n != want {
+				t.Fatalf("2 metadata lookups made %d provider calls, want %d", n, want)
+			}
 		})
 	}
 }
