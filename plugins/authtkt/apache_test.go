@@ -43,7 +43,7 @@ func apacheGet(t *testing.T, url, cookie string) (int, map[string]string, *http.
 // makes open its protected URLs with the right REMOTE_USER and tokens,
 // tampered ones do not, and tickets Apache makes are accepted by gowho.
 func TestApacheInterop(t *testing.T) {
-	srv := apachetest.Start(t, apachetest.Options{Secret: "s33kr1t-gowho"})
+	srv := apachetest.Start(t, apachetest.Options{Secret: "s33kr1t-gowho-apache-interop-32b"})
 	now := time.Now()
 	for _, digest := range apachetest.Digests {
 		base, algo := srv.URL[digest], algoOf[digest]

@@ -3,10 +3,12 @@ package authtkt
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,6 +28,26 @@ const (
 	KeyTimestamp = "timestamp"
 )
 
+// Secret lengths, in bytes. A secret (or old secret) shorter than
+// MinSecretBytes is refused unless Options.AllowWeakSecret is set; one
+// shorter than GoodSecretBytes is accepted with a warning in the log.
+const (
+	MinSecretBytes  = 16
+	GoodSecretBytes = 32
+)
+
+// Request bounds. Browsers keep cookies of at most 4096 bytes and Apache
+// refuses header lines over 8190 bytes, so no real ticket is near these.
+const (
+	// MaxTicketsPerRequest is how many cookies of the plugin's name one
+	// request may have tried; the ones after are ignored. repoze_domains
+	// sends three.
+	MaxTicketsPerRequest = 8
+	// MaxTicketBytes is the longest cookie value read as a ticket; a
+	// longer one is ignored (and counts against MaxTicketsPerRequest).
+	MaxTicketBytes = 8192
+)
+
 // SameSite values beyond the standard ones: SameSiteOff leaves the
 // attribute out (repoze.who's behaviour).
 const SameSiteOff = "off"
@@ -43,6 +65,12 @@ type Options struct {
 	// rotation (key "old_secrets", default none). A ticket signed with one
 	// is reissued with Secret on the next response.
 	OldSecrets []string `toml:"old_secrets"`
+	// AllowWeakSecret accepts a secret or old secret shorter than
+	// MinSecretBytes (key "allow_weak_secret", default false), so that
+	// tickets signed by an existing deployment's short secret stay valid
+	// (`who convert` sets it for such a secret). A short secret can be
+	// brute-forced from one ticket: replace it.
+	AllowWeakSecret bool `toml:"allow_weak_secret"`
 	// CookieName is the cookie's name (key "cookie_name", default
 	// "auth_tkt").
 	CookieName string `toml:"cookie_name"`
@@ -93,6 +121,10 @@ type Options struct {
 	UserIDChecker func(userID string) bool `toml:"-"`
 	// Now is the clock (Go only; default time.Now).
 	Now func() time.Time `toml:"-"`
+	// Logger receives the load-time warning about a secret shorter than
+	// GoodSecretBytes (Go only; nil: slog.Default(); the factory passes
+	// the chain's logger). The secret itself is never logged.
+	Logger *slog.Logger `toml:"-"`
 }
 
 // Plugin is the auth_tkt identifier, rememberer and authenticator.
@@ -162,10 +194,35 @@ func New(o Options) (*Plugin, error) {
 	default:
 		return nil, optErr("secret", "secret or secretfile is required")
 	}
+	secretKey := "secret"
+	if o.SecretFile != "" {
+		secretKey = "secretfile"
+	}
+	short := 0 // secrets under GoodSecretBytes
+	if err := checkSecret(len(p.secret), o.AllowWeakSecret); err != nil {
+		return nil, optErr(secretKey, "the secret %w", err)
+	}
+	if len(p.secret) < GoodSecretBytes {
+		short++
+	}
 	for i, s := range o.OldSecrets {
 		if s == "" {
 			return nil, optErr("old_secrets", "entry %d is empty", i)
 		}
+		if err := checkSecret(len(s), o.AllowWeakSecret); err != nil {
+			return nil, optErr("old_secrets", "entry %d %w", i, err)
+		}
+		if len(s) < GoodSecretBytes {
+			short++
+		}
+	}
+	if short > 0 {
+		log := o.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Warn("authtkt: a ticket secret is shorter than 32 bytes; anyone holding one ticket can try to guess it offline: use 32 random bytes or more (openssl rand -hex 32)",
+			"key", secretKey, "short_secrets", short, "allow_weak_secret", o.AllowWeakSecret)
 	}
 	if p.name == "" {
 		p.name = "auth_tkt"
@@ -234,6 +291,17 @@ func New(o Options) (*Plugin, error) {
 	return p, nil
 }
 
+// checkSecret refuses a secret of n bytes under MinSecretBytes unless
+// weak secrets are allowed. The message never holds the secret.
+func checkSecret(n int, allowWeak bool) error {
+	if n >= MinSecretBytes || allowWeak {
+		return nil
+	}
+	return fmt.Errorf("is %d bytes, under the minimum of %d: use 32 random bytes or more "+
+		"(openssl rand -hex 32), or set allow_weak_secret = true to keep tickets signed with it valid while you rotate",
+		n, MinSecretBytes)
+}
+
 // CookieName returns the name of the cookie.
 func (p *Plugin) CookieName() string { return p.name }
 
@@ -263,13 +331,16 @@ func (p *Plugin) clientIP(r *http.Request) (ip net.IP, ok bool) {
 }
 
 // cookieValues yields the non-empty values of the plugin's cookie in the
-// request, in order, without parsing the other cookies.
+// request, in order, without parsing the other cookies. It stops after
+// MaxTicketsPerRequest values, and skips (but counts) a value longer than
+// MaxTicketBytes, so that a huge Cookie header costs one scan and at most
+// MaxTicketsPerRequest parses of bounded size.
 func (p *Plugin) cookieValues(r *http.Request, yield func(v string) bool) {
+	n := 0
 	for _, line := range r.Header["Cookie"] {
 		for line != "" {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimSpace(part)
 			name, val, ok := strings.Cut(part, "=")
 			if !ok || strings.TrimSpace(name) != p.name {
 				continue
@@ -278,7 +349,11 @@ func (p *Plugin) cookieValues(r *http.Request, yield func(v string) bool) {
 			if val == "" || val == `""` || val == "INVALID" || val == `"INVALID"` {
 				continue
 			}
-			if !yield(val) {
+			n++
+			if len(val) <= MaxTicketBytes && !yield(val) {
+				return
+			}
+			if n >= MaxTicketsPerRequest {
 				return
 			}
 		}
@@ -287,7 +362,6 @@ func (p *Plugin) cookieValues(r *http.Request, yield func(v string) bool) {
 
 // found is a verified ticket in the request.
 type found struct {
-	value  string // the cookie value as sent
 	p      raw
 	uid    string
 	secret int // 0: current secret, i>0: OldSecrets[i-1]
@@ -316,10 +390,22 @@ func (p *Plugin) lookup(r *http.Request) (found, *cacheEntry) {
 	if p.timeout > 0 {
 		now = p.now()
 	}
+	var keyBuf [cacheKeyStack]byte
 	p.cookieValues(r, func(v string) bool {
-		cacheable := !p.includeIP
-		if cacheable {
-			if e := p.cache.get(v); e != nil {
+		t, err := decode(v, p.algo)
+		if err != nil {
+			return true
+		}
+		uid := t.userID(p.enc)
+		if !validUserID(uid) {
+			return true
+		}
+		// The cache is keyed by the ticket's fields, not the cookie
+		// value: every encoding and padding of one ticket is one entry.
+		var key []byte
+		if !p.includeIP {
+			key = cacheKey(keyBuf[:0], &t, uid)
+			if e := p.cache.get(key); e != nil {
 				if p.timeout > 0 && time.Unix(int64(e.f.p.ts), 0).Add(p.timeout).Before(now) {
 					return true
 				}
@@ -327,11 +413,6 @@ func (p *Plugin) lookup(r *http.Request) (found, *cacheEntry) {
 				return false
 			}
 		}
-		t, err := decode(v, p.algo)
-		if err != nil {
-			return true
-		}
-		uid := t.userID(p.enc)
 		for i := 0; i <= len(p.oldSecrets); i++ {
 			secret := p.secret
 			if i > 0 {
@@ -343,9 +424,9 @@ func (p *Plugin) lookup(r *http.Request) (found, *cacheEntry) {
 			if p.timeout > 0 && time.Unix(int64(t.ts), 0).Add(p.timeout).Before(now) {
 				return true // expired; try the next cookie
 			}
-			f = found{value: v, p: t, uid: uid, secret: i}
-			if cacheable && i == 0 && uid != "" {
-				entry = p.cache.put(f)
+			f = found{p: t, uid: uid, secret: i}
+			if key != nil && i == 0 && uid != "" {
+				entry = p.cache.put(key, f)
 			}
 			return false
 		}
@@ -362,10 +443,12 @@ func (p *Plugin) lookup(r *http.Request) (found, *cacheEntry) {
 func (p *Plugin) Identify(r *http.Request) (who.Identity, error) {
 	f, e := p.lookup(r)
 	if e != nil {
+		// The entry is shared by every request that sends the ticket:
+		// each identity gets its own tokens slice.
 		return who.Identity{
 			KeyTicketUserID: e.uid,
 			KeyTimestamp:    e.ts,
-			who.KeyTokens:   e.tokens,
+			who.KeyTokens:   slices.Clone(e.tokens),
 			who.KeyUserData: e.ud,
 		}, nil
 	}

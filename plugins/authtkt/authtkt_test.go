@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -96,10 +97,28 @@ func TestWorkedIntermediate(t *testing.T) {
 	}
 }
 
+// longSecret is a secret New accepts without a warning.
+const longSecret = "0123456789abcdef0123456789abcdef"
+
+// mustNew builds a plugin; the default secret is the vectors' "s33kr1t",
+// and any secret under MinSecretBytes gets AllowWeakSecret (the vectors
+// are repoze.who's, signed with short secrets). TestWeakSecret checks the
+// refusal.
 func mustNew(t testing.TB, o Options) *Plugin {
 	t.Helper()
 	if o.Secret == "" && o.SecretFile == "" {
 		o.Secret = "s33kr1t"
+	}
+	if o.Secret != "" && len(o.Secret) < MinSecretBytes {
+		o.AllowWeakSecret = true
+	}
+	for _, s := range o.OldSecrets {
+		if len(s) < MinSecretBytes {
+			o.AllowWeakSecret = true
+		}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Now == nil {
 		o.Now = fixed
@@ -536,7 +555,7 @@ func TestOptionErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	sf := filepath.Join(dir, "secret")
-	if err := os.WriteFile(sf, []byte("  from-file\n"), 0o600); err != nil {
+	if err := os.WriteFile(sf, []byte("  from-file-0123456789abcdef\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	empty := filepath.Join(dir, "empty")
@@ -547,23 +566,24 @@ func TestOptionErrors(t *testing.T) {
 		key  string
 	}{
 		{"no secret", Options{}, "secret"},
-		{"both", Options{Secret: "a", SecretFile: sf}, "secret"},
+		{"both", Options{Secret: longSecret, SecretFile: sf}, "secret"},
 		{"missing file", Options{SecretFile: filepath.Join(dir, "nope")}, "secretfile"},
 		{"empty file", Options{SecretFile: empty}, "secretfile"},
-		{"digest", Options{Secret: "a", DigestAlgo: "sha3"}, "digest_algo"},
-		{"encoding", Options{Secret: "a", UserIDEncoding: "utf8"}, "userid_encoding"},
-		{"reissue > timeout", Options{Secret: "a", Timeout: who.Duration(time.Minute), ReissueTime: who.Duration(time.Hour)}, "reissue_time"},
-		{"same_site none insecure", Options{Secret: "a", SameSite: "None"}, "same_site"},
-		{"same_site bad", Options{Secret: "a", SameSite: "loose"}, "same_site"},
-		{"cookie name", Options{Secret: "a", CookieName: "a b"}, "cookie_name"},
-		{"domains and repoze", Options{Secret: "a", Domains: []string{"x"}, RepozeDomains: true}, "repoze_domains"},
-		{"bad domain", Options{Secret: "a", Domains: []string{"x; y"}}, "domains"},
-		{"ipv6 prefix", Options{Secret: "a", IPv6Prefix: 129}, "ipv6_prefix"},
-		{"empty old secret", Options{Secret: "a", OldSecrets: []string{""}}, "old_secrets"},
+		{"digest", Options{Secret: longSecret, DigestAlgo: "sha3"}, "digest_algo"},
+		{"encoding", Options{Secret: longSecret, UserIDEncoding: "utf8"}, "userid_encoding"},
+		{"reissue > timeout", Options{Secret: longSecret, Timeout: who.Duration(time.Minute), ReissueTime: who.Duration(time.Hour)}, "reissue_time"},
+		{"same_site none insecure", Options{Secret: longSecret, SameSite: "None"}, "same_site"},
+		{"same_site bad", Options{Secret: longSecret, SameSite: "loose"}, "same_site"},
+		{"cookie name", Options{Secret: longSecret, CookieName: "a b"}, "cookie_name"},
+		{"domains and repoze", Options{Secret: longSecret, Domains: []string{"x"}, RepozeDomains: true}, "repoze_domains"},
+		{"bad domain", Options{Secret: longSecret, Domains: []string{"x; y"}}, "domains"},
+		{"ipv6 prefix", Options{Secret: longSecret, IPv6Prefix: 129}, "ipv6_prefix"},
+		{"empty old secret", Options{Secret: longSecret, OldSecrets: []string{""}}, "old_secrets"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			tt.o.Logger = slog.New(slog.DiscardHandler)
 			_, err := New(tt.o)
 			var oe *who.OptionError
 			if !errors.As(err, &oe) || oe.Key != tt.key {
@@ -574,11 +594,11 @@ func TestOptionErrors(t *testing.T) {
 			}
 		})
 	}
-	p, err := New(Options{SecretFile: sf, Timeout: who.Duration(time.Hour), ReissueTime: who.Duration(time.Hour)})
+	p, err := New(Options{Logger: slog.New(slog.DiscardHandler), SecretFile: sf, Timeout: who.Duration(time.Hour), ReissueTime: who.Duration(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.secret != "from-file" {
+	if p.secret != "from-file-0123456789abcdef" {
 		t.Fatalf("secret from file = %q", p.secret)
 	}
 }
@@ -586,20 +606,20 @@ func TestOptionErrors(t *testing.T) {
 func TestFactory(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "tkt.secret"), []byte("s\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "tkt.secret"), []byte(longSecret+"\n"), 0o600)
 	for _, name := range []string{"authtkt", "auth_tkt", "repoze.who.plugins.auth_tkt:make_plugin"} {
 		f, canon, err := who.DefaultRegistry.Factory(name)
 		if err != nil || canon != "authtkt" {
 			t.Fatalf("%s: %v %q", name, err, canon)
 		}
-		pl, err := f(who.PluginSpec{Name: "t", Use: name, Dir: dir, Decode: func(v any) error {
+		pl, err := f(who.PluginSpec{Name: "t", Use: name, Dir: dir, Logger: slog.New(slog.DiscardHandler), Decode: func(v any) error {
 			v.(*Options).SecretFile = "tkt.secret"
 			return nil
 		}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if pl.(*Plugin).secret != "s" {
+		if pl.(*Plugin).secret != longSecret {
 			t.Fatal("secretfile not resolved against spec.Dir")
 		}
 	}

@@ -24,7 +24,7 @@ func TestCacheExpiry(t *testing.T) {
 			t.Fatalf("identity %v", map[string]any(id))
 		}
 	}
-	if p.cache.get(c[len("auth_tkt="):]) == nil {
+	if p.cache.get(keyOf(t, p, c[len("auth_tkt="):])) == nil {
 		t.Fatal("verified ticket not cached")
 	}
 	now.Store(1700000000 + 3601)
@@ -33,9 +33,26 @@ func TestCacheExpiry(t *testing.T) {
 	}
 	forged := "auth_tkt=" + mustCookie(Ticket{UserID: "alice", Time: t1700}, "md5")[:31] + "0" + "6553f100alice!"
 	p.Identify(req("h", "", forged))
-	if p.cache.get(forged[len("auth_tkt="):]) != nil {
+	if p.cache.get(keyOf(t, p, forged[len("auth_tkt="):])) != nil {
 		t.Fatal("forged ticket cached")
 	}
+}
+
+// keyOf is the cache key of a cookie value.
+func keyOf(t testing.TB, p *Plugin, v string) []byte {
+	t.Helper()
+	r, err := decode(v, p.algo)
+	if err != nil {
+		t.Fatalf("decode %q: %v", v, err)
+	}
+	return cacheKey(nil, &r, r.userID(p.enc))
+}
+
+// stats returns the number of entries and their accounted bytes.
+func (c *ticketCache) stats() (entries, bytes int) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.m), c.bytes
 }
 
 // BenchmarkIdentify measures the identifier alone on a returning browser
@@ -71,7 +88,7 @@ func (p *Plugin) lookup2(r *http.Request) (found, bool) {
 	p.cookieValues(r, func(v string) bool {
 		t, err := decode(v, p.algo)
 		if err == nil && t.verify(p.secret, p.algo, nil, t.userID(p.enc)) {
-			f, ok = found{value: v, p: t}, true
+			f, ok = found{p: t}, true
 			return false
 		}
 		return true

@@ -28,12 +28,16 @@ func ExampleParse() {
 }
 
 func ExampleNew() {
-	p, _ := authtkt.New(authtkt.Options{
-		Secret: "s33kr1t",
+	p, err := authtkt.New(authtkt.Options{
+		Secret: "example-secret-of-32-bytes-or-more", // use secretfile or ${ENV} in who.toml
 		Now:    func() time.Time { return time.Unix(1700000000, 0) },
 	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	r := httptest.NewRequest("GET", "http://example.com/", nil)
 	h := p.Remember(r, who.Identity{who.KeyUserID: "alice"})
 	fmt.Println(h.Get("Set-Cookie"))
-	// Output: auth_tkt="aa9330a397e010c15f732ae177ed1f126553f100alice!"; Path=/; HttpOnly; SameSite=Lax
+	// Output: auth_tkt="3f76ec7d5421c2935a3ddda5fb8dde7e6553f100alice!"; Path=/; HttpOnly; SameSite=Lax
 }

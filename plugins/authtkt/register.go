@@ -20,6 +20,7 @@ func factory(spec who.PluginSpec) (any, error) {
 	if o.SecretFile != "" {
 		o.SecretFile = resolvePath(o.SecretFile, spec.Dir)
 	}
+	o.Logger = spec.Logger
 	return New(o)
 }
 

@@ -236,8 +236,8 @@ func encodeUserID(uid, enc string) (string, error) {
 	}
 	switch enc {
 	case "", EncodingRepoze:
-		if !utf8.ValidString(uid) {
-			return "", fmt.Errorf("%w: userid is not valid UTF-8 (userid_encoding %q)", ErrUnencodable, EncodingRepoze)
+		if !validUserID(uid) {
+			return "", fmt.Errorf("%w: userid holds CR, LF or NUL, or is not valid UTF-8 (userid_encoding %q)", ErrUnencodable, EncodingRepoze)
 		}
 		return quote(uid), nil
 	case EncodingModAuthTkt:
@@ -428,6 +428,14 @@ func (p *raw) userID(enc string) string {
 	return unquote(p.quid)
 }
 
+// validUserID reports whether a ticket's (decoded) userid may be
+// returned: valid UTF-8 without CR, LF or NUL, which would reach logs and
+// header-setting code (remote_user_key) as line breaks or truncations.
+// repoze.who refuses a non-UTF-8 userid too (its digest check fails).
+func validUserID(uid string) bool {
+	return utf8.ValidString(uid) && strings.IndexAny(uid, "\r\n\x00") < 0
+}
+
 // verify reports whether the ticket's digest is right for secret and ip,
 // comparing in constant time.
 func (p *raw) verify(secret, algo string, ip net.IP, uid string) bool {
@@ -447,7 +455,8 @@ func (p *raw) ticket(uid, enc string, ip net.IP) Ticket {
 // Parse reads a cookie value in any encoding mod_auth_tkt reads (see
 // Normalize), with repoze.who's userid encoding, and checks its digest
 // with secret, the client ip (nil: 0.0.0.0) and the digest algorithm (""
-// is md5). A malformed value gives ErrMalformed; a wrong digest gives the
+// is md5). A malformed value, or one whose userid holds CR, LF or NUL or
+// is not valid UTF-8, gives ErrMalformed; a wrong digest gives the
 // fields found (untrusted) and ErrBadDigest. Parse does not check the age:
 // see Ticket.Expired. It never reveals the expected digest.
 func Parse(secret, value string, ip net.IP, digest string) (Ticket, error) {
@@ -465,6 +474,9 @@ func ParseEncoding(secret, value string, ip net.IP, digest, encoding string) (Ti
 		return Ticket{}, err
 	}
 	uid := p.userID(encoding)
+	if !validUserID(uid) {
+		return Ticket{}, fmt.Errorf("%w: the userid holds CR, LF or NUL, or is not valid UTF-8", ErrMalformed)
+	}
 	t := p.ticket(uid, encoding, ip)
 	if !p.verify(secret, digest, ip, uid) {
 		return t, ErrBadDigest
