@@ -91,14 +91,20 @@ func (a *API) Forget(res *Result) http.Header {
 
 // Login authenticates credentials (typically KeyLogin and KeyPassword, and
 // KeyMaxAge for a cookie lifetime) with the matching authenticators, as if
-// identifierName (or, when "", each identifier in turn) had found them.
+// identifierName (or, when "", the first identifier) had found them. Each
+// authenticator sees the credentials once, however many identifiers are
+// selected, so a wrong password costs one check (one hash, one directory
+// bind, one lockout strike).
 //
 // On success every selected identifier remembers the new identity; the
 // returned headers are theirs, for the caller to send. The result becomes
 // the request's result (metadata added), so the rest of the handler sees
 // the user; the middleware then adds no remember headers of its own.
 // On failure Login returns nil and every selected identifier's forget
-// headers. Unknown identifierName: nil, nil.
+// headers. Unknown identifierName: nil, nil. A response that carries
+// Login's, Logout's, Remember's or Forget's Set-Cookie headers gets
+// "Cache-Control: private" and "Vary: Cookie" from the middleware when it
+// starts (PreventSharedCaching).
 func (a *API) Login(credentials Identity, identifierName string) (*Result, http.Header) {
 	if a == nil {
 		return nil, nil
@@ -108,13 +114,10 @@ func (a *API) Login(credentials Identity, identifierName string) (*Result, http.
 	if len(sel) == 0 {
 		return nil, nil
 	}
-	var res *Result
-	for i := range sel {
-		res = st.rank([]identified{{entry: sel[i], rank: i, identity: credentials}}, false, true)
-		if res != nil {
-			break
-		}
-	}
+	// The credentials are the same whichever identifier is said to have
+	// found them, so they are checked once (one bcrypt, one LDAP bind, one
+	// lockout strike), as found by the first selected identifier.
+	res := st.rank([]identified{{entry: sel[0], rank: 0, identity: credentials}}, false, true)
 	headers := http.Header{}
 	for _, e := range sel {
 		rem, ok := e.p.(Rememberer)
@@ -130,6 +133,7 @@ func (a *API) Login(credentials Identity, identifierName string) (*Result, http.
 	if res != nil {
 		st.result = res
 	}
+	st.noteCookies(headers)
 	return res, headers
 }
 
@@ -152,6 +156,7 @@ func (a *API) Logout(identifierName string) http.Header {
 		}
 	}
 	st.result = nil
+	st.noteCookies(headers)
 	return headers
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"time"
 )
 
 // ErrWrongStage is returned (wrapped) by New when a plugin is listed under
@@ -62,12 +63,31 @@ type Config struct {
 	// REMOTE_USER pass-through). A request carrying it non-empty bypasses
 	// the chain with that userid. Leave it empty unless every request comes
 	// through a proxy that strips the header from clients.
+	//
+	// Only the configured spelling (case-insensitive, as HTTP) is trusted,
+	// and only when it is the one spelling and the one value: a request that
+	// also carries the header under another spelling folding to the same
+	// name ("X_Remote_User" for "X-Remote-User", as CGI and WSGI read both
+	// as HTTP_X_REMOTE_USER), or carries it twice, is treated as carrying
+	// none of it. Every spelling is then removed from the request, the
+	// chain runs, and a warning is logged.
 	TrustedUserHeader string
 	// RemoteUserKey, when set, names a request header the middleware sets
-	// to the authenticated userid for the downstream handler (after removing
-	// any copy the client sent), for handlers that proxy to CGI or WSGI
-	// applications. Empty: none.
+	// to the authenticated userid for the downstream handler, for handlers
+	// that proxy to CGI or WSGI applications. Every request header whose
+	// name equals it after case folding and treating '_' and '-' alike is
+	// removed first (DeleteHeaderFolded), so a client's "Remote_User" never
+	// reaches the application; an anonymous request carries none. Empty:
+	// none.
 	RemoteUserKey string
+
+	// FailureLogInterval bounds the log lines of a failing plugin
+	// (identifier, authenticator, metadata provider): its first failure is
+	// logged at once, the repeats are counted and logged as one
+	// "(repeated)" line with the count and the last error at the end of
+	// each interval while it keeps failing. 0: DefaultFailureLogInterval;
+	// negative: every failure is logged.
+	FailureLogInterval time.Duration
 }
 
 // Middleware runs the chain. Build it with New; it is safe for concurrent
@@ -80,6 +100,7 @@ type Middleware struct {
 	classify       RequestClassifier
 	decide         ChallengeDecider
 	log            *slog.Logger
+	fails          *failureLog
 	trustedHeader  string
 	remoteUserKey  string
 }
@@ -139,6 +160,7 @@ func New(cfg Config) (*Middleware, error) {
 	if m.log == nil {
 		m.log = slog.Default()
 	}
+	m.fails = newFailureLog(m.log, cfg.FailureLogInterval)
 	var errs [4]error
 	m.identifiers, errs[0] = buildStage[Identifier](StageIdentifiers, cfg.Identifiers)
 	m.authenticators, errs[1] = buildStage[Authenticator](StageAuthenticators, cfg.Authenticators)
@@ -177,6 +199,7 @@ type state struct {
 	ingress        *Result // the result found on the way in
 	replacement    http.Handler
 	started        bool // the downstream handler runs
+	setsCookie     bool // gowho produced a Set-Cookie for this response
 	rw             responseWriter
 	trace          *Trace // nil unless WithTrace
 }
@@ -191,16 +214,22 @@ func (st *state) Value(key any) any {
 
 func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	if prev := stateFrom(r.Context()); prev != nil && prev.result != nil {
-		next.ServeHTTP(w, r) // an outer chain already authenticated: pass through
+		// An outer chain already authenticated: pass through.
+		if m.remoteUserKey != "" {
+			r = r.WithContext(r.Context()) // a copy whose headers may change
+			m.setIdentityHeaders(r, prev.result)
+		}
+		next.ServeHTTP(w, r)
 		return
 	}
 	st := &state{Context: r.Context(), m: m}
 	r = r.WithContext(st)
 	st.r = r
 	if m.trustedHeader != "" {
-		if u := r.Header.Get(m.trustedHeader); u != "" {
+		if u := m.trustedUser(r); u != "" {
 			st.result = &Result{UserID: u, Identity: Identity{KeyUserID: u}, Identifier: "header:" + m.trustedHeader}
 			st.ingress = st.result
+			m.setIdentityHeaders(r, st.result)
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -211,12 +240,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		st.trace.Classified(st.classification)
 	}
 	st.authenticate()
-	if m.remoteUserKey != "" {
-		r.Header.Del(m.remoteUserKey)
-		if st.result != nil {
-			r.Header.Set(m.remoteUserKey, st.result.UserID)
-		}
-	}
+	m.setIdentityHeaders(r, st.result)
 	h := next
 	if st.replacement != nil {
 		h = st.replacement
@@ -225,6 +249,55 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	st.rw = responseWriter{w: w, st: st}
 	h.ServeHTTP(&st.rw, r)
 	st.rw.finish()
+}
+
+// setIdentityHeaders sets the identity headers gowho passes to the
+// downstream handler (RemoteUserKey) on r, a request copy of the
+// middleware's own: every spelling a client may have sent is removed first
+// (DeleteHeaderFolded), and an anonymous request (res nil) carries none.
+// Every identity header gowho sets goes through here.
+func (m *Middleware) setIdentityHeaders(r *http.Request, res *Result) {
+	if m.remoteUserKey == "" {
+		return
+	}
+	r.Header = r.Header.Clone() // the caller's request stays as it was
+	if r.Header == nil {
+		r.Header = http.Header{}
+	}
+	DeleteHeaderFolded(r.Header, m.remoteUserKey)
+	if res != nil {
+		r.Header.Set(m.remoteUserKey, res.UserID)
+	}
+}
+
+// trustedUser returns the userid of the trusted header, or "" when the
+// request carries none. Only the configured spelling with a single value
+// is trusted; when any other spelling folding to the same name is present,
+// or the header is repeated, nothing is trusted and every spelling is
+// removed from r (a copy of the middleware's own), so the downstream
+// application cannot read a client's copy either.
+func (m *Middleware) trustedUser(r *http.Request) string {
+	vs := r.Header[m.trustedHeader]
+	reason := ""
+	if len(vs) > 1 {
+		reason = "the header is repeated"
+	}
+	for k := range r.Header {
+		if k != m.trustedHeader && HeaderNamesMatch(k, m.trustedHeader) {
+			reason = "the header is also sent under another spelling"
+			break
+		}
+	}
+	if reason == "" {
+		if len(vs) == 0 {
+			return ""
+		}
+		return vs[0]
+	}
+	m.fails.failed("who: trusted user header ignored", "header:"+m.trustedHeader, errors.New(reason))
+	r.Header = r.Header.Clone()
+	DeleteHeaderFolded(r.Header, m.trustedHeader)
+	return ""
 }
 
 // identified is one identifier's answer.
@@ -250,7 +323,7 @@ func (st *state) authenticate() *Result {
 			st.trace.Identified(e.Name, id, err)
 		}
 		if err != nil {
-			m.log.Warn("who: identifier failed", "plugin", e.Name, "err", err)
+			m.fails.failed("who: identifier failed", e.Name, err)
 			continue
 		}
 		if debug {
@@ -287,7 +360,7 @@ func (st *state) rank(found []identified, debug, copyIdentity bool) *Result {
 				st.trace.Authenticated(a.Name, f.entry.Name, [2]int{ai, f.rank}, uid, err)
 			}
 			if err != nil {
-				m.log.Warn("who: authenticator failed", "plugin", a.Name, "identifier", f.entry.Name, "err", err)
+				m.fails.failed("who: authenticator failed", a.Name, err, "identifier", f.entry.Name)
 				continue
 			}
 			if debug {
@@ -332,7 +405,7 @@ func (st *state) addMetadata(res *Result) {
 			st.trace.Metadata(p.Name, res.Identity, err)
 		}
 		if err != nil {
-			st.m.log.Warn("who: metadata provider failed", "plugin", p.Name, "userid", res.UserID, "err", err)
+			st.m.fails.failed("who: metadata provider failed", p.Name, err, "userid", res.UserID)
 		}
 	}
 }
@@ -362,7 +435,19 @@ func (st *state) decide(status int, h http.Header) (challenge http.Handler, chal
 		}
 		addHeaders(h, rh)
 	}
+	if st.setsCookie && len(h["Set-Cookie"]) > 0 {
+		PreventSharedCaching(h)
+	}
 	return nil, false
+}
+
+// noteCookies records that gowho handed out h (remember or forget headers,
+// Login's or Logout's): when it holds a Set-Cookie, the response that
+// carries it is kept out of shared caches.
+func (st *state) noteCookies(h http.Header) {
+	if len(h["Set-Cookie"]) > 0 {
+		st.setsCookie = true
+	}
 }
 
 func noChallenger(w http.ResponseWriter, _ *http.Request) {
@@ -385,7 +470,9 @@ func (st *state) remember(res *Result) http.Header {
 	if !ok {
 		return nil
 	}
-	return rem.Remember(st.r, res.Identity)
+	h := rem.Remember(st.r, res.Identity)
+	st.noteCookies(h)
+	return h
 }
 
 func (st *state) forget(res *Result) http.Header {
@@ -396,7 +483,9 @@ func (st *state) forget(res *Result) http.Header {
 	if !ok {
 		return nil
 	}
-	return rem.Forget(st.r, res.Identity)
+	h := rem.Forget(st.r, res.Identity)
+	st.noteCookies(h)
+	return h
 }
 
 // challenge gathers the forget headers of the current result's identifier

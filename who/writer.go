@@ -57,8 +57,53 @@ func (rw *responseWriter) decideAt(code int) {
 	}
 	rw.challenged = true
 	clear(h) // the downstream headers and body never reach the client
-	challenge.ServeHTTP(rw.w, rw.st.r)
+	challenge.ServeHTTP(&privateCookies{w: rw.w}, rw.st.r)
 }
+
+// privateCookies is the writer a challenger answers through: when its
+// response carries a Set-Cookie (the forget headers, a came-from cookie),
+// it is kept out of shared caches (PreventSharedCaching) before the headers
+// are written.
+type privateCookies struct {
+	w       http.ResponseWriter
+	checked bool
+}
+
+func (p *privateCookies) Header() http.Header { return p.w.Header() }
+
+func (p *privateCookies) check() {
+	if p.checked {
+		return
+	}
+	p.checked = true
+	if h := p.w.Header(); len(h["Set-Cookie"]) > 0 {
+		PreventSharedCaching(h)
+	}
+}
+
+func (p *privateCookies) WriteHeader(code int) {
+	if code >= 200 || code == http.StatusSwitchingProtocols {
+		p.check()
+	}
+	p.w.WriteHeader(code)
+}
+
+func (p *privateCookies) Write(b []byte) (int, error) {
+	p.check()
+	return p.w.Write(b)
+}
+
+// Flush implements http.Flusher.
+func (p *privateCookies) Flush() { _ = p.FlushError() }
+
+// FlushError is what http.ResponseController.Flush calls.
+func (p *privateCookies) FlushError() error {
+	p.check()
+	return http.NewResponseController(p.w).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (p *privateCookies) Unwrap() http.ResponseWriter { return p.w }
 
 func (rw *responseWriter) Write(p []byte) (int, error) {
 	if !rw.decided {
