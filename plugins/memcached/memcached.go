@@ -545,8 +545,8 @@ func (c *Cache) lookup(r *http.Request, method string, id who.Identity, call bac
 		return c.fromEntry(e), nil
 	}
 	c.misses.Add(1)
-	f, err := c.join(r, key, plugin, func(shared *http.Request) (result, error) {
-		return c.fill(shared, key, id, method, missed, call)
+	f, err := c.join(r, id, key, plugin, func(shared *http.Request, snapshot who.Identity) (result, error) {
+		return c.fill(shared, key, snapshot, method, missed, call)
 	})
 	if err != nil {
 		return result{}, err
@@ -557,7 +557,11 @@ func (c *Cache) lookup(r *http.Request, method string, id who.Identity, call bac
 // join returns the flight for key, starting one that runs fill when none
 // is running (or the running one is past its deadline). Starting one is
 // refused past max_in_flight.
-func (c *Cache) join(r *http.Request, key, plugin string, fill func(*http.Request) (result, error)) (*flight, error) {
+//
+// The call may outlive the request that started it, whose chain goes on
+// using its request and identity: fill gets a copy of the request, and
+// the identity (which fill reads) is copied here before the call starts.
+func (c *Cache) join(r *http.Request, id who.Identity, key, plugin string, fill func(*http.Request, who.Identity) (result, error)) (*flight, error) {
 	c.mu.Lock()
 	if f, ok := c.flights[key]; ok && f.ctx.Err() == nil {
 		f.waiters++
@@ -579,10 +583,12 @@ func (c *Cache) join(r *http.Request, key, plugin string, fill func(*http.Reques
 	f := &flight{ctx: ctx, cancel: cancel, waiters: 1, done: make(chan struct{})}
 	c.flights[key] = f
 	c.mu.Unlock()
+	shared := r.Clone(ctx)
+	snapshot := id.Clone()
 	go func() {
 		defer c.running.Add(-1)
 		defer cancel()
-		res, err := fill(r.WithContext(ctx))
+		res, err := fill(shared, snapshot)
 		c.mu.Lock()
 		if c.flights[key] == f {
 			delete(c.flights, key)

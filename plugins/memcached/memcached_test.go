@@ -53,6 +53,7 @@ func (b *backend) Authenticate(r *http.Request, id who.Identity) (string, error)
 	if b.release != nil {
 		<-b.release
 	}
+	_ = r.Header.Get("X-Test") // as a backend that reads the request
 	if b.err != nil {
 		return "", b.err
 	}
@@ -468,6 +469,44 @@ func TestCache(t *testing.T) {
 			t.Fatalf("backend calls = %d, want 1", n)
 		}
 	})
+}
+
+// TestDetachedCall: the shared call outlives the request that started it,
+// whose chain goes on changing its identity and headers; the call works
+// on copies (run with -race: it reports the shared maps otherwise).
+func TestDetachedCall(t *testing.T) {
+	t.Parallel()
+	mc := testserver.Memcached(t)
+	b := newBackend()
+	b.started = make(chan struct{}, 1)
+	release := make(chan struct{})
+	b.release = release
+	c := newCache(t, mc.Addr, b, func(o *Options) { o.Secret = "s-detached" })
+	ctx, cancel := context.WithCancel(context.Background())
+	r := req().WithContext(ctx)
+	r.Header.Set("X-Test", "1")
+	id := creds("alice", "alice-pass")
+	left := make(chan error)
+	go func() {
+		_, err := c.Authenticate(r, id)
+		left <- err
+	}()
+	<-b.started
+	cancel()
+	if err := <-left; !errors.Is(err, context.Canceled) {
+		t.Fatalf("first request: %v", err)
+	}
+	close(release)
+	// The chain goes on with its request and identity while the call
+	// finishes.
+	id["mail"] = "changed@example.org"
+	id[who.KeyUserID] = "someone"
+	r.Header.Set("X-Test", "2")
+	// The call finishes and fills the cache for the next request.
+	uid, id2 := auth(t, c, "alice", "alice-pass")
+	if uid != "uid=alice" || id2.Str("mail") != "alice@example.org" {
+		t.Fatalf("next login: %q, %q", uid, id2.Str("mail"))
+	}
 }
 
 func TestCollisions(t *testing.T) {
