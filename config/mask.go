@@ -58,6 +58,10 @@ var dsnPasswords = []*regexp.Regexp{
 	regexp.MustCompile(`(?i)\b(?:password|pwd)\s*=\s*([^\s;']+)`),
 }
 
+// minRawMask is the length from which a secret is masked wherever it
+// appears, not only quoted.
+const minRawMask = 8
+
 // masker holds the secrets of one file, to mask them in messages.
 type masker struct {
 	secrets []string
@@ -127,8 +131,10 @@ func (m *masker) collect(v any, key string, secret bool) {
 }
 
 // mask returns s with every URL password and every recorded secret
-// masked. A secret shorter than 4 bytes is masked only where it appears
-// quoted ("ab"), so that it does not eat the letters of the message.
+// masked. A secret shorter than 8 bytes is masked only where it appears
+// quoted ("secret"), so that it does not eat the words of the message
+// (secret = "secret" must not turn "the secret is too short" into
+// nonsense).
 func (m *masker) mask(s string) string {
 	s = MaskURLPasswords(s)
 	if m == nil || len(m.secrets) == 0 {
@@ -137,7 +143,7 @@ func (m *masker) mask(s string) string {
 	secrets := slices.Clone(m.secrets)
 	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) }) // longest first
 	for _, v := range secrets {
-		if len(v) >= 4 {
+		if len(v) >= minRawMask {
 			s = strings.ReplaceAll(s, v, Mask)
 		}
 		s = strings.ReplaceAll(s, strconv.Quote(v), strconv.Quote(Mask))
