@@ -74,7 +74,15 @@
 // repoze.who's three cookies (host-only, Domain=host, Domain=.host; only
 // the first for an IPv6 literal host). forget sends "INVALID" with
 // Max-Age=0 for every cookie remember sets. Several cookies of the name in
-// one request are each tried; the first that verifies wins.
+// one request are each tried, up to MaxTicketsPerRequest of at most
+// MaxTicketBytes each; the first that verifies wins. A userid holding CR,
+// LF or NUL, or not valid UTF-8, is refused.
+//
+// # Secrets
+//
+// A secret (or old secret) under MinSecretBytes is refused unless
+// allow_weak_secret is set; one under GoodSecretBytes is accepted with a
+// warning in the log.
 //
 // The expected digest is never logged or returned.
 package authtkt

@@ -41,7 +41,12 @@ func FuzzParse(f *testing.F) {
 		_, _ = ParseEncoding("s33kr1t", value, net.IPv4(1, 2, 3, 4), algo, EncodingModAuthTkt)
 		r, _ := http.NewRequest("GET", "/", nil)
 		r.Header.Set("Cookie", "auth_tkt="+value)
-		_, _ = p.Identify(r)
+		if id, _ := p.Identify(r); id != nil && !validUserID(id.Str(KeyTicketUserID)) {
+			t.Fatalf("identified a userid with CR, LF, NUL or invalid UTF-8: %q", id.Str(KeyTicketUserID))
+		}
+		if n, size := p.cache.stats(); n > cacheMaxEntries || size > cacheMaxBytes {
+			t.Fatalf("cache over its bounds: %d entries, %d bytes", n, size)
+		}
 		_ = p.Remember(r, map[string]any{"repoze.who.userid": value})
 	})
 }
