@@ -2,6 +2,7 @@ package sessionid
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -209,7 +210,7 @@ func (p *Plugin) Remember(r *http.Request, id who.Identity) http.Header {
 	}
 	s, err := p.session(r)
 	if err != nil {
-		p.log.Error("sessionid: remember", "err", err)
+		p.logFailure(r, "sessionid: remember", err)
 		return nil
 	}
 	old, oldUID := p.stored(s)
@@ -224,14 +225,25 @@ func (p *Plugin) Remember(r *http.Request, id who.Identity) http.Header {
 	}
 	if oldUID != uid {
 		if err := s.RenewID(); err != nil {
-			p.log.Error("sessionid: renew session id", "err", err)
+			p.logFailure(r, "sessionid: renew session id", err)
 			return nil
 		}
 	}
 	if err := s.Set(p.keyName, v); err != nil {
-		p.log.Error("sessionid: remember", "err", err)
+		p.logFailure(r, "sessionid: remember", err)
 	}
 	return nil
+}
+
+// logFailure logs a session failure at ERROR, except the one a client
+// causes by going away: context.Canceled while the request's own context is
+// done is not a store outage, and is logged at debug.
+func (p *Plugin) logFailure(r *http.Request, msg string, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		p.log.Debug(msg, "err", err, "cause", "request cancelled")
+		return
+	}
+	p.log.Error(msg, "err", err)
 }
 
 // unchanged reports whether the alsopersist keys of id equal those kept.
@@ -289,7 +301,7 @@ func equal(a, b any) bool {
 func (p *Plugin) Forget(r *http.Request, _ who.Identity) http.Header {
 	s, err := p.session(r)
 	if err != nil {
-		p.log.Error("sessionid: forget", "err", err)
+		p.logFailure(r, "sessionid: forget", err)
 		return nil
 	}
 	if p.deleteOnOut {
@@ -303,7 +315,7 @@ func (p *Plugin) Forget(r *http.Request, _ who.Identity) http.Header {
 		}
 	}
 	if err != nil {
-		p.log.Error("sessionid: forget", "err", err)
+		p.logFailure(r, "sessionid: forget", err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package sessionid_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gowho/gowho/internal/plugintest"
 
@@ -424,3 +426,41 @@ func TestRememberWritesOnlyChanges(t *testing.T) {
 }
 
 func memstoreNew() session.Store { return memstore.New(memstore.Options{}) }
+
+// cancelStore fails every call with the context's error, as a store client
+// does when the request that carries the context is cancelled.
+type cancelStore struct{ session.Store }
+
+func (cancelStore) Load(ctx context.Context, _ string) (string, []byte, bool, error) {
+	return "", nil, false, ctx.Err()
+}
+
+func (cancelStore) Save(ctx context.Context, _ string, _ []byte, _ time.Time) (string, error) {
+	return "", ctx.Err()
+}
+
+func (cancelStore) Delete(ctx context.Context, _ string) error { return ctx.Err() }
+
+// A client that disconnects is not a store outage: no ERROR line.
+func TestCancelledRequestNotLoggedAsError(t *testing.T) {
+	t.Parallel()
+	m, err := session.New(session.Options{Store: cancelStore{}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &plugintest.LogBuffer{}
+	p, _ := sessionid.New(sessionid.Options{Manager: m, DeleteOnLogout: true,
+		Logger: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.Remember(r, who.Identity{who.KeyUserID: "alice"})
+		p.Forget(r, nil)
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx)
+	req.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: "some-session-token"})
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	if out := log.String(); strings.Contains(out, "level=ERROR") {
+		t.Fatalf("a cancelled request was logged as a failure:\n%s", out)
+	}
+}
