@@ -414,3 +414,23 @@ func TestRemoteUserKey(t *testing.T) {
 		t.Errorf("Remote-User %q, want bob", got)
 	}
 }
+
+// TestRepeatedFailuresLoggedOnce: a backend down under load logs its first
+// failure at once and counts the rest (see TestFailureLogSummarises for the
+// summaries); before, every request logged a line.
+func TestRepeatedFailuresLoggedOnce(t *testing.T) {
+	t.Parallel()
+	log, buf := logBuffer()
+	down := &authFunc{fn: func(who.Identity) (string, error) { return "", errors.New("ldap down") }}
+	m := mustNew(t, who.Config{
+		Logger:         log,
+		Identifiers:    entries("ok", fixedID(who.Identity{who.KeyLogin: "a"})),
+		Authenticators: entries("ldap", down),
+	})
+	for range 500 {
+		do(m, status(200, ""), get("/"))
+	}
+	if n := strings.Count(buf.String(), `msg="who: authenticator failed" `); n != 1 || down.calls.Load() != 500 {
+		t.Errorf("%d lines for %d failures, want 1", n, down.calls.Load())
+	}
+}
