@@ -102,6 +102,12 @@ func (p *privateCookies) FlushError() error {
 	return http.NewResponseController(p.w).Flush()
 }
 
+// Hijack implements http.Hijacker for a challenger that takes over the
+// connection: it writes its own bytes, so nothing is added.
+func (p *privateCookies) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(p.w).Hijack()
+}
+
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (p *privateCookies) Unwrap() http.ResponseWriter { return p.w }
 
