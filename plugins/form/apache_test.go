@@ -30,7 +30,7 @@ func (onePassword) Authenticate(_ *http.Request, id who.Identity) (string, error
 // to the gowho login form (TKTAuthLoginURL, back=), the form logs it in,
 // and the auth_tkt cookie gowho set opens Apache's protected URL.
 func TestApacheSingleSignOn(t *testing.T) {
-	tkt, err := authtkt.New(authtkt.Options{Secret: "sso-secret"})
+	tkt, err := authtkt.New(authtkt.Options{Secret: "sso-secret-0123456789abcdef-0123"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestApacheSingleSignOn(t *testing.T) {
 	}
 	gw := httptest.NewServer(m.Wrap(http.NotFoundHandler()))
 	defer gw.Close()
-	ap := apachetest.Start(t, apachetest.Options{Secret: "sso-secret", LoginURL: gw.URL + "/login"})
+	ap := apachetest.Start(t, apachetest.Options{Secret: "sso-secret-0123456789abcdef-0123", LoginURL: gw.URL + "/login"})
 	protected := ap.URL["MD5"] + "/protected-noip/"
 
 	jar, _ := cookiejar.New(nil)

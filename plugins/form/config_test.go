@@ -18,7 +18,7 @@ rememberer_name = "auth_tkt"
 
 [plugin.auth_tkt]
 use = "auth_tkt"
-secret = "s"
+secret = "form-test-secret-0123456789abcdef"
 
 [identifiers]
 plugins = ["form;browser", "auth_tkt"]

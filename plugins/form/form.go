@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gowho/gowho/who"
 )
@@ -32,12 +33,18 @@ const (
 	MsgFailed    = "Wrong login or password."
 	MsgMalformed = "The login request was malformed; please try again."
 	MsgCSRF      = "The form expired or was not sent by this site; please try again."
+	MsgTooLarge  = "The login request was too large."
 )
 
 var errNoFormURL = errors.New("form: login_form_url is required by make_redirecting_plugin")
 
-// maxBody bounds the login POST body.
-const maxBody = 64 << 10
+// Defaults of the options bounding what a login POST may hold.
+const (
+	// DefaultMaxBodyBytes is the default of max_body_bytes.
+	DefaultMaxBodyBytes = 64 << 10
+	// DefaultMaxRemember is the default of max_remember.
+	DefaultMaxRemember = 30 * 24 * time.Hour
+)
 
 // Options configures the form plugin. Each field names its who.toml key
 // and default.
@@ -94,6 +101,18 @@ type Options struct {
 	// curl) to the next challenger, such as basicauth (key "html_only",
 	// default false).
 	HTMLOnly bool `toml:"html_only"`
+	// MaxBodyBytes bounds the login and logout POST bodies the plugin
+	// reads; a longer one is answered 413 with the form (key
+	// "max_body_bytes", default 65536).
+	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// MaxPasswordBytes bounds the password of a login POST: a longer one
+	// is "Wrong login or password." without being passed to any
+	// authenticator (key "max_password_bytes", default
+	// who.DefaultMaxPasswordBytes, 1024).
+	MaxPasswordBytes int `toml:"max_password_bytes"`
+	// MaxRemember caps the form's remember field, the Max-Age the
+	// browser asks for (key "max_remember", default "720h", 30 days).
+	MaxRemember who.Duration `toml:"max_remember"`
 
 	// Rememberer is used instead of RemembererName (Go only).
 	Rememberer who.Rememberer `toml:"-"`
@@ -121,6 +140,7 @@ type Plugin struct {
 	key       []byte
 	formPath  string // login_form_url's path when served here
 	redirects bool
+	cop       *http.CrossOriginProtection
 }
 
 var (
@@ -153,11 +173,23 @@ func New(o Options) (*Plugin, error) {
 	def(&o.LoginCounterName, "__logins")
 	def(&o.CSRFCookieName, "who_csrf")
 	for key, v := range map[string]string{"login_handler_path": o.LoginHandlerPath, "logout_handler_path": o.LogoutHandlerPath} {
-		if !strings.HasPrefix(v, "/") {
-			return nil, optErr(key, fmt.Errorf("%q must be a path starting with /", v))
+		if !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") || !cleanRef(v) {
+			return nil, optErr(key, fmt.Errorf("%q must be a path starting with one /, without spaces, controls or backslashes", v))
 		}
 	}
-	p := &Plugin{o: o, rem: o.Rememberer, redirects: o.LoginFormURL != ""}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.MaxPasswordBytes <= 0 {
+		o.MaxPasswordBytes = who.DefaultMaxPasswordBytes
+	}
+	if o.MaxRemember <= 0 {
+		o.MaxRemember = who.Duration(DefaultMaxRemember)
+	}
+	if o.MaxRemember.D() < time.Second {
+		return nil, optErr("max_remember", fmt.Errorf("%s is under a second; give a duration such as \"720h\"", o.MaxRemember))
+	}
+	p := &Plugin{o: o, rem: o.Rememberer, redirects: o.LoginFormURL != "", cop: http.NewCrossOriginProtection()}
 	if p.redirects {
 		u, err := url.Parse(o.LoginFormURL)
 		if err != nil || strings.ContainsAny(o.LoginFormURL, "\r\n") {
@@ -261,21 +293,33 @@ func (p *Plugin) Identify(r *http.Request) (who.Identity, error) {
 		who.ReplaceHandler(r, p.formHandler(p.o.LoginHandlerPath, cameFrom, "", "", max(n, 0), http.StatusOK, nil))
 		return nil, nil
 	case !p.redirects && r.URL.Query().Get(p.o.LoginFormQS) != "":
-		return p.login(r, r.URL.RequestURI())
+		return p.login(r, selfAction(r.URL, p.o.LoginFormQS))
 	}
 	return nil, nil
 }
 
-// login handles the login POST posted to action.
+// login handles the login POST posted to action. A POST from another
+// origin (http.CrossOriginProtection) is refused before its body is read;
+// then the CSRF token must match, except when the plugin does not serve
+// the form (serve_form = false, or login_form_url not a path) and the
+// browser says the POST is same-origin.
 func (p *Plugin) login(r *http.Request, action string) (who.Identity, error) {
 	if r.Method != http.MethodPost {
 		// Credentials never come from a query string: show the form.
 		who.ReplaceHandler(r, p.formHandler(action, r.URL.Query().Get(FieldCameFrom), "", "", 0, http.StatusOK, nil))
 		return nil, nil
 	}
-	r.Body = http.MaxBytesReader(nil, r.Body, maxBody)
+	if err := p.cop.Check(r); err != nil {
+		who.ReplaceHandler(r, p.formHandler(action, "", "", MsgCSRF, 0, http.StatusForbidden, nil))
+		return nil, nil
+	}
+	r.Body = http.MaxBytesReader(nil, r.Body, p.o.MaxBodyBytes)
 	if err := r.ParseForm(); err != nil {
-		who.ReplaceHandler(r, p.formHandler(action, "", "", MsgMalformed, 0, http.StatusBadRequest, nil))
+		status, msg := http.StatusBadRequest, MsgMalformed
+		if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
+			status, msg = http.StatusRequestEntityTooLarge, MsgTooLarge
+		}
+		who.ReplaceHandler(r, p.formHandler(action, "", "", msg, 0, status, nil))
 		return nil, nil
 	}
 	f := r.PostForm
@@ -283,18 +327,19 @@ func (p *Plugin) login(r *http.Request, action string) (who.Identity, error) {
 	n, _ := strconv.Atoi(f.Get(p.o.LoginCounterName))
 	n = max(n, 0)
 	login, password := f.Get(FieldLogin), f.Get(FieldPassword)
-	if !p.checkCSRF(r, f.Get(FieldCSRF)) {
+	if !p.checkCSRF(r, f.Get(FieldCSRF)) && (p.servesForm() || !sameOrigin(r)) {
 		who.ReplaceHandler(r, p.formHandler(action, cameFrom, login, MsgCSRF, n, http.StatusForbidden, nil))
 		return nil, nil
 	}
-	if login == "" || password == "" {
+	if login == "" || password == "" || len(password) > p.o.MaxPasswordBytes {
+		// An overlong password is "no" without reaching an authenticator.
 		who.ReplaceHandler(r, p.formHandler(action, cameFrom, login, MsgFailed, n+1, http.StatusOK, nil))
 		return nil, nil
 	}
 	id := who.Identity{who.KeyLogin: login, who.KeyPassword: password}
 	if s := f.Get(FieldRemember); s != "" {
 		if secs, err := strconv.ParseInt(s, 10, 64); err == nil && secs > 0 {
-			id[who.KeyMaxAge] = secs
+			id[who.KeyMaxAge] = min(secs, int64(p.o.MaxRemember.D()/time.Second))
 		}
 	}
 	who.ReplaceHandler(r, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -318,9 +363,36 @@ func (p *Plugin) login(r *http.Request, action string) (who.Identity, error) {
 	return id, nil
 }
 
+// servesForm reports whether the plugin renders the login form itself
+// (and so can give it a CSRF token): always in the form-on-challenge
+// mode, and at login_form_url when that is a path and serve_form is on.
+func (p *Plugin) servesForm() bool { return !p.redirects || p.formPath != "" }
+
 // logout forgets the login and redirects to a safe came_from or
-// post_logout_url.
+// post_logout_url. A GET or HEAD from another site (Fetch Metadata,
+// Origin, Referer) does not log out: it gets a page with one button that
+// posts here. Any other method is refused (403, with the same page) when
+// it comes from another origin (http.CrossOriginProtection).
 func (p *Plugin) logout(w http.ResponseWriter, r *http.Request) {
+	cameFrom := r.URL.Query().Get(FieldCameFrom)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		if crossSite(r) {
+			p.logoutPage(w, r, cameFrom, http.StatusOK)
+			return
+		}
+	default:
+		if err := p.cop.Check(r); err != nil {
+			p.logoutPage(w, r, cameFrom, http.StatusForbidden)
+			return
+		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(nil, r.Body, p.o.MaxBodyBytes)
+			if err := r.ParseForm(); err == nil && r.PostForm.Get(FieldCameFrom) != "" {
+				cameFrom = r.PostForm.Get(FieldCameFrom)
+			}
+		}
+	}
 	headers := http.Header{}
 	seen := map[string]bool{}
 	add := func(h http.Header) {
@@ -338,15 +410,39 @@ func (p *Plugin) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	// Make the request anonymous, so nothing is remembered on the way out.
 	add(who.APIFrom(r).Logout(p.o.RemembererName))
-	cameFrom := r.URL.Query().Get(FieldCameFrom)
-	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(nil, r.Body, maxBody)
-		if err := r.ParseForm(); err == nil && r.PostForm.Get(FieldCameFrom) != "" {
-			cameFrom = r.PostForm.Get(FieldCameFrom)
-		}
-	}
 	redirect(w, SafeRedirect(r, cameFrom, p.o.AllowedHosts, p.o.PostLogoutURL), headers)
 }
+
+// logoutPage answers a cross-site logout with a button that posts to
+// logout_handler_path from this site, keeping a safe came_from.
+func (p *Plugin) logoutPage(w http.ResponseWriter, r *http.Request, cameFrom string, status int) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "frame-ancestors 'none'")
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	_ = logoutTmpl.Execute(w, struct{ Action, CameFrom string }{
+		p.o.LogoutHandlerPath, SafeRedirect(r, cameFrom, p.o.AllowedHosts, ""),
+	})
+}
+
+var logoutTmpl = template.Must(template.New("logout").Parse(`<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Log out</title>
+</head>
+<body>
+<form method="post" action="{{.Action}}">
+{{if .CameFrom}}<input type="hidden" name="came_from" value="{{.CameFrom}}">{{end}}
+<button type="submit" id="logout">Log out</button>
+</form>
+</body>
+</html>
+`))
 
 func redirect(w http.ResponseWriter, dest string, extra http.Header) {
 	h := w.Header()
@@ -386,11 +482,7 @@ func (p *Plugin) Challenge(r *http.Request, _ int, appHeaders, forgetHeaders htt
 		dest := u.String()
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { redirect(w, dest, extra) })
 	}
-	u := *r.URL
-	q := u.Query()
-	q.Set(p.o.LoginFormQS, "true")
-	u.RawQuery = q.Encode()
-	return p.formHandler(u.RequestURI(), "", "", "", 0, http.StatusOK, extra)
+	return p.formHandler(selfAction(r.URL, p.o.LoginFormQS), "", "", "", 0, http.StatusOK, extra)
 }
 
 // AcceptsHTML reports whether the request's Accept header lists text/html

@@ -18,6 +18,9 @@ import (
 	"github.com/gowho/gowho/who"
 )
 
+// testSecret signs the tests' auth_tkt cookies.
+const testSecret = "form-test-secret-0123456789abcdef"
+
 // passwords is a test authenticator: alice / wonderland.
 type passwords map[string]string
 
@@ -33,7 +36,23 @@ func (p passwords) Authenticate(_ *http.Request, id who.Identity) (string, error
 // (401 when anonymous) and / (public).
 func chain(t testing.TB, o Options) http.Handler {
 	t.Helper()
-	tkt, err := authtkt.New(authtkt.Options{Secret: "s"})
+	return chainWith(t, o, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := who.UserID(r.Context())
+		if strings.HasPrefix(r.URL.Path, "/protected") && u == "" {
+			w.WriteHeader(401)
+			return
+		}
+		io.WriteString(w, "page "+r.URL.Path+" user="+u)
+	}))
+}
+
+// chainWith builds form + auth_tkt + auth (passwords when nil) around app.
+func chainWith(t testing.TB, o Options, auth who.Authenticator, app http.Handler) http.Handler {
+	t.Helper()
+	if auth == nil {
+		auth = passwords{"alice": "wonderland"}
+	}
+	tkt, err := authtkt.New(authtkt.Options{Secret: testSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,21 +63,14 @@ func chain(t testing.TB, o Options) http.Handler {
 	}
 	m, err := who.New(who.Config{
 		Identifiers:    []who.Entry{{Name: "form", Plugin: f}, {Name: "auth_tkt", Plugin: tkt}},
-		Authenticators: []who.Entry{{Name: "auth_tkt", Plugin: tkt}, {Name: "passwords", Plugin: passwords{"alice": "wonderland"}}},
+		Authenticators: []who.Entry{{Name: "auth_tkt", Plugin: tkt}, {Name: "passwords", Plugin: auth}},
 		Challengers:    []who.Entry{{Name: "form", Plugin: f}},
 		Logger:         slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u := who.UserID(r.Context())
-		if strings.HasPrefix(r.URL.Path, "/protected") && u == "" {
-			w.WriteHeader(401)
-			return
-		}
-		io.WriteString(w, "page "+r.URL.Path+" user="+u)
-	}))
+	return m.Wrap(app)
 }
 
 type client struct {
@@ -165,7 +177,7 @@ func TestLoginRefusals(t *testing.T) {
 		{"GET with credentials", "GET", "/login_handler?login=alice&password=wonderland", "", true, true, 200, "", false},
 		{"malformed body", "POST", "/login_handler", "login=%zz&password=%", true, false, 400, MsgMalformed, false},
 		{"missing password", "POST", "/login_handler", "login=alice", true, true, 200, MsgFailed, false},
-		{"huge body", "POST", "/login_handler", "login=" + strings.Repeat("a", maxBody+10), true, true, 400, MsgMalformed, false},
+		{"huge body", "POST", "/login_handler", "login=" + strings.Repeat("a", DefaultMaxBodyBytes+10), true, true, 413, MsgTooLarge, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -284,6 +296,19 @@ var hostile = []string{
 	"/caf\u00e9",
 	"http://[::1]evil/",
 	"",
+	// Dot segments that resolve to "//host".
+	"/.//evil.example",
+	"/./%2Fevil.example",
+	"/.%2F/evil.example",
+	"/%2e//evil.example",
+	"/%2E//evil.example",
+	"/..//evil.example",
+	"/%2e%2e//evil.example",
+	"/.%2e//evil.example",
+	"/a/..//evil.example",
+	"/a/%2e%2e//evil.example",
+	"/a/b/../..//evil.example?x=1",
+	"/././/evil.example#f",
 }
 
 func TestOpenRedirect(t *testing.T) {
@@ -336,7 +361,7 @@ func TestOpenRedirectThroughLogin(t *testing.T) {
 
 func TestResolve(t *testing.T) {
 	t.Parallel()
-	tkt, _ := authtkt.New(authtkt.Options{Secret: "s"})
+	tkt, _ := authtkt.New(authtkt.Options{Secret: testSecret})
 	f, err := New(Options{RemembererName: "tkt"})
 	if err != nil {
 		t.Fatal(err)

@@ -7,11 +7,20 @@ import (
 )
 
 // SafeRedirect returns target when it is safe to redirect the request r
-// there: a path on this site ("/x", never "//host", "/\host" or anything
-// a browser could read as another host), or an absolute http(s) URL whose
-// host is r.Host or one of allowedHosts, without user info. Anything else,
-// including control characters, backslashes, whitespace and encoded
-// variants of those, gives fallback.
+// there: a path on this site ("/x", never "//host", "/\host", "/.//host"
+// or anything a browser could read as another host), or an absolute
+// http(s) URL whose host is r.Host or one of allowedHosts, without user
+// info. Anything else, including control characters, backslashes,
+// whitespace and encoded variants of those, gives fallback.
+//
+// A path whose dot segments resolve (as a browser resolves them, "%2e"
+// included, on the raw and on the %-decoded path) to one starting with
+// "//" is refused: "/.//evil", "/a/..//evil", "/%2e//evil".
+//
+// When r came over HTTPS (r.TLS set, or an X-Forwarded-Proto or Forwarded
+// header saying https, which can only make the check stricter) an
+// http:// target is refused, for this host and allowed hosts alike: a
+// login must not send the browser to plain HTTP.
 func SafeRedirect(r *http.Request, target string, allowedHosts []string, fallback string) string {
 	if target == "" || len(target) > 4096 {
 		return fallback
@@ -20,7 +29,8 @@ func SafeRedirect(r *http.Request, target string, allowedHosts []string, fallbac
 		return fallback
 	}
 	// Decoded forms must be clean too: "/%2F%2Fevil", "/%5Cevil", "%09".
-	if dec, err := url.PathUnescape(target); err != nil || !cleanRef(dec) || strings.HasPrefix(dec, "//") {
+	dec, err := url.PathUnescape(target)
+	if err != nil || !cleanRef(dec) || strings.HasPrefix(dec, "//") {
 		return fallback
 	}
 	u, err := url.Parse(target)
@@ -31,9 +41,18 @@ func SafeRedirect(r *http.Request, target string, allowedHosts []string, fallbac
 		if !strings.HasPrefix(target, "/") || strings.HasPrefix(target, "//") {
 			return fallback
 		}
+		raw, _, _ := strings.Cut(target, "?")
+		raw, _, _ = strings.Cut(raw, "#")
+		decPath, err := url.PathUnescape(raw)
+		if err != nil || strings.HasPrefix(removeDotSegments(raw), "//") || strings.HasPrefix(removeDotSegments(decPath), "//") {
+			return fallback
+		}
 		return target
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || !strings.HasPrefix(target, u.Scheme+"://") {
+		return fallback
+	}
+	if u.Scheme == "http" && isHTTPS(r) {
 		return fallback
 	}
 	host := strings.ToLower(u.Host)
@@ -46,6 +65,31 @@ func SafeRedirect(r *http.Request, target string, allowedHosts []string, fallbac
 		}
 	}
 	return fallback
+}
+
+// isHTTPS reports whether r came over HTTPS, to this server or (by the
+// forwarding headers) to a proxy in front of it. The headers are trusted
+// only to refuse more, never to accept more.
+func isHTTPS(r *http.Request) bool {
+	if r.TLS != nil || strings.EqualFold(r.URL.Scheme, "https") {
+		return true
+	}
+	for _, v := range r.Header.Values("X-Forwarded-Proto") {
+		for _, p := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(p), "https") {
+				return true
+			}
+		}
+	}
+	for _, v := range r.Header.Values("Forwarded") {
+		for _, part := range strings.FieldsFunc(v, func(c rune) bool { return c == ',' || c == ';' }) {
+			k, val, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if strings.EqualFold(k, "proto") && strings.EqualFold(strings.Trim(val, `"`), "https") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // cleanRef refuses control characters, spaces, backslashes and non-ASCII,

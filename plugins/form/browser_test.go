@@ -1,0 +1,144 @@
+package form
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath is Debian's chromium.
+const chromiumPath = "/usr/bin/chromium"
+
+// startChromium starts headless Chromium as cmd/who's browser test does
+// (root in CI: no sandbox) and returns a context for its first tab.
+func startChromium(t *testing.T) context.Context {
+	t.Helper()
+	exe := chromiumPath
+	if _, err := os.Stat(exe); err != nil {
+		if p, err := exec.LookPath("chromium"); err == nil {
+			exe = p
+		} else if os.Getenv("GOWHO_REQUIRE_SERVERS") == "1" {
+			t.Fatalf("chromium not found at %s (apt-get install -y chromium)", chromiumPath)
+		} else {
+			t.Skipf("chromium not found at %s (apt-get install -y chromium); GOWHO_REQUIRE_SERVERS=1 makes this a failure", chromiumPath)
+		}
+	}
+	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
+		chromedp.ExecPath(exe),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelCtx := chromedp.NewContext(actx)
+	t.Cleanup(cancelCtx)
+	// The first Run starts the browser; it must not carry a timeout.
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(bctx, 3*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestBrowserFormActionOrigin renders the form-on-challenge page for every
+// hostile path in headless Chromium and reads document.forms[0].action as
+// the browser resolved it: its origin must be the page's. Each path is
+// tried three ways: navigated to directly (the browser normalizes it
+// first, as a link would), and handed to the chain by a router that
+// replaces r.URL with the raw request-URI or with the %-decoded path (so
+// tabs, newlines and backslashes reach the plugin as they are). Without
+// the fix "//evil.example/x" posted the password to http://evil.example.
+func TestBrowserFormActionOrigin(t *testing.T) {
+	ctx := startChromium(t)
+	chain := chainWith(t, Options{}, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	// No ServeMux in front: it would clean "//evil" into "/evil" with a
+	// redirect, and the issue is the chain around the whole mux.
+	front := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Query().Get("p")
+		r2 := r.Clone(r.Context())
+		switch r.URL.Path {
+		case "/__raw":
+			u, err := url.ParseRequestURI(p)
+			if err != nil {
+				http.Error(w, "not a request-URI", http.StatusTeapot)
+				return
+			}
+			r2.URL, r2.RequestURI = u, p
+		case "/__decoded":
+			if d, err := url.PathUnescape(p); err == nil {
+				p = d
+			}
+			r2.URL.Path, r2.URL.RawPath, r2.URL.RawQuery = p, "", ""
+		}
+		chain.ServeHTTP(w, r2)
+	})
+	srv := httptest.NewServer(front)
+	defer srv.Close()
+
+	type result struct {
+		Origin string `json:"origin"`
+		Action string `json:"action"`
+		Page   string `json:"page"`
+		Forms  int    `json:"forms"`
+	}
+	read := chromedp.Evaluate[result](`({
+		origin: location.origin,
+		page: location.href,
+		forms: document.forms.length,
+		action: document.forms.length ? document.forms[0].action : ""
+	})`)
+	for _, p := range hostilePaths {
+		targets := map[string]string{
+			"raw":     srv.URL + "/__raw?p=" + url.QueryEscape(p),
+			"decoded": srv.URL + "/__decoded?p=" + url.QueryEscape(p),
+		}
+		if strings.HasPrefix(p, "/") && !strings.Contains(p, " ") {
+			targets["direct"] = srv.URL + p
+		}
+		for how, target := range targets {
+			name := how + " " + strconv.Quote(p)
+			if err := chromedp.Do(ctx, chromedp.Navigate(target)); err != nil {
+				t.Errorf("%s: navigate to %q: %v", name, target, err)
+				continue
+			}
+			res, err := chromedp.Run(ctx, read)
+			if err != nil {
+				t.Errorf("%s: read the form: %v", name, err)
+				continue
+			}
+			if res.Forms == 0 {
+				if how == "raw" { // not a request-URI net/http would accept
+					continue
+				}
+				t.Errorf("%s: no form on %s", name, res.Page)
+				continue
+			}
+			a, err := url.Parse(res.Action)
+			if err != nil || a.Scheme+"://"+a.Host != res.Origin || res.Origin != srv.URL {
+				t.Errorf("%s: the form posts to %q, off the page's origin %s (page %s)", name, res.Action, res.Origin, res.Page)
+				continue
+			}
+			t.Logf("%s: page %s posts to %s", name, res.Page, res.Action)
+		}
+	}
+}
