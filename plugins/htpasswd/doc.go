@@ -3,10 +3,12 @@
 // writes: bcrypt, apr1-MD5, {SHA}, SHA-256/512-crypt, DES crypt and,
 // when allowed, clear text (plus glibc MD5-crypt).
 //
-// The file is parsed once and re-read only when its modification time or
-// size changes (checked at most once per reload_interval); bad lines are
-// skipped with a warning naming file and line. Unknown users cost as much
-// time as known ones. Hash and Verify are the hashing primitives on their
+// The file is parsed once and re-read only when its modification time,
+// size or inode changes (checked at most once per reload_interval), and
+// swapped in only after a stable read: a file being rewritten in place is
+// never served half-written. Bad lines are skipped with a warning naming
+// file and line. Unknown users cost as much time as the costliest line;
+// passwords over max_password_bytes are refused without hashing. Hash and Verify are the hashing primitives on their
 // own, for tools that write htpasswd files.
 //
 // In who.toml (filename is relative to the configuration file):

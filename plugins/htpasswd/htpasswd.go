@@ -1,6 +1,8 @@
 package htpasswd
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -20,12 +22,32 @@ import (
 // time and size are checked when Options.ReloadInterval is zero.
 const DefaultReloadInterval = time.Second
 
+// settleTime is how long the file must have been left alone (by its
+// modification time) before a periodic check reads it: a file rewritten
+// in place is not read between the truncation and the last write.
+const settleTime = time.Second
+
+// mtimeGranule is the coarsest modification-time resolution the plugin
+// allows for (FAT's 2 s). A file read less than this after its
+// modification time is read again at the next check, since a rewrite of
+// the same size within the same tick would not show; and it must end
+// with a newline (and not be empty) to be swapped in.
+const mtimeGranule = 2 * time.Second
+
 // Errors callers can test with errors.Is.
 var (
 	// ErrNoFilename is returned by New without a filename.
 	ErrNoFilename = errors.New("htpasswd: filename is required")
 	// ErrBadCheckFn is returned by New for a check_fn it does not know.
 	ErrBadCheckFn = errors.New("htpasswd: unknown check_fn")
+	// ErrBadMaxPasswordBytes is returned by New for a negative
+	// max_password_bytes.
+	ErrBadMaxPasswordBytes = errors.New("htpasswd: max_password_bytes must not be negative")
+	// ErrFileChanging is returned (wrapped) by Reload, and New after
+	// retrying, when the file changed while it was read or looks half
+	// written: the last good contents stay in use and a later check
+	// tries again.
+	ErrFileChanging = errors.New("htpasswd: the file is being written (it changed during the read, or was modified just now and is empty or lacks its final newline); write a temporary file and rename it over the old one")
 )
 
 // Line errors: why a line was skipped.
@@ -57,6 +79,11 @@ type Options struct {
 	// and size are checked; the file is re-read only when they changed
 	// (key "reload_interval", default "1s"). Negative: never re-read.
 	ReloadInterval who.Duration `toml:"reload_interval"`
+	// MaxPasswordBytes is the longest password checked, in bytes (key
+	// "max_password_bytes", default who.DefaultMaxPasswordBytes, 1024). A
+	// longer one is answered "no" without being hashed, for known and
+	// unknown users alike.
+	MaxPasswordBytes int `toml:"max_password_bytes"`
 	// Logger receives bad-line warnings and reload failures; nil:
 	// slog.Default(). The factory passes the chain's logger.
 	Logger *slog.Logger `toml:"-"`
@@ -65,11 +92,14 @@ type Options struct {
 // Plugin authenticates logins and passwords against an htpasswd file. It
 // is safe for concurrent use.
 type Plugin struct {
-	path       string
-	allowPlain bool
-	interval   time.Duration
-	log        *slog.Logger
-	now        func() time.Time
+	path        string
+	allowPlain  bool
+	interval    time.Duration
+	maxPassword int
+	settle      time.Duration // settleTime; tests change it
+	log         *slog.Logger
+	now         func() time.Time
+	afterRead   func() // test hook: runs between reading the file and the second stat
 
 	tab       atomic.Pointer[table]
 	nextCheck atomic.Int64 // unix nanoseconds before which the file is not checked
@@ -79,13 +109,16 @@ type Plugin struct {
 	fakes   map[string]*parsedHash
 
 	fakeChecks atomic.Int64 // unknown users checked against the fake hash
+	hashes     atomic.Int64 // passwords hashed (real and fake checks)
 }
 
 // table is one load of the file.
 type table struct {
-	users map[string]*parsedHash
-	fake  *parsedHash // checked for unknown users
-	info  os.FileInfo
+	users   map[string]*parsedHash
+	fake    *parsedHash // checked for unknown users
+	info    os.FileInfo
+	sum     [sha256.Size]byte // of the contents, to log only real changes
+	recheck bool              // read within mtimeGranule of its mtime: read again
 }
 
 // New reads the file and returns the plugin. A missing or unreadable
@@ -98,23 +131,39 @@ func New(o Options) (*Plugin, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.MaxPasswordBytes < 0 {
+		return nil, fmt.Errorf("%w, got %d", ErrBadMaxPasswordBytes, o.MaxPasswordBytes)
+	}
 	p := &Plugin{
-		path:       o.Filename,
-		allowPlain: o.AllowPlain || plain,
-		interval:   o.ReloadInterval.D(),
-		log:        o.Logger,
-		now:        time.Now,
-		fakes:      map[string]*parsedHash{},
+		path:        o.Filename,
+		allowPlain:  o.AllowPlain || plain,
+		interval:    o.ReloadInterval.D(),
+		maxPassword: o.MaxPasswordBytes,
+		settle:      settleTime,
+		log:         o.Logger,
+		now:         time.Now,
+		fakes:       map[string]*parsedHash{},
 	}
 	if p.interval == 0 {
 		p.interval = DefaultReloadInterval
+	}
+	if p.maxPassword == 0 {
+		p.maxPassword = who.DefaultMaxPasswordBytes
 	}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	t, err := p.load()
+	// A file that keeps changing while it is read is retried for about a
+	// second; there is no last good table to keep yet.
+	var t *table
+	for range 20 {
+		if t, err = p.load(false); !errors.Is(err, ErrFileChanging) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -160,19 +209,21 @@ func (p *Plugin) Len() int { return len(p.tab.Load().users) }
 // Authenticate returns the user name from the file when the identity's
 // login and password (strings) match a line, else "". An unknown user
 // costs as much as a known one: the password is checked against a fake
-// hash of the file's most common scheme and cost.
+// hash of the file's costliest scheme and cost. A password longer than
+// max_password_bytes is "no" without being hashed.
 func (p *Plugin) Authenticate(_ *http.Request, id who.Identity) (string, error) {
 	login, ok := id[who.KeyLogin].(string)
 	if !ok || login == "" {
 		return "", nil
 	}
 	password, ok := id[who.KeyPassword].(string)
-	if !ok {
+	if !ok || len(password) > p.maxPassword {
 		return "", nil
 	}
 	p.maybeReload()
 	t := p.tab.Load()
 	ph, found := t.users[login]
+	p.hashes.Add(1)
 	if !found {
 		p.fakeChecks.Add(1)
 		t.fake.verify(password)
@@ -185,12 +236,16 @@ func (p *Plugin) Authenticate(_ *http.Request, id who.Identity) (string, error) 
 }
 
 // Reload re-reads the file now if its modification time, size or identity
-// changed. On failure the last good contents stay in use and the error is
-// returned (and logged once).
+// changed (or it was read too soon after its last change to be sure). On
+// failure the last good contents stay in use and the error is returned: a
+// file that changed during the read, or was modified within the last 2 s
+// and is empty or lacks its final newline, is an error wrapping
+// ErrFileChanging (not logged; the periodic check tries again), any other
+// failure is logged once.
 func (p *Plugin) Reload() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.reloadLocked()
+	return p.reloadLocked(false)
 }
 
 // maybeReload checks the file at most once per interval; one request does
@@ -208,28 +263,46 @@ func (p *Plugin) maybeReload() {
 		return // a Reload is running
 	}
 	defer p.mu.Unlock()
-	_ = p.reloadLocked()
+	_ = p.reloadLocked(true)
 }
 
-func (p *Plugin) reloadLocked() error {
+// sameInfo reports whether a and b describe the same file (device and
+// inode) with the same size and modification time.
+func sameInfo(a, b os.FileInfo) bool {
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}
+
+// reloadLocked re-reads the file when it changed. A periodic check leaves
+// a file modified less than p.settle ago for a later check: it may be in
+// the middle of an in-place rewrite. p.mu is held.
+func (p *Plugin) reloadLocked(periodic bool) error {
 	fi, err := os.Stat(p.path)
 	if err != nil {
 		p.failed(err)
 		return err
 	}
 	cur := p.tab.Load()
-	if os.SameFile(fi, cur.info) && fi.ModTime().Equal(cur.info.ModTime()) && fi.Size() == cur.info.Size() {
+	if sameInfo(fi, cur.info) && !cur.recheck {
 		p.recovered()
 		return nil
 	}
-	t, err := p.load()
+	if age := p.now().Sub(fi.ModTime()); periodic && age >= 0 && age < p.settle {
+		return nil // being written, or just written: the next check looks again
+	}
+	t, err := p.load(true)
+	if errors.Is(err, ErrFileChanging) {
+		p.log.Debug("htpasswd: file changing; keeping the last good contents", "file", p.path)
+		return err
+	}
 	if err != nil {
 		p.failed(err)
 		return err
 	}
 	p.tab.Store(t)
 	p.recovered()
-	p.log.Info("htpasswd: file reloaded", "file", p.path, "users", len(t.users))
+	if t.sum != cur.sum {
+		p.log.Info("htpasswd: file reloaded", "file", p.path, "users", len(t.users))
+	}
 	return nil
 }
 
@@ -247,28 +320,55 @@ func (p *Plugin) recovered() {
 	}
 }
 
-// load reads and parses the file. p.mu is held.
-func (p *Plugin) load() (*table, error) {
+// read reads the file and checks that the read can be trusted: the file
+// had the same inode, size and modification time before and after it,
+// the path still names it, and exactly its size was read; with complete,
+// a file modified less than mtimeGranule ago must also be non-empty and
+// end with a newline. Otherwise the error wraps ErrFileChanging. recent
+// says whether the file was modified less than mtimeGranule ago.
+func (p *Plugin) read(complete bool) (data []byte, fi os.FileInfo, recent bool, err error) {
 	f, err := os.Open(p.path)
 	if err != nil {
-		return nil, fmt.Errorf("htpasswd: %w", err)
+		return nil, nil, false, fmt.Errorf("htpasswd: %w", err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
+	before, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("htpasswd: %w", err)
+		return nil, nil, false, fmt.Errorf("htpasswd: %w", err)
 	}
-	data, err := io.ReadAll(f)
+	data, err = io.ReadAll(f)
 	if err != nil {
-		return nil, fmt.Errorf("htpasswd: %w", err)
+		return nil, nil, false, fmt.Errorf("htpasswd: %w", err)
 	}
-	t := &table{users: map[string]*parsedHash{}, info: fi}
-	type tally struct {
-		scheme string
-		cost   int
-		n      int
+	if p.afterRead != nil {
+		p.afterRead()
 	}
-	var costs []tally
+	after, err := f.Stat()
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("htpasswd: %w", err)
+	}
+	named, err := os.Stat(p.path)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("htpasswd: %w", err)
+	}
+	if !sameInfo(before, after) || !sameInfo(after, named) || int64(len(data)) != after.Size() {
+		return nil, nil, false, fmt.Errorf("%w: %s", ErrFileChanging, p.path)
+	}
+	recent = p.now().Sub(after.ModTime()) < mtimeGranule // also when in the future
+	if complete && recent && !bytes.HasSuffix(data, []byte("\n")) {
+		return nil, nil, false, fmt.Errorf("%w: %s", ErrFileChanging, p.path)
+	}
+	return data, after, recent, nil
+}
+
+// load reads and parses the file (see read for complete). p.mu is held.
+func (p *Plugin) load(complete bool) (*table, error) {
+	data, fi, recent, err := p.read(complete)
+	if err != nil {
+		return nil, err
+	}
+	t := &table{users: map[string]*parsedHash{}, info: fi, sum: sha256.Sum256(data), recheck: recent}
+	best, bestWork := parsedHash{scheme: SchemeAPR1}, -1.0
 	text := strings.TrimPrefix(string(data), "\ufeff")
 	for n := 1; text != ""; n++ {
 		var line string
@@ -287,22 +387,8 @@ func (p *Plugin) load() (*table, error) {
 			continue
 		}
 		t.users[user] = ph
-		found := false
-		for i := range costs {
-			if costs[i].scheme == ph.scheme && costs[i].cost == ph.cost {
-				costs[i].n++
-				found = true
-				break
-			}
-		}
-		if !found {
-			costs = append(costs, tally{ph.scheme, ph.cost, 1})
-		}
-	}
-	best := tally{scheme: SchemeAPR1}
-	for _, c := range costs {
-		if c.n > best.n {
-			best = c
+		if w := work(ph.scheme, ph.cost); w > bestWork {
+			best, bestWork = *ph, w
 		}
 	}
 	t.fake = p.fake(best.scheme, best.cost)

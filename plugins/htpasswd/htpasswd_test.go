@@ -524,13 +524,6 @@ func TestUnknownUserChecksFakeHash(t *testing.T) {
 			}
 		})
 	}
-	// The most common scheme wins.
-	sha, _ := Hash(SchemeSHA, "x")
-	apr, _ := Hash(SchemeAPR1, "x")
-	p := mustNew(t, Options{Filename: writeFile(t, "a:"+apr+"\nb:"+sha+"\nc:"+sha+"\n")})
-	if s := p.tab.Load().fake.scheme; s != SchemeSHA {
-		t.Errorf("fake scheme %q, want sha", s)
-	}
 }
 
 func TestConcurrentReloads(t *testing.T) {

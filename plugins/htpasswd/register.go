@@ -31,6 +31,8 @@ func factory(spec who.PluginSpec) (any, error) {
 	switch {
 	case errors.Is(err, ErrBadCheckFn):
 		return nil, &who.OptionError{Key: "check_fn", Err: err}
+	case errors.Is(err, ErrBadMaxPasswordBytes):
+		return nil, &who.OptionError{Key: "max_password_bytes", Err: err}
 	case err != nil:
 		return nil, &who.OptionError{Key: "filename", Err: err}
 	}

@@ -27,8 +27,11 @@ func TestFactory(t *testing.T) {
 		errKey         string
 		interval       time.Duration
 		plain          bool
+		maxPassword    int
 	}{
-		{name: "relative to dir", use: "htpasswd", src: `filename = "users"`, interval: time.Second},
+		{name: "relative to dir", use: "htpasswd", src: `filename = "users"`, interval: time.Second, maxPassword: who.DefaultMaxPasswordBytes},
+		{name: "max_password_bytes", use: "htpasswd", src: "filename = \"users\"\nmax_password_bytes = 64", interval: time.Second, maxPassword: 64},
+		{name: "negative max_password_bytes", use: "htpasswd", src: "filename = \"users\"\nmax_password_bytes = -1", errKey: "max_password_bytes"},
 		{name: "absolute", use: "htpasswd", src: `filename = "` + abs + `"`, interval: time.Second},
 		{name: "repoze alias and check_fn", use: "repoze.who.plugins.htpasswd:make_plugin",
 			src: "filename = \"users\"\ncheck_fn = \"repoze.who.plugins.htpasswd:crypt_check\"", interval: time.Second},
@@ -71,6 +74,9 @@ func TestFactory(t *testing.T) {
 			}
 			if p.interval != tt.interval || p.allowPlain != tt.plain {
 				t.Errorf("interval %v plain %v, want %v %v", p.interval, p.allowPlain, tt.interval, tt.plain)
+			}
+			if tt.maxPassword != 0 && p.maxPassword != tt.maxPassword {
+				t.Errorf("max_password_bytes %d, want %d", p.maxPassword, tt.maxPassword)
 			}
 			if p.Len() == 0 {
 				t.Error("no users loaded")

@@ -1,0 +1,185 @@
+package htpasswd
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gowho/gowho/who"
+)
+
+// TestMaxPasswordBytes: a password longer than max_password_bytes is "no"
+// without being hashed, for a known and an unknown user; one of exactly
+// that length is checked.
+func TestMaxPasswordBytes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		max  int // Options.MaxPasswordBytes
+		n    int // the effective bound
+	}{
+		{"default", 0, who.DefaultMaxPasswordBytes},
+		{"small", 16, 16},
+		{"above Verify's bound", 2000, 2000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			atMax := strings.Repeat("p", tt.n)
+			sum := sha1.Sum([]byte(atMax)) // Hash takes at most MaxPasswordLen bytes
+			hAt := "{SHA}" + base64.StdEncoding.EncodeToString(sum[:])
+			hOver, err := Hash(SchemeSHA, "any") // never reached
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := mustNew(t, Options{Filename: writeFile(t, "at:"+hAt+"\nover:"+hOver+"\n"), MaxPasswordBytes: tt.max})
+			if got := auth(t, p, creds("at", atMax)); got != "at" {
+				t.Errorf("password of %d bytes refused", tt.n)
+			}
+			if n := p.hashes.Load(); n != 1 {
+				t.Fatalf("%d hashes for one check", n)
+			}
+			for _, user := range []string{"at", "over", "unknown"} {
+				if got := auth(t, p, creds(user, atMax+"p")); got != "" {
+					t.Errorf("%s: password of %d bytes accepted", user, tt.n+1)
+				}
+			}
+			if got := auth(t, p, creds("unknown", strings.Repeat("p", 1<<20))); got != "" {
+				t.Error("1 MiB password accepted")
+			}
+			if n := p.hashes.Load(); n != 1 {
+				t.Errorf("over-long passwords were hashed: %d hashes, want 1", n)
+			}
+		})
+	}
+	if _, err := New(Options{Filename: writeFile(t, ""), MaxPasswordBytes: -1}); !errors.Is(err, ErrBadMaxPasswordBytes) {
+		t.Errorf("max_password_bytes = -1: %v", err)
+	}
+}
+
+// TestFakeHashIsCostliest: an unknown user is checked against a fake hash
+// of the costliest scheme and cost in the file, however few lines use it,
+// so that no user is faster to refuse than an unknown one.
+func TestFakeHashIsCostliest(t *testing.T) {
+	t.Parallel()
+	h := func(scheme string, cost int) string {
+		s, err := HashCost(scheme, "pw", cost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	apr, sha, des := h(SchemeAPR1, 0), h(SchemeSHA, 0), h(SchemeCrypt, 0)
+	tests := []struct {
+		name   string
+		hashes []string
+		scheme string
+		cost   int
+	}{
+		{"one bcrypt among apr1", []string{apr, apr, apr, h(SchemeBcrypt, 4)}, SchemeBcrypt, 4},
+		{"higher bcrypt cost", []string{h(SchemeBcrypt, 4), h(SchemeBcrypt, 4), h(SchemeBcrypt, 5)}, SchemeBcrypt, 5},
+		{"sha512 rounds among sha", []string{sha, sha, h(SchemeSHA512, 2000)}, SchemeSHA512, 2000},
+		{"sha512 over sha256 of the same rounds", []string{h(SchemeSHA256, 3000), h(SchemeSHA512, 3000)}, SchemeSHA512, 3000},
+		{"apr1 over DES", []string{des, des, apr}, SchemeAPR1, 0},
+		{"DES over sha", []string{sha, sha, des}, SchemeCrypt, 0},
+		{"bcrypt 4 over apr1 and sha256", []string{apr, h(SchemeSHA256, 0), h(SchemeBcrypt, 4)}, SchemeBcrypt, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var b strings.Builder
+			for i, hash := range tt.hashes {
+				fmt.Fprintf(&b, "u%d:%s\n", i, hash)
+			}
+			p := mustNew(t, Options{Filename: writeFile(t, b.String())})
+			fake := p.tab.Load().fake
+			if fake.scheme != tt.scheme || fake.cost != tt.cost {
+				t.Errorf("fake hash %s/%d, want %s/%d", fake.scheme, fake.cost, tt.scheme, tt.cost)
+			}
+		})
+	}
+}
+
+// TestExamplePasswd: examples/passwd holds one scheme (bcrypt, cost 10),
+// so an unknown user costs what a known one does; the demo passwords
+// still work.
+func TestExamplePasswd(t *testing.T) {
+	t.Parallel()
+	p := mustNew(t, Options{Filename: "../../examples/passwd"})
+	want := map[string]string{"alice": "wonderland", "bob": "builder"}
+	tab := p.tab.Load()
+	for user, ph := range tab.users {
+		if ph.scheme != SchemeBcrypt || ph.cost != DefaultBcryptCost {
+			t.Errorf("%s: %s/%d, want bcrypt/%d", user, ph.scheme, ph.cost, DefaultBcryptCost)
+		}
+		if ok, err := Verify(ph.hash, want[user]); !ok || err != nil {
+			t.Errorf("%s: demo password refused (%v)", user, err)
+		}
+	}
+	if len(tab.users) != len(want) {
+		t.Errorf("%d users, want %d", len(tab.users), len(want))
+	}
+}
+
+// TestTimingMedians measures, by hand, the median time of 200 wrong
+// passwords for known users and 200 logins of unknown users:
+//
+//	GOWHO_MEASURE=1 go test -run TestTimingMedians -v ./plugins/htpasswd/
+//
+// It reports the figures and asserts nothing about them (the machine may
+// be loaded); the deterministic checks are TestUnknownUserChecksFakeHash
+// and TestFakeHashIsCostliest. examples/passwd is bcrypt cost 10;
+// GOWHO_MEASURE_COST sets the bcrypt cost of the mixed file (default 6).
+// In the mixed file an apr1 user is refused faster than an unknown one:
+// the fake hash costs what the costliest line costs.
+func TestTimingMedians(t *testing.T) {
+	if os.Getenv("GOWHO_MEASURE") != "1" {
+		t.Skip("set GOWHO_MEASURE=1 to measure")
+	}
+	cost := 6
+	if c := os.Getenv("GOWHO_MEASURE_COST"); c != "" {
+		fmt.Sscan(c, &cost)
+	}
+	bc, _ := HashCost(SchemeBcrypt, "pw", cost)
+	apr, _ := Hash(SchemeAPR1, "pw")
+	sha, _ := Hash(SchemeSHA, "pw")
+	files := []struct{ name, content, known string }{
+		{"examples/passwd (bob)", "", "bob"},
+		{"mixed, bcrypt user", "b:" + bc + "\na:" + apr + "\ns:" + sha + "\n", "b"},
+		{"mixed, apr1 user (faster)", "b:" + bc + "\na:" + apr + "\ns:" + sha + "\n", "a"},
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	// medians interleaves the two logins, so that a change of the
+	// machine's load hits both alike.
+	medians := func(p *Plugin, a, b who.Identity) (time.Duration, time.Duration) {
+		da, db := make([]time.Duration, 200), make([]time.Duration, 200)
+		for i := range da {
+			start := time.Now()
+			_, _ = p.Authenticate(r, a)
+			da[i] = time.Since(start)
+			start = time.Now()
+			_, _ = p.Authenticate(r, b)
+			db[i] = time.Since(start)
+		}
+		slices.Sort(da)
+		slices.Sort(db)
+		return da[len(da)/2], db[len(db)/2]
+	}
+	for _, f := range files {
+		path := "../../examples/passwd"
+		if f.content != "" {
+			path = writeFile(t, f.content)
+		}
+		p := mustNew(t, Options{Filename: path})
+		wrongPw, unknown := medians(p, creds(f.known, "wrong-password"), creds("nosuchuser", "wrong-password"))
+		t.Logf("%-28s wrong password %10v  unknown user %10v  ratio %.3f", f.name, wrongPw, unknown,
+			float64(unknown)/float64(wrongPw))
+	}
+}
