@@ -3,6 +3,7 @@ package form
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -50,6 +51,88 @@ func FuzzLoginPost(f *testing.F) {
 		if c := strings.Join(rec.Header()["Set-Cookie"], ";"); strings.Contains(c, "auth_tkt=\"") && !strings.Contains(c, "INVALID") &&
 			!strings.Contains(body, "wonderland") {
 			t.Fatalf("logged in without the password: %q %q", target, body)
+		}
+	})
+}
+
+// FuzzSelfAction: for any request path (as net/http parses it, or as a
+// decoding router leaves it) the form-on-challenge action is a plain path
+// a browser resolves on the page's own host.
+func FuzzSelfAction(f *testing.F) {
+	for _, p := range hostilePaths {
+		f.Add(p, "a=1")
+	}
+	f.Add("/a/./b/../c", "")
+	base, _ := url.Parse("http://good.example/")
+	f.Fuzz(func(t *testing.T, path, query string) {
+		for _, u := range []*url.URL{{Path: path, RawQuery: query}, parsedOrNil(path, query)} {
+			if u == nil {
+				continue
+			}
+			a := selfAction(u, "__do_login")
+			if !strings.HasPrefix(a, "/") || strings.HasPrefix(a, "//") || strings.ContainsAny(a, "\\\t\r\n \x00") {
+				t.Fatalf("selfAction(%q) = %q", path, a)
+			}
+			if p, _, _ := strings.Cut(a, "?"); strings.HasPrefix(removeDotSegments(p), "//") {
+				t.Fatalf("selfAction(%q) = %q: dot segments resolve to //", path, a)
+			}
+			if host, err := browserResolve(base, a); err != nil || host != "good.example" {
+				t.Fatalf("selfAction(%q) = %q resolves to %q (%v)", path, a, host, err)
+			}
+		}
+	})
+}
+
+func parsedOrNil(path, query string) *url.URL {
+	u, err := url.ParseRequestURI(path)
+	if err != nil {
+		return nil
+	}
+	u.RawQuery = query
+	return u
+}
+
+// FuzzSafeRedirect: whatever SafeRedirect keeps resolves, in a browser, on
+// this host or an allowed one, never over http:// for an HTTPS request,
+// and never with dot segments that make a path "//host".
+func FuzzSafeRedirect(f *testing.F) {
+	for _, v := range hostile {
+		f.Add(v, false)
+		f.Add(v, true)
+	}
+	f.Add("/a/./b", false)
+	f.Add("http://good.example/x", true)
+	f.Fuzz(func(t *testing.T, target string, https bool) {
+		scheme := "http"
+		if https {
+			scheme = "https"
+		}
+		r := httptest.NewRequest("GET", scheme+"://good.example/login_handler", nil)
+		got := SafeRedirect(r, target, []string{"partner.example"}, "/fallback")
+		if got == "/fallback" {
+			return
+		}
+		if got != target {
+			t.Fatalf("SafeRedirect(%q) = %q, neither the target nor the fallback", target, got)
+		}
+		base, _ := url.Parse(scheme + "://good.example/login_handler")
+		host, err := browserResolve(base, got)
+		if err != nil {
+			t.Fatalf("kept %q, which does not parse: %v", got, err)
+		}
+		h := strings.ToLower(host)
+		if hn, _, _ := strings.Cut(h, ":"); h != "good.example" && hn != "partner.example" {
+			t.Fatalf("kept %q, which goes to %q", got, host)
+		}
+		if https && strings.HasPrefix(strings.ToLower(got), "http:") {
+			t.Fatalf("kept %q over HTTPS", got)
+		}
+		if strings.HasPrefix(got, "/") {
+			p, _, _ := strings.Cut(got, "?")
+			p, _, _ = strings.Cut(p, "#")
+			if dec, err := url.PathUnescape(p); err != nil || strings.HasPrefix(removeDotSegments(p), "//") || strings.HasPrefix(removeDotSegments(dec), "//") {
+				t.Fatalf("kept %q, whose dot segments resolve to //", got)
+			}
 		}
 	})
 }

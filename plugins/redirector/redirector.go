@@ -96,9 +96,19 @@ func RequestURL(r *http.Request) string {
 // Location returns where a challenge of r redirects: login_url resolved
 // against the request path, with its own query parameters first, then
 // reason_param (when the reason header is non-empty) and came_from_param.
+//
+// A login_url without a scheme or host never gives a Location a browser
+// reads as another host: a query-only or fragment-only login_url
+// ("?login=1") keeps the request's path with its dot segments resolved
+// and its leading slashes collapsed into one, so a request for
+// "//evil/x" is sent to "/evil/x?login=1", never "//evil/x?login=1".
 func (p *Plugin) Location(r *http.Request, appHeaders http.Header) string {
 	u := *p.login
-	if u.Scheme == "" && u.Host == "" && !strings.HasPrefix(u.Path, "/") {
+	if u.Scheme == "" && u.Host == "" && u.Path == "" {
+		esc := localPath(r.URL.EscapedPath())
+		u.Path, _ = url.PathUnescape(esc)
+		u.RawPath = esc
+	} else if u.Scheme == "" && u.Host == "" && !strings.HasPrefix(u.Path, "/") {
 		base := r.URL.Path
 		if base == "" {
 			base = "/"
@@ -111,10 +121,7 @@ func (p *Plugin) Location(r *http.Request, appHeaders http.Header) string {
 		if strings.HasSuffix(u.Path, "/") && !strings.HasSuffix(joined, "/") {
 			joined += "/"
 		}
-		if u.Path == "" {
-			joined = base
-		}
-		u.Path = joined
+		u.Path = joined // cleaned by path.Join: no "//" or dot segment left
 		u.RawPath = ""
 	}
 	q := u.RawQuery
@@ -156,4 +163,49 @@ func (p *Plugin) Challenge(r *http.Request, _ int, appHeaders, forgetHeaders htt
 		w.WriteHeader(http.StatusFound)
 		fmt.Fprintf(w, "<a href=\"%s\">Found</a>.\n", html.EscapeString(loc))
 	})
+}
+
+// localPath makes an escaped request path safe to send back as a
+// scheme-less, host-less reference: bytes a browser strips or
+// reinterprets (controls, space, backslash, non-ASCII) are %-encoded, dot
+// segments are resolved as a browser resolves them, and leading slashes
+// collapse into one, so no browser can read a host in it.
+func localPath(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= 0x20 || c >= 0x7f || c == '\\' {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	p = removeDotSegments("/" + strings.TrimLeft(b.String(), "/"))
+	return "/" + strings.TrimLeft(p, "/")
+}
+
+// removeDotSegments resolves the "." and ".." segments of an absolute
+// path as RFC 3986 section 5.2.4 and browsers do ("%2e" counts as a dot,
+// as in the WHATWG URL standard).
+func removeDotSegments(p string) string {
+	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	out := make([]string, 0, len(segs))
+	for i, s := range segs {
+		last := i == len(segs)-1
+		switch strings.ReplaceAll(strings.ToLower(s), "%2e", ".") {
+		case ".":
+			if last {
+				out = append(out, "")
+			}
+		case "..":
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+			if last {
+				out = append(out, "")
+			}
+		default:
+			out = append(out, s)
+		}
+	}
+	return "/" + strings.Join(out, "/")
 }

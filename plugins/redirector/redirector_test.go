@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -154,4 +155,97 @@ func TestThroughMiddleware(t *testing.T) {
 	if resp.StatusCode != 302 || resp.Header.Get("Location") != want || resp.Header.Get("Set-Cookie") != "flash=1" {
 		t.Fatalf("%d %q", resp.StatusCode, resp.Header)
 	}
+}
+
+// TestLocationStaysOnSite: a login_url without a host (query-only,
+// fragment-only, relative) never gives a Location a browser reads as
+// another host, whatever the request path. Without the fix a query-only
+// login_url at "//evil.example/x" sent "Location: //evil.example/x?...".
+func TestLocationStaysOnSite(t *testing.T) {
+	t.Parallel()
+	paths := []string{
+		"//evil.example/x", "///evil.example/x", "////evil.example",
+		"/%2F%2Fevil.example/x", "/%2f/evil.example", "/%5Cevil.example", "/\\evil.example",
+		"/.//evil.example/x", "/%2e//evil.example", "/%2E%2E//evil.example", "/a/..//evil.example",
+		"/..//evil.example", "/%09/evil.example", "/%0d%0a/evil.example", "/%20//evil.example",
+	}
+	logins := []string{"?login=1", "#top", "?", "login", "../login", "./", "login/"}
+	for _, lu := range logins {
+		p, err := New(Options{LoginURL: lu, CameFromParam: ptr(""), ReasonParam: ptr("")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range paths {
+			r := httptest.NewRequest("GET", "http://good.example/", nil)
+			u, err := url.ParseRequestURI(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.URL = u
+			for name, req := range map[string]*http.Request{"raw": r, "decoded": decoded(r)} {
+				loc := p.Location(req, http.Header{})
+				if !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") || strings.ContainsAny(loc, "\\\t\r\n ") {
+					t.Errorf("login_url %q, %s path %q: Location %q", lu, name, path, loc)
+					continue
+				}
+				ref, err := url.Parse(loc)
+				if err != nil || r.URL.ResolveReference(ref).Host != "" && r.URL.ResolveReference(ref).Host != r.URL.Host {
+					t.Errorf("login_url %q, %s path %q: Location %q leaves the site", lu, name, path, loc)
+				}
+			}
+		}
+	}
+	for _, tt := range []struct{ login, path, want string }{
+		{"?login=1", "//evil.example/x", "/evil.example/x?login=1"},
+		{"?login=1", "/app/page", "/app/page?login=1"},
+		{"?login=1", "/a%2Fb/c", "/a%2Fb/c?login=1"},
+		{"?login=1", "/.//evil.example", "/evil.example?login=1"},
+		{"#top", "//evil.example/x", "/evil.example/x#top"},
+		{"?login=1", "/%2F%2Fevil.example", "/%2F%2Fevil.example?login=1"},
+	} {
+		p, _ := New(Options{LoginURL: tt.login, CameFromParam: ptr("")})
+		r := httptest.NewRequest("GET", "http://good.example/", nil)
+		r.URL, _ = url.ParseRequestURI(tt.path)
+		if got := p.Location(r, http.Header{}); got != tt.want {
+			t.Errorf("login_url %q at %q: Location %q, want %q", tt.login, tt.path, got, tt.want)
+		}
+	}
+}
+
+// decoded returns r as a router that decodes r.URL.Path leaves it.
+func decoded(r *http.Request) *http.Request {
+	r2 := r.Clone(r.Context())
+	r2.URL.RawPath = ""
+	return r2
+}
+
+// FuzzLocation: with a login_url without a host, the Location for any
+// request path is a path on this site, never "//host" or "/\host".
+func FuzzLocation(f *testing.F) {
+	f.Add("?login=1", "//evil.example/x", false)
+	f.Add("#top", "/%2F%2Fevil.example", true)
+	f.Add("login", "/.//evil.example/x", false)
+	f.Add("../login", "/a/..//evil.example", true)
+	f.Fuzz(func(t *testing.T, login, path string, decode bool) {
+		p, err := New(Options{LoginURL: login, CameFromParam: ptr(""), ReasonParam: ptr("")})
+		if err != nil || p.login.Scheme != "" || p.login.Host != "" || p.login.Opaque != "" || strings.HasPrefix(p.login.Path, "/") {
+			return // absolute login_url: the operator's choice
+		}
+		u, err := url.ParseRequestURI(path)
+		if err != nil {
+			return
+		}
+		r := httptest.NewRequest("GET", "http://good.example/", nil)
+		r.URL = u
+		if decode {
+			r = decoded(r)
+		}
+		loc := p.Location(r, http.Header{})
+		if strings.HasPrefix(loc, "//") || strings.HasPrefix(loc, "/\\") || strings.ContainsAny(loc, "\\\t\r\n") {
+			t.Fatalf("login_url %q at %q: Location %q", login, path, loc)
+		}
+		if ref, err := url.Parse(loc); err == nil && ref.Host != "" {
+			t.Fatalf("login_url %q at %q: Location %q has a host", login, path, loc)
+		}
+	})
 }
