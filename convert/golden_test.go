@@ -3,6 +3,7 @@ package convert_test
 import (
 	"bytes"
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,7 +28,7 @@ const goldenDir = "../config/testdata/convert"
 var testEnv = map[string]string{
 	"WHO_SQL_DRIVER":       "sqlite",
 	"WHO_SQL_DSN":          ":memory:",
-	"WHO_AUTH_TKT_SECRET":  "test-secret",
+	"WHO_AUTH_TKT_SECRET":  "test-secret-of-32-bytes-or-longer",
 	"WHO_MEMCACHED_SECRET": "test-cache-secret",
 }
 
@@ -92,7 +93,7 @@ func TestGolden(t *testing.T) {
 			if !strings.HasPrefix(string(out), "# who.toml converted by `who convert` from "+name+".ini") {
 				t.Errorf("the output does not start with the header naming the source:\n%.200s", out)
 			}
-			chain, err := config.Parse(filepath.Join(loadDir(t), "who.toml"), out, config.Options{LookupEnv: lookupEnv})
+			chain, err := config.Parse(filepath.Join(loadDir(t), "who.toml"), out, config.Options{LookupEnv: lookupEnv, Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				t.Fatalf("the converted file does not load (who check would refuse it):\n%v", err)
 			}

@@ -220,7 +220,7 @@ func authTkt(note string) *spec {
 		note:        note,
 		noteWarning: true,
 		opts: map[string]func(*optCtx){
-			"secret":      str("secret"),
+			"secret":      authTktSecret,
 			"secretfile":  path("secretfile"),
 			"cookie_name": str("cookie_name"),
 			"secure":      boolPy("secure"),
@@ -261,6 +261,33 @@ func authTkt(note string) *spec {
 				o.c.problem(o.p.sec, "reissue_time", "reissue_time above timeout: repoze.who refused it at load, and so does gowho", false)
 			}
 		},
+	}
+}
+
+// Secret lengths of gowho's authtkt (authtkt.MinSecretBytes and
+// GoodSecretBytes; not imported, so that convert stays free of plugins).
+const (
+	minTktSecret  = 16
+	goodTktSecret = 32
+)
+
+// authTktSecret converts the secret. gowho refuses one under 16 bytes
+// unless allow_weak_secret is set: a converted secret keeps the tickets
+// of the running site valid, so the flag is written, with a note.
+func authTktSecret(o *optCtx) {
+	n := len(o.val)
+	switch {
+	case n == 0:
+		o.drop("an empty secret: repoze.who signed with it, gowho refuses it; set a secret of 32 random bytes or more")
+	case n < minTktSecret:
+		o.set("secret", tomlString(o.val), fmt.Sprintf("%d bytes: replace it (32 random bytes or more), keeping this one in old_secrets while tickets live", n))
+		o.setDefault("allow_weak_secret", "true", fmt.Sprintf("gowho refuses secrets under %d bytes; kept so the site's tickets stay valid", minTktSecret))
+		o.note(fmt.Sprintf("the secret is %d bytes, under gowho's minimum of %d: allow_weak_secret = true is written so existing tickets stay valid; "+
+			"move to a secret of 32 random bytes or more (the short one in old_secrets until its tickets expire)", n, minTktSecret))
+	case n < goodTktSecret:
+		o.set("secret", tomlString(o.val), fmt.Sprintf("%d bytes: gowho warns under %d at load; a longer one is better", n, goodTktSecret))
+	default:
+		o.set("secret", tomlString(o.val), "")
 	}
 }
 
@@ -391,12 +418,15 @@ func sqlAuth(metadata bool) *spec {
 	} else {
 		s.opts["query"] = query("query")
 		s.opts["compare_fn"] = func(o *optCtx) {
-			if strings.TrimSpace(o.val) == "repoze.who.plugins.sql:default_password_compare" {
-				o.p.state()["compare"] = true
-				return
+			switch strings.TrimSpace(o.val) {
+			case "repoze.who.plugins.sql:default_password_compare":
+				o.p.state()["compare"] = "default"
+			case "repoze.who.plugins.htpasswd:plain_check", "repoze.who.plugins.htpasswd:cleartext_check":
+				o.p.state()["compare"] = "plain"
+			default:
+				o.p.state()["compare"] = "unknown"
+				o.drop("an unknown Python compare function; gowho reads {SHA} hex, bcrypt, apr1, md5-crypt, {SSHA} and (with allow_plain) clear text")
 			}
-			o.p.state()["compare"] = false
-			o.drop("an unknown Python compare function; gowho reads {SHA} hex, bcrypt, apr1, md5-crypt, {SSHA} and (with allow_plain) clear text")
 		}
 	}
 	s.finish = func(o *optCtx, seen map[string]bool) {
@@ -416,8 +446,19 @@ func sqlAuth(metadata bool) *spec {
 			o.setDefault("placeholder", `"$1"`, "PostgreSQL's positional parameters (psycopg)")
 		}
 		if !metadata {
-			if c, ok := st["compare"].(bool); !ok || c {
-				o.setDefault("allow_plain", "true", "default_password_compare compared clear text")
+			switch c, _ := st["compare"].(string); c {
+			case "plain":
+				// The original compared nothing but clear text.
+				o.setDefault("allow_plain", "true", "compare_fn compared clear text only; store hashes instead")
+				o.c.problem(o.p.sec, "compare_fn", "the passwords were compared as clear text: allow_plain = true is written; store hashes (bcrypt) and remove it", true)
+			case "", "default":
+				// default_password_compare read {SHA}<hex> and, failing
+				// that, clear text. gowho reads only hashes unless told:
+				// the ini cannot say which the table holds.
+				o.p.lines = append(o.p.lines, line{key: "allow_plain", val: "true", commented: true,
+					comment: "default_password_compare also took a value without {SHA} as clear text; uncomment only if the table holds clear-text passwords"})
+				o.c.problem(o.p.sec, "compare_fn", "default_password_compare also accepted clear-text passwords; gowho reads hashes only ({SHA}, bcrypt, crypt…): "+
+					"if the table holds clear text, set allow_plain = true (better: rehash)", true)
 			}
 		}
 		if _, ok := st["query"]; !ok {

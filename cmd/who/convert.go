@@ -118,7 +118,7 @@ func checkEnv(k string) (string, bool) {
 	v, ok := map[string]string{
 		"WHO_SQL_DRIVER":       "sqlite",
 		"WHO_SQL_DSN":          ":memory:",
-		"WHO_AUTH_TKT_SECRET":  "stand-in",
+		"WHO_AUTH_TKT_SECRET":  "stand-in-secret-of-32-bytes-or-more",
 		"WHO_MEMCACHED_SECRET": "stand-in",
 	}[k]
 	return v, ok
