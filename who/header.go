@@ -3,6 +3,7 @@ package who
 import (
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // DeleteHeaderFolded removes from h every header whose name equals name after
@@ -12,9 +13,8 @@ import (
 // when every spelling of it a client could send has been removed first.
 // Every identity header gowho sets goes through this rule.
 func DeleteHeaderFolded(h http.Header, name string) {
-	want := foldHeaderName(name)
 	for k := range h {
-		if foldHeaderName(k) == want {
+		if HeaderNamesMatch(k, name) {
 			delete(h, k)
 		}
 	}
@@ -22,7 +22,45 @@ func DeleteHeaderFolded(h http.Header, name string) {
 
 // HeaderNamesMatch reports whether a and b name the same header under the
 // rule of DeleteHeaderFolded (case folded, '_' and '-' alike).
-func HeaderNamesMatch(a, b string) bool { return foldHeaderName(a) == foldHeaderName(b) }
+func HeaderNamesMatch(a, b string) bool {
+	// Header names are ASCII tokens: compare without allocating, and fall
+	// back to Unicode case folding only for a non-ASCII byte.
+	if len(a) != len(b) {
+		if isASCII(a) && isASCII(b) {
+			return false
+		}
+		return foldHeaderName(a) == foldHeaderName(b)
+	}
+	for i := 0; i < len(a); i++ {
+		ca, cb := a[i], b[i]
+		if ca >= utf8.RuneSelf || cb >= utf8.RuneSelf {
+			return foldHeaderName(a) == foldHeaderName(b)
+		}
+		if foldHeaderByte(ca) != foldHeaderByte(cb) {
+			return false
+		}
+	}
+	return true
+}
+
+func foldHeaderByte(c byte) byte {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return c + ('a' - 'A')
+	case c == '_':
+		return '-'
+	}
+	return c
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
 
 func foldHeaderName(s string) string {
 	return strings.ToLower(strings.ReplaceAll(s, "_", "-"))

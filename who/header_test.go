@@ -54,3 +54,26 @@ func TestPreventSharedCaching(t *testing.T) {
 		})
 	}
 }
+
+// FuzzHeaderNamesMatch: the allocation-free comparison agrees with the
+// rule as written (Unicode lower case, '_' as '-') on any pair of names a
+// client can send.
+func FuzzHeaderNamesMatch(f *testing.F) {
+	for _, s := range [][2]string{
+		{"Remote-User", "remote_user"}, {"REMOTE_USER", "Remote-User"}, {"Remote-User", "Remote-Users"},
+		{"X-K", "X-\u212a"}, {"ß", "SS"}, {"", ""}, {"_", "-"}, {"a\xff", "A\xff"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		want := foldHeaderName(a) == foldHeaderName(b)
+		if got := HeaderNamesMatch(a, b); got != want {
+			t.Fatalf("HeaderNamesMatch(%q, %q) = %v, want %v", a, b, got, want)
+		}
+		h := http.Header{a: {"v"}}
+		DeleteHeaderFolded(h, b)
+		if _, kept := h[a]; kept == want {
+			t.Fatalf("DeleteHeaderFolded(%q) on %q: kept %v", b, a, kept)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"time"
@@ -260,10 +261,7 @@ func (m *Middleware) setIdentityHeaders(r *http.Request, res *Result) {
 	if m.remoteUserKey == "" {
 		return
 	}
-	r.Header = r.Header.Clone() // the caller's request stays as it was
-	if r.Header == nil {
-		r.Header = http.Header{}
-	}
+	r.Header = ownHeaders(r.Header)
 	DeleteHeaderFolded(r.Header, m.remoteUserKey)
 	if res != nil {
 		r.Header.Set(m.remoteUserKey, res.UserID)
@@ -295,9 +293,18 @@ func (m *Middleware) trustedUser(r *http.Request) string {
 		return vs[0]
 	}
 	m.fails.failed("who: trusted user header ignored", "header:"+m.trustedHeader, errors.New(reason))
-	r.Header = r.Header.Clone()
+	r.Header = ownHeaders(r.Header)
 	DeleteHeaderFolded(r.Header, m.trustedHeader)
 	return ""
+}
+
+// ownHeaders returns a copy of h whose keys the middleware may delete and
+// set, so the caller's request stays as it was. The value slices are
+// shared: they are only ever replaced, never appended to or changed.
+func ownHeaders(h http.Header) http.Header {
+	c := make(http.Header, len(h)+1)
+	maps.Copy(c, h)
+	return c
 }
 
 // identified is one identifier's answer.
