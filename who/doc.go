@@ -19,12 +19,22 @@
 //     Challenger answer, passing it the identifier's forget headers;
 //  7. otherwise adds the winning identifier's remember headers.
 //
+// A response carrying a Set-Cookie from gowho (remember or forget headers,
+// those Login and Logout return) gets "Cache-Control: private" and "Vary:
+// Cookie" (PreventSharedCaching). The identity header the middleware sets
+// for the handler (Config.RemoteUserKey) is first removed in every spelling
+// a client may send (DeleteHeaderFolded), and a trusted header
+// (Config.TrustedUserHeader) is trusted only in its one configured
+// spelling.
+//
 // The decision in steps 6 and 7 is taken when the handler first calls
 // WriteHeader, Write or Flush, or hijacks the connection, so nothing leaves
 // before it; http.ResponseController keeps working through the wrapper.
 //
 // "No" is a value and an error means a backend failed: a plugin error is
 // logged with the plugin's name and the chain goes on with the next plugin.
+// A plugin's first failure is logged at once and its repeats are counted
+// and summarised once per Config.FailureLogInterval.
 //
 // # Optional interfaces
 //
