@@ -2,6 +2,7 @@ package form
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gowho/gowho/who"
 )
 
 // chromiumPath is Debian's chromium.
@@ -140,5 +142,103 @@ func TestBrowserFormActionOrigin(t *testing.T) {
 			}
 			t.Logf("%s: page %s posts to %s", name, res.Page, res.Action)
 		}
+	}
+}
+
+// TestBrowserLogoutCrossSite logs alice in with headless Chromium, then
+// has a page on another site (localhost, against the site's 127.0.0.1)
+// navigate the browser to logout_handler_path: she stays logged in and
+// sees one button, whose same-origin POST logs her out. A logout link on
+// the site itself logs out at once. Without the fix the cross-site
+// navigation logged her out.
+func TestBrowserLogoutCrossSite(t *testing.T) {
+	ctx := startChromium(t)
+	h := chainWith(t, Options{LoginFormURL: "/login"}, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user := who.UserID(r.Context())
+		if user == "" {
+			user = "anonymous"
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, `<p id="user">user=`+user+`</p><a id="out" href="/logout_handler">Log out</a>`)
+	}))
+	site := httptest.NewServer(h)
+	defer site.Close()
+	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, `<p>cat pictures</p><script>location = `+strconv.Quote(site.URL+"/logout_handler")+`</script>`)
+	}))
+	defer attacker.Close()
+	attackerURL := strings.Replace(attacker.URL, "127.0.0.1", "localhost", 1)
+
+	user := func() string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("user") ? document.getElementById("user").innerText : ""`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	login := func() {
+		t.Helper()
+		step("log in",
+			chromedp.Navigate(site.URL+"/login"),
+			chromedp.WaitVisible(chromedp.ID("password")),
+			chromedp.SendKeys(chromedp.ID("login"), "alice"),
+			chromedp.SendKeys(chromedp.ID("password"), "wonderland"),
+			chromedp.Click(chromedp.ID("submit")),
+			chromedp.WaitVisible(chromedp.ID("user")))
+		if u := user(); u != "user=alice" {
+			t.Fatalf("after login: %q", u)
+		}
+	}
+
+	// landed waits until the browser has left the other site's page and
+	// shows the logout button or the site's page, whichever comes.
+	landed := func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		expr := `location.origin === ` + strconv.Quote(site.URL) + ` && !!(document.getElementById("logout") || document.getElementById("user"))`
+		for {
+			if ok, err := chromedp.Evaluate[bool](expr)(ctx, tg); err == nil && ok {
+				return chromedp.Void{}, nil
+			}
+			select {
+			case <-ctx.Done():
+				return chromedp.Void{}, ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+
+	login()
+	// The other site sends the browser to the logout path: the button page.
+	step("cross-site navigation", chromedp.Navigate(attackerURL), landed)
+	if u := user(); u != "" {
+		t.Fatalf("a cross-site navigation to the logout path logged out (page shows %q)", u)
+	}
+	if l, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasPrefix(l, site.URL+"/logout_handler") {
+		t.Fatalf("at %s, want the logout page", l)
+	}
+	step("back to the site", chromedp.Navigate(site.URL+"/"), chromedp.WaitVisible(chromedp.ID("user")))
+	if u := user(); u != "user=alice" {
+		t.Fatalf("a cross-site navigation logged out: %q", u)
+	}
+	// The button posts from the site: that logs out.
+	step("cross-site again", chromedp.Navigate(attackerURL), chromedp.WaitVisible(chromedp.ID("logout")))
+	step("press the button", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("user")))
+	if u := user(); u != "user=anonymous" {
+		t.Fatalf("after the button: %q", u)
+	}
+	// A logout link on the site logs out at once.
+	login()
+	step("same-origin link", chromedp.Click(chromedp.ID("out")), chromedp.WaitVisible(chromedp.ID("user")))
+	if u := user(); u != "user=anonymous" {
+		t.Fatalf("after the site's logout link: %q", u)
 	}
 }

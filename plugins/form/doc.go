@@ -32,8 +32,20 @@
 // a POST must carry the CSRF token: an HMAC-SHA256, keyed by csrf_secret,
 // of a random per-browser cookie (csrf_cookie_name, HttpOnly,
 // SameSite=Lax) that the form page sets. Another site can neither read the
-// cookie nor compute the token. A failed, malformed or forged login shows
-// the form again with a message (status 200, 400 or 403), never a 500.
+// cookie nor compute the token. When the plugin does not serve the form
+// (serve_form = false), a POST the browser marks same-origin is accepted
+// without the token. A failed, malformed, oversized (max_body_bytes) or
+// forged login shows the form again with a message (status 200, 400, 413
+// or 403), never a 500; a password over max_password_bytes is refused
+// without reaching an authenticator, and remember is capped at
+// max_remember.
+//
+// The login and logout endpoints refuse requests from another origin
+// (http.CrossOriginProtection); a cross-site GET of logout_handler_path
+// does not log out but gets a page with one button that posts there. In
+// the form-on-challenge mode the form's action is the request path made
+// safe (controls and backslashes encoded, dot segments resolved, leading
+// slashes collapsed), so it always resolves to the page's own origin.
 //
 // came_from (from the form, or the logout query) is followed only when it
 // is a path on this site or an http(s) URL on this host or one of
