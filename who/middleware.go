@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -275,19 +276,25 @@ func (m *Middleware) setIdentityHeaders(r *http.Request, res *Result) {
 // removed from r (a copy of the middleware's own), so the downstream
 // application cannot read a client's copy either.
 func (m *Middleware) trustedUser(r *http.Request) string {
-	vs := r.Header[m.trustedHeader]
+	var vs []string
+	n := 0 // values under the configured spelling (any case)
 	reason := ""
-	if len(vs) > 1 {
-		reason = "the header is repeated"
-	}
-	for k := range r.Header {
-		if k != m.trustedHeader && HeaderNamesMatch(k, m.trustedHeader) {
+	for k, kvs := range r.Header {
+		if !HeaderNamesMatch(k, m.trustedHeader) {
+			continue
+		}
+		if !strings.EqualFold(k, m.trustedHeader) {
 			reason = "the header is also sent under another spelling"
 			break
 		}
+		vs = kvs
+		n += len(kvs)
+	}
+	if reason == "" && n > 1 {
+		reason = "the header is repeated"
 	}
 	if reason == "" {
-		if len(vs) == 0 {
+		if n == 0 {
 			return ""
 		}
 		return vs[0]
