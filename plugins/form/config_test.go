@@ -54,3 +54,33 @@ func TestLoadResolvesRememberer(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadBounds: max_body_bytes, max_password_bytes and max_remember are
+// read from who.toml; a max_remember under a second is a load error
+// naming the key.
+func TestLoadBounds(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ opts, wantErr string }{
+		{"max_body_bytes = 4096\nmax_password_bytes = 256\nmax_remember = \"1h\"", ""},
+		{"max_remember = 86400", ""},
+		{"max_remember = \"10ms\"", "max_remember"},
+		{"max_remember = \"soon\"", "max_remember"},
+	} {
+		src := strings.Replace(tomlOK, `login_form_url = "/login"`, `login_form_url = "/login"`+"\n"+tt.opts, 1)
+		chain, err := config.Parse("who.toml", []byte(src), config.Options{})
+		if tt.wantErr == "" {
+			if err != nil {
+				t.Errorf("%q: %v", tt.opts, err)
+				continue
+			}
+			chain.Close()
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("%q: err = %v, want one naming %s", tt.opts, err, tt.wantErr)
+		}
+		if chain != nil {
+			chain.Close()
+		}
+	}
+}

@@ -24,7 +24,9 @@
 // handler's own Set-Cookie headers are kept. A relative login_url is
 // resolved against the request path and stays a path (repoze.who's WebOb
 // made it absolute with the request's scheme and host, which is wrong
-// behind a TLS-terminating proxy).
+// behind a TLS-terminating proxy). A query-only or fragment-only login_url
+// ("?login=1") keeps the request's path with dot segments resolved and
+// leading slashes collapsed, so no Location is ever "//host/...".
 //
 // came_from is not validated here: the login page must check it before it
 // redirects there (the form plugin does).
