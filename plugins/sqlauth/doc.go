@@ -5,7 +5,10 @@
 // connection kept forever, context timeouts, :name parameters from the
 // identity rewritten to the driver's placeholders, and password
 // comparison by scheme (bcrypt, Apache MD5, {SHA} hex or base64, {SSHA};
-// clear text only with allow_plain), in constant time. The program
+// clear text only with allow_plain, and never for a hash-shaped value),
+// in constant time. An unknown user is checked against a fake hash of the
+// costliest scheme seen, so it takes as long as a wrong password; a
+// password over max_password_bytes is "no" without a query. The program
 // imports the driver (modernc.org/sqlite registers "sqlite").
 //
 //	[plugin.users]

@@ -27,16 +27,34 @@ func FuzzCompile(f *testing.F) {
 
 // FuzzCompare: any stored value (a database row is untrusted input) is
 // compared without panicking, and never matches without its password
-// unless it is clear text.
+// unless it is clear text; a hash-shaped value never matches itself; the
+// fake hash of its scheme has the same scheme and cost.
 func FuzzCompare(f *testing.F) {
 	for _, u := range users {
 		f.Add(u.stored, u.login+"-pass")
 	}
+	for _, v := range hashShaped {
+		f.Add(v, v)
+	}
 	f.Add("{SSHA}", "")
 	f.Add("$apr1$", "x")
 	f.Fuzz(func(t *testing.T, stored, pw string) {
+		if s, c := classify(stored, false); s == schemeBcrypt && c > 6 {
+			t.Skip("too slow for fuzzing")
+		}
 		if Compare(stored, pw, false) && Compare(stored, pw+"x", false) && !strings.HasPrefix(stored, "$2") {
 			t.Fatalf("%q matches two passwords", stored)
+		}
+		// A hash-shaped value is never clear text: it never matches
+		// itself, with or without allowPlain.
+		if (looksLikeHash(stored) || strings.HasPrefix(stored, "$")) && Compare(stored, stored, true) {
+			t.Fatalf("hash-shaped %q matches itself", stored)
+		}
+		// The fake of a stored value's scheme is that scheme and cost.
+		if s, c := classify(stored, false); s != schemeNone {
+			if s2, c2 := classify(fakeStored(s, c), false); s2 != s || c2 != c {
+				t.Fatalf("fake of %v/%d is %v/%d", s, c, s2, c2)
+			}
 		}
 	})
 }

@@ -19,16 +19,18 @@ func init() {
 
 func factory(spec who.PluginSpec) (any, error) {
 	var o Options
+	// repoze.who's default_password_compare compared clear text: under
+	// its alias allow_plain defaults to true, and "allow_plain = false"
+	// still turns it off. (Decode leaves keys that are not set alone.)
+	if spec.Use == aliasAuth {
+		o.AllowPlain = true
+	}
 	if err := spec.Decode(&o); err != nil {
 		return nil, err
 	}
 	// make_metadata_plugin's query is the metadata query.
 	if spec.Use == aliasMD && o.MetadataQuery == "" {
 		o.MetadataQuery, o.Query = o.Query, ""
-	}
-	// repoze.who's default_password_compare compared clear text.
-	if spec.Use == aliasAuth {
-		o.AllowPlain = true
 	}
 	// A relative sqlite file is relative to who.toml.
 	if o.Driver == "sqlite" && spec.Dir != "" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gowho/gowho/who"
@@ -47,10 +48,16 @@ type Options struct {
 	// Name, key name (required with metadata_query): the identity key of
 	// the metadata rows, e.g. "groups".
 	Name string `toml:"name"`
-	// AllowPlain, key allow_plain (default false): compare stored values
-	// without a recognised scheme as clear text, as repoze.who's
-	// default_password_compare did.
+	// AllowPlain, key allow_plain (default false; true under the alias
+	// repoze.who.plugins.sql:make_authenticator_plugin unless set): compare
+	// stored values without a recognised scheme as clear text, as
+	// repoze.who's default_password_compare did. A value shaped like a
+	// hash ("$id$…", "{NAME}…", 13 crypt characters) is never clear text.
 	AllowPlain bool `toml:"allow_plain"`
+	// MaxPasswordBytes, key max_password_bytes (default
+	// who.DefaultMaxPasswordBytes, 1024): a longer password is "no",
+	// without a query or a hash.
+	MaxPasswordBytes int `toml:"max_password_bytes"`
 	// Placeholder, key placeholder (default "?"): the driver's positional
 	// parameter style the :name parameters become: "?", "$1" (PostgreSQL),
 	// "@p1" (SQL Server) or ":1" (Oracle).
@@ -79,6 +86,41 @@ type Plugin struct {
 	auth    *compiled
 	md      *compiled
 	timeout time.Duration
+
+	fake       atomic.Pointer[fakeHash] // checked when no usable row is found
+	fakeChecks atomic.Int64             // logins checked against the fake
+	hashes     atomic.Int64             // passwords checked (real and fake)
+}
+
+// fakeHash is the costliest stored value's scheme and cost seen so far,
+// as a stored value that nobody's password is expected to match.
+type fakeHash struct {
+	scheme scheme
+	cost   int
+	work   float64 // -1 until a row has been seen
+	stored string
+}
+
+// DefaultFakeCost is the bcrypt cost of the fake hash an unknown user is
+// checked against until the plugin has seen a row.
+const DefaultFakeCost = 10
+
+func newFake(s scheme, cost int, work float64) *fakeHash {
+	return &fakeHash{scheme: s, cost: cost, work: work, stored: fakeStored(s, cost)}
+}
+
+// learn makes the fake as costly as the costliest stored value seen.
+func (p *Plugin) learn(s scheme, cost int) {
+	w := s.work(cost)
+	for {
+		cur := p.fake.Load()
+		if w <= cur.work {
+			return
+		}
+		if p.fake.CompareAndSwap(cur, newFake(s, cost, w)) {
+			return
+		}
+	}
 }
 
 var (
@@ -127,6 +169,13 @@ func New(o Options) (*Plugin, error) {
 	if o.Timeout < 0 || o.ConnMaxLifetime < 0 {
 		return nil, optErr("timeout", "durations must not be negative")
 	}
+	switch {
+	case o.MaxPasswordBytes < 0:
+		return nil, optErr("max_password_bytes", "must not be negative, got %d", o.MaxPasswordBytes)
+	case o.MaxPasswordBytes == 0:
+		p.o.MaxPasswordBytes = who.DefaultMaxPasswordBytes
+	}
+	p.fake.Store(newFake(schemeBcrypt, DefaultFakeCost, -1))
 	p.timeout = o.Timeout.D()
 	if p.timeout == 0 {
 		p.timeout = DefaultTimeout
@@ -192,10 +241,17 @@ func args(c *compiled, id who.Identity) ([]any, bool) {
 }
 
 // Authenticate runs query and compares the password by the stored value's
-// scheme. No login, no password, no row or a mismatch: "". A database
-// failure: an error wrapping ErrDatabase.
+// scheme. No login, no password, a password longer than
+// max_password_bytes, no row or a mismatch: "". A database failure: an
+// error wrapping ErrDatabase.
+//
+// An unknown user costs what a known one does: when there is no row, or
+// the row's userid or password is unusable (NULL, empty, an unknown
+// scheme), the password is checked against a fake hash of the costliest
+// scheme and cost seen in the table so far (bcrypt cost 10 before any).
 func (p *Plugin) Authenticate(r *http.Request, id who.Identity) (string, error) {
-	if p.auth == nil || id.Str(who.KeyLogin) == "" || id.Str(who.KeyPassword) == "" {
+	pw := id.Str(who.KeyPassword)
+	if p.auth == nil || id.Str(who.KeyLogin) == "" || pw == "" || len(pw) > p.o.MaxPasswordBytes {
 		return "", nil
 	}
 	a, ok := args(p.auth, id)
@@ -206,16 +262,22 @@ func (p *Plugin) Authenticate(r *http.Request, id who.Identity) (string, error) 
 	defer cancel()
 	var uid, stored sql.NullString
 	err := p.db.QueryRowContext(ctx, p.auth.sql, a...).Scan(&uid, &stored)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("%w: authenticate: %w", ErrDatabase, err)
 	}
-	if !uid.Valid || uid.String == "" || !stored.Valid {
+	s, cost := schemeNone, 0
+	if err == nil && stored.Valid {
+		s, cost = classify(stored.String, p.o.AllowPlain)
+	}
+	p.hashes.Add(1)
+	if s == schemeNone || !uid.Valid || uid.String == "" {
+		p.fakeChecks.Add(1)
+		f := p.fake.Load()
+		f.scheme.check(f.stored, pw)
 		return "", nil
 	}
-	if !Compare(stored.String, id.Str(who.KeyPassword), p.o.AllowPlain) {
+	p.learn(s, cost)
+	if !s.check(stored.String, pw) {
 		return "", nil
 	}
 	return uid.String, nil
