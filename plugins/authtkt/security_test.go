@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -78,7 +79,7 @@ func TestCachePaddedVariantsMemory(t *testing.T) {
 		t.Fatal("ticket not identified")
 	}
 	base, rss0 := heapInUse(), rssKiB()
-	var peak uint64
+	peak := int64(math.MinInt64)
 	for i := range requests {
 		r.Header["Cookie"] = []string{"other=1; auth_tkt=" + variant(v, i)}
 		id, _ := p.Identify(r)
@@ -86,13 +87,13 @@ func TestCachePaddedVariantsMemory(t *testing.T) {
 			t.Fatalf("variant %d (%.60q…): identified %v, want %v", i, variant(v, i), got, want)
 		}
 		if i%5000 == 4999 {
-			if h := heapInUse(); h > base && h-base > peak {
-				peak = h - base
+			if d := int64(heapInUse()) - int64(base); d > peak {
+				peak = d
 			}
 		}
 	}
 	entries, size := p.cache.stats()
-	t.Logf("%d requests: peak live-heap growth %d KiB (limit %d KiB), RSS %d -> %d KiB, cache %d entries / %d bytes",
+	t.Logf("%d requests: peak live-heap growth %+d KiB (limit %d KiB), RSS %d -> %d KiB, cache %d entries / %d bytes",
 		requests, peak>>10, limit>>10, rss0, rssKiB(), entries, size)
 	if entries != 1 {
 		t.Errorf("cache holds %d entries for one ticket, want 1", entries)
