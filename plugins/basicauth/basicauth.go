@@ -20,24 +20,43 @@ const DefaultRealm = "basic"
 // WWW-Authenticate header.
 var ErrBadRealm = errors.New("basicauth: realm must not contain control characters")
 
+// ErrBadMaxPasswordBytes is returned (wrapped) by New for a negative
+// max_password_bytes.
+var ErrBadMaxPasswordBytes = errors.New("basicauth: max_password_bytes must not be negative")
+
 // Options configures the plugin. The zero value is usable.
 type Options struct {
 	// Realm is the realm announced in WWW-Authenticate (key "realm",
 	// default "basic"). Backslashes and double quotes are escaped; control
 	// characters are refused.
 	Realm string `toml:"realm"`
+	// MaxPasswordBytes is the longest login and the longest password, in
+	// bytes, a header may carry (key "max_password_bytes", default
+	// who.DefaultMaxPasswordBytes, 1024). A header with a longer one is
+	// no identity, and credentials longer than the base64 of two such
+	// fields are not decoded at all.
+	MaxPasswordBytes int `toml:"max_password_bytes"`
 }
 
 // Plugin is the HTTP Basic identifier, rememberer and challenger. It is
 // safe for concurrent use.
 type Plugin struct {
-	realm     string
-	challenge string // the WWW-Authenticate value
+	realm       string
+	challenge   string // the WWW-Authenticate value
+	maxPassword int
 }
 
 // New returns the plugin. An empty realm means DefaultRealm; a realm with
-// a control character is an error wrapping ErrBadRealm.
+// a control character is an error wrapping ErrBadRealm. A zero
+// MaxPasswordBytes means who.DefaultMaxPasswordBytes; a negative one is
+// an error wrapping ErrBadMaxPasswordBytes.
 func New(o Options) (*Plugin, error) {
+	if o.MaxPasswordBytes < 0 {
+		return nil, fmt.Errorf("%w, got %d", ErrBadMaxPasswordBytes, o.MaxPasswordBytes)
+	}
+	if o.MaxPasswordBytes == 0 {
+		o.MaxPasswordBytes = who.DefaultMaxPasswordBytes
+	}
 	realm := o.Realm
 	if realm == "" {
 		realm = DefaultRealm
@@ -47,7 +66,7 @@ func New(o Options) (*Plugin, error) {
 			return nil, fmt.Errorf("%w (found byte %#02x)", ErrBadRealm, c)
 		}
 	}
-	return &Plugin{realm: realm, challenge: "Basic realm=" + quote(realm)}, nil
+	return &Plugin{realm: realm, challenge: "Basic realm=" + quote(realm), maxPassword: o.MaxPasswordBytes}, nil
 }
 
 // quote returns s as an HTTP quoted-string.
@@ -69,14 +88,15 @@ func quote(s string) string {
 func (p *Plugin) Realm() string { return p.realm }
 
 // Identify returns the login and password of a Basic Authorization
-// header, or nil when the request has none, uses another scheme, or the
-// header is malformed (bad base64, no colon, non-ASCII bytes).
+// header, or nil when the request has none, uses another scheme, the
+// header is malformed (bad base64, no colon, non-ASCII bytes), or its
+// login or password is longer than max_password_bytes.
 func (p *Plugin) Identify(r *http.Request) (who.Identity, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return nil, nil
 	}
-	login, password, ok := Parse(h)
+	login, password, ok := parse(h, p.maxPassword)
 	if !ok {
 		return nil, nil
 	}
@@ -91,7 +111,25 @@ func (p *Plugin) Identify(r *http.Request) (who.Identity, error) {
 //
 // It is lenient only where that is safe: spaces around the credentials
 // and missing base64 padding are accepted.
+//
+// It also reports false when the login or the password is longer than
+// who.DefaultMaxPasswordBytes bytes (before any Latin-1 conversion); a
+// header too long to hold credentials within that bound is not decoded.
 func Parse(header string) (login, password string, ok bool) {
+	return parse(header, who.DefaultMaxPasswordBytes)
+}
+
+// headerSlack is room for the scheme and the spaces around the
+// credentials in a header of bounded length.
+const headerSlack = 64
+
+// parse is Parse with max bytes each for the login and the password.
+func parse(header string, max int) (login, password string, ok bool) {
+	// The longest credentials: base64 of login ":" password.
+	maxCred := base64.StdEncoding.EncodedLen(2*max + 1)
+	if len(header) > maxCred+headerSlack {
+		return "", "", false
+	}
 	for i := 0; i < len(header); i++ {
 		if header[i] >= 0x80 {
 			return "", "", false
@@ -102,7 +140,7 @@ func Parse(header string) (login, password string, ok bool) {
 		return "", "", false
 	}
 	cred = strings.Trim(cred, " \t")
-	if cred == "" {
+	if cred == "" || len(cred) > maxCred {
 		return "", "", false
 	}
 	raw, err := base64.StdEncoding.DecodeString(cred)
@@ -117,7 +155,7 @@ func Parse(header string) (login, password string, ok bool) {
 		}
 	}
 	l, pw, found := strings.Cut(string(raw), ":")
-	if !found {
+	if !found || len(l) > max || len(pw) > max {
 		return "", "", false
 	}
 	return text(l), text(pw), true

@@ -211,8 +211,11 @@ func TestFactory(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, use, src, realm, errKey string
+		maxPassword                   int
 	}{
-		{name: "default", use: "basicauth", realm: "basic"},
+		{name: "default", use: "basicauth", realm: "basic", maxPassword: who.DefaultMaxPasswordBytes},
+		{name: "max_password_bytes", use: "basicauth", src: `max_password_bytes = 64`, realm: "basic", maxPassword: 64},
+		{name: "negative max_password_bytes", use: "basicauth", src: `max_password_bytes = -1`, errKey: "max_password_bytes"},
 		{name: "realm", use: "basicauth", src: `realm = "Mine"`, realm: "Mine"},
 		{name: "repoze alias", use: "repoze.who.plugins.basicauth:make_plugin", src: `realm = "x"`, realm: "x"},
 		{name: "bad realm", use: "basicauth", src: `realm = "a\nb"`, errKey: "realm"},
@@ -249,6 +252,9 @@ func TestFactory(t *testing.T) {
 			}
 			if p.Realm() != tt.realm {
 				t.Errorf("realm = %q, want %q", p.Realm(), tt.realm)
+			}
+			if tt.maxPassword != 0 && p.maxPassword != tt.maxPassword {
+				t.Errorf("max_password_bytes = %d, want %d", p.maxPassword, tt.maxPassword)
 			}
 		})
 	}
@@ -326,5 +332,67 @@ func TestThroughMiddleware(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestIdentifyBoundsLength: a login or password over max_password_bytes
+// is no identity, and a header too long to hold such credentials is not
+// decoded; credentials at the bound pass.
+func TestIdentifyBoundsLength(t *testing.T) {
+	t.Parallel()
+	identify := func(p *Plugin, header string) who.Identity {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", header)
+		id, err := p.Identify(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	for _, tt := range []struct {
+		name string
+		max  int // Options.MaxPasswordBytes
+		n    int // the bound
+	}{
+		{"default", 0, who.DefaultMaxPasswordBytes},
+		{"small", 16, 16},
+		{"large", 4096, 4096},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := mustNew(t, Options{MaxPasswordBytes: tt.max})
+			at, over := strings.Repeat("p", tt.n), strings.Repeat("p", tt.n+1)
+			cases := []struct {
+				name, login, password string
+				ok                    bool
+			}{
+				{"password at the bound", "foo", at, true},
+				{"login and password at the bound", at, at, true},
+				{"password over", "foo", over, false},
+				{"login over", over, "bar", false},
+			}
+			for _, c := range cases {
+				id := identify(p, "Basic "+b64(c.login+":"+c.password))
+				if got := id != nil; got != c.ok {
+					t.Errorf("%s: identity %v, want %v", c.name, got, c.ok)
+				}
+			}
+			// Far too long: refused before decoding, with padding spaces
+			// or without.
+			huge := "Basic " + b64("foo:"+strings.Repeat("p", 1<<20))
+			if id := identify(p, huge); id != nil {
+				t.Error("1 MiB password accepted")
+			}
+			if _, _, ok := parse("Basic   "+b64("foo:"+at)+"  ", tt.n); !ok {
+				t.Error("spaces around credentials at the bound refused")
+			}
+		})
+	}
+	if _, err := New(Options{MaxPasswordBytes: -1}); !errors.Is(err, ErrBadMaxPasswordBytes) {
+		t.Errorf("New(max_password_bytes = -1) = %v", err)
+	}
+	// Parse has the default bound.
+	if _, _, ok := Parse("Basic " + b64("foo:"+strings.Repeat("p", who.DefaultMaxPasswordBytes+1))); ok {
+		t.Error("Parse accepted a password over who.DefaultMaxPasswordBytes")
 	}
 }

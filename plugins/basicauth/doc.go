@@ -3,8 +3,9 @@
 // challenge with a 401 and WWW-Authenticate: Basic.
 //
 // It is repoze.who's basicauth plugin, minus its 500 on a non-ASCII
-// header, and with the realm quoted properly. Pair it with an
-// authenticator such as htpasswd or ldap.
+// header, with the realm quoted properly, and with logins and passwords
+// bounded by max_password_bytes (1024). Pair it with an authenticator
+// such as htpasswd or ldap.
 //
 // In who.toml:
 //

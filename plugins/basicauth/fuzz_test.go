@@ -5,10 +5,13 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/gowho/gowho/who"
 )
 
-// FuzzParse checks that Parse never panics, returns valid UTF-8, and that
-// what it accepts round-trips through a canonical header.
+// FuzzParse checks that Parse never panics, returns valid UTF-8, accepts
+// no over-long header, and that what it accepts round-trips through a
+// canonical header.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"", "Basic", "Basic ", "basic Zm9vOmJhcg==", "Basic Zm9vOmJhcg", "Basic Zm9v",
@@ -34,8 +37,14 @@ func FuzzParse(f *testing.F) {
 		if !utf8.ValidString(login) || !utf8.ValidString(password) {
 			t.Fatalf("Parse(%q) returned invalid UTF-8", header)
 		}
+		if len(header) > base64.StdEncoding.EncodedLen(2*who.DefaultMaxPasswordBytes+1)+headerSlack {
+			t.Fatalf("Parse accepted a header of %d bytes", len(header))
+		}
 		if strings.Contains(login, ":") {
 			t.Fatalf("Parse(%q): login %q holds a colon", header, login)
+		}
+		if max := who.DefaultMaxPasswordBytes; len(login) > max || len(password) > max {
+			return // Latin-1 read as UTF-8 grew past the bound: not canonical
 		}
 		canon := "Basic " + base64.StdEncoding.EncodeToString([]byte(login+":"+password))
 		l2, p2, ok2 := Parse(canon)

@@ -1,6 +1,8 @@
 package basicauth
 
 import (
+	"errors"
+
 	"github.com/gowho/gowho/who"
 )
 
@@ -18,7 +20,10 @@ func factory(spec who.PluginSpec) (any, error) {
 		o.Realm = DefaultRealm
 	}
 	p, err := New(o)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrBadMaxPasswordBytes):
+		return nil, &who.OptionError{Key: "max_password_bytes", Err: err}
+	case err != nil:
 		return nil, &who.OptionError{Key: "realm", Err: err}
 	}
 	return p, nil
