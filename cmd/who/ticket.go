@@ -74,6 +74,11 @@ func runTicket(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "who ticket: -secret (or -secretfile) is required")
 		return 2
 	}
+	if n := len(*secret); n < authtkt.MinSecretBytes {
+		// Still made and read: tickets of an old short secret are what
+		// one inspects during a rotation.
+		fmt.Fprintf(stderr, "who ticket: note: the secret is %d bytes; the authtkt plugin refuses secrets under %d bytes unless allow_weak_secret = true\n", n, authtkt.MinSecretBytes)
+	}
 	if err := authtkt.CheckDigest(*digest); err != nil {
 		fmt.Fprintf(stderr, "who ticket: %v\n", err)
 		return 2

@@ -48,6 +48,12 @@ func TestTicket(t *testing.T) {
 		{"bad ip", []string{"make", "-secret", "s", "-ip", "nope", "a"}, 2, nil, "not an IP", ""},
 		{"no sub", nil, 2, nil, "usage", ""},
 		{"help", []string{"-h"}, 0, nil, "usage", ""},
+		{"short secret noted", []string{"make", "-secret", "s33kr1t", "-time", "1700000000", "alice"}, 0, []string{v1 + "\n"}, "the secret is 7 bytes; the authtkt plugin refuses secrets under 16 bytes unless allow_weak_secret", "s33kr1t"},
+		{"long secret no note", []string{"make", "-secret", "0123456789abcdef0123456789abcdef", "-time", "1700000000", "alice"}, 0, []string{"0657859fd74376ba5ccb3ac2ebc8feef6553f100alice!\n"}, "", "note"},
+		// A ticket of the userid "a\nb", made by repoze.who's
+		// AuthTicket('s33kr1t', 'a\nb', '0.0.0.0', time=1700000000) (which
+		// reads it back), is refused at parse.
+		{"read LF userid", []string{"read", "-secret", "s33kr1t", "8f65a5c4027449eb63941fdb4d41194a6553f100a%0Ab!"}, 1, nil, "CR, LF or NUL", ""},
 		{"two args", []string{"make", "-secret", "s", "a", "b"}, 2, nil, "exactly one", ""},
 	}
 	for _, tt := range tests {
