@@ -21,6 +21,7 @@
 //	challenge_decider   = "default"  # "default" | "passthrough" | registered decider | plugin implementing who.Decider
 //	remote_user_key     = ""         # header set to the userid for the handler (who.Config.RemoteUserKey)
 //	trusted_user_header = ""         # header a trusted proxy fills (who.Config.TrustedUserHeader)
+//	failure_log_interval = "10s"     # repeated plugin failures summarised per interval (who.Config.FailureLogInterval)
 //
 //	[plugin.basicauth]               # a plugin named "basicauth"
 //	use = "basicauth"                # registered name or alias (repoze.who entry points are aliases)

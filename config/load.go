@@ -85,6 +85,9 @@ type general struct {
 	ChallengeDecider  string `toml:"challenge_decider"`
 	RemoteUserKey     string `toml:"remote_user_key"`
 	TrustedUserHeader string `toml:"trusted_user_header"`
+	// FailureLogInterval is who.Config.FailureLogInterval ("" or 0: its
+	// default; negative: log every failure).
+	FailureLogInterval who.Duration `toml:"failure_log_interval"`
 }
 
 // plugin is one built (or failed) plugin.
@@ -179,6 +182,8 @@ func (l *loader) load(data []byte) *Chain {
 		Logger:            l.log,
 		RemoteUserKey:     l.general.RemoteUserKey,
 		TrustedUserHeader: l.general.TrustedUserHeader,
+		// A negative interval logs every failure; who.Duration keeps the sign.
+		FailureLogInterval: l.general.FailureLogInterval.D(),
 	}
 	cfg.Classifier = l.classifier()
 	cfg.Decider = l.decider()
