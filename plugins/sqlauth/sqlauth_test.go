@@ -65,6 +65,7 @@ func TestAuthenticate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		cheapFake(p)
 		t.Cleanup(func() { p.Close() })
 		for _, tc := range []struct {
 			login, pw, want string
@@ -103,6 +104,7 @@ func TestMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cheapFake(p)
 	id := who.Identity{who.KeyUserID: "1"}
 	if err := p.AddMetadata(req(), id); err != nil || !slices.Equal(id["groups"].([]string), []string{"admin", "dev"}) {
 		t.Fatalf("%v %#v", err, id["groups"])
@@ -225,7 +227,7 @@ func TestFactory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := v.(*Plugin)
+		p := cheapFake(v.(*Plugin))
 		uid, err := p.Authenticate(req(), who.Identity{who.KeyLogin: "bob", who.KeyPassword: "bob-pass"})
 		if err != nil || uid != tc.want {
 			t.Errorf("%s: %q %v, want %q", tc.use, uid, err, tc.want)
