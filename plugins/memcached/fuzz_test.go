@@ -30,11 +30,15 @@ func identityFrom(data []byte, kinds byte) who.Identity {
 }
 
 // FuzzCacheKey checks that the key encoding is injective: two identities
-// with the same encoding are equal.
+// with the same encoding are equal; and that the default key items
+// differ from every item only by NonCredentialItems: two identities get
+// the same default key exactly when they are equal without those.
 func FuzzCacheKey(f *testing.F) {
 	f.Add([]byte("login\xffa\xffpassword\xffb\x00c"), []byte("login\xffa\x00b\xffpassword\xffc"), byte(0), byte(0))
 	f.Add([]byte("aaa\xffx\xffzzz\xffy"), []byte("login\xffx\xffpassword\xffy"), byte(0), byte(0))
 	f.Add([]byte("g\xffab"), []byte("g\xffa\xffb\xff"), byte(1), byte(1))
+	f.Add([]byte("login\xffa\xffmax_age\xff60"), []byte("login\xffa\xffmax_age\xff86400"), byte(0), byte(8))
+	f.Add([]byte("timestamp\xff1\xfftokens\xffa"), []byte("timestamp\xff22\xfftokens\xffa"), byte(2), byte(6))
 	f.Fuzz(func(t *testing.T, a, b []byte, ka, kb byte) {
 		ia, ib := identityFrom(a, ka), identityFrom(b, kb)
 		ea, err1 := encodeKey(methodAuthenticate, "p", ia, nil)
@@ -44,6 +48,21 @@ func FuzzCacheKey(f *testing.F) {
 		}
 		if bytes.Equal(ea, eb) != reflect.DeepEqual(map[string]any(ia), map[string]any(ib)) {
 			t.Fatalf("encodings equal=%v for identities %#v and %#v", bytes.Equal(ea, eb), ia, ib)
+		}
+		da, err1 := encodeKey(methodAuthenticate, "p", ia, defaultKeyItems(ia))
+		db, err2 := encodeKey(methodAuthenticate, "p", ib, defaultKeyItems(ib))
+		if err1 != nil || err2 != nil {
+			t.Fatalf("encode: %v %v", err1, err2)
+		}
+		credentials := func(id who.Identity) map[string]any {
+			m := map[string]any(id.Clone())
+			for _, k := range NonCredentialItems {
+				delete(m, k)
+			}
+			return m
+		}
+		if bytes.Equal(da, db) != reflect.DeepEqual(credentials(ia), credentials(ib)) {
+			t.Fatalf("default keys equal=%v for identities %#v and %#v", bytes.Equal(da, db), ia, ib)
 		}
 	})
 }

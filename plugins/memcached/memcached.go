@@ -499,6 +499,12 @@ func (c *Cache) keyItems(id who.Identity) []string {
 	if c.o.KeyItems != nil {
 		return c.o.KeyItems
 	}
+	return defaultKeyItems(id)
+}
+
+// defaultKeyItems returns the identity's items without
+// NonCredentialItems, sorted.
+func defaultKeyItems(id who.Identity) []string {
 	items := make([]string, 0, len(id))
 	for k := range id {
 		if !slices.Contains(NonCredentialItems, k) {
