@@ -31,3 +31,6 @@ func Resets(c *Cache) int64 {
 	}
 	return n
 }
+
+// OptionsOf returns the options c runs with, defaults filled in.
+func OptionsOf(c *Cache) Options { return c.o }
