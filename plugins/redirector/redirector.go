@@ -61,6 +61,12 @@ func New(o Options) (*Plugin, error) {
 	if err != nil {
 		return nil, &who.OptionError{Key: "login_url", Err: fmt.Errorf("redirector: %w", err)}
 	}
+	if u.User != nil {
+		return nil, &who.OptionError{Key: "login_url", Err: errors.New("redirector: login_url may not hold user info (user@); give the login page's URL")}
+	}
+	if u.Host == "" && (strings.HasPrefix(o.LoginURL, "//") || u.Scheme != "" && strings.HasPrefix(u.Opaque+u.Path, "//")) {
+		return nil, &who.OptionError{Key: "login_url", Err: errors.New("redirector: login_url starts with // but names no host; give a path (/login) or a URL with a host")}
+	}
 	p := &Plugin{login: u, cameFrom: "came_from", reasonParam: "reason", reasonHeader: DefaultReasonHeader}
 	if o.CameFromParam != nil {
 		p.cameFrom = *o.CameFromParam
