@@ -50,7 +50,7 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	for b.Loop() {
 		p.mu.Lock()
-		_, err := p.load(true)
+		_, _, err := p.load()
 		p.mu.Unlock()
 		if err != nil {
 			b.Fatal(err)

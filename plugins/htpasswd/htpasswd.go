@@ -22,17 +22,25 @@ import (
 // time and size are checked when Options.ReloadInterval is zero.
 const DefaultReloadInterval = time.Second
 
-// settleTime is how long the file must have been left alone (by its
-// modification time) before a periodic check reads it: a file rewritten
-// in place is not read between the truncation and the last write.
+// settleTime is how long a periodic check must have seen a changed file
+// unchanged (the same inode, size and modification time, by the plugin's
+// own clock) before it swaps it in: a file rewritten in place is not
+// served between its truncation and its last write.
 const settleTime = time.Second
 
 // mtimeGranule is the coarsest modification-time resolution the plugin
 // allows for (FAT's 2 s). A file read less than this after its
 // modification time is read again at the next check, since a rewrite of
-// the same size within the same tick would not show; and it must end
-// with a newline (and not be empty) to be swapped in.
+// the same size within the same tick would not show.
 const mtimeGranule = 2 * time.Second
+
+// incompleteGrace is how long a file that is empty or lacks its final
+// newline must have been seen unchanged before it replaces the table
+// (for Reload: how old its modification time must be): until then it is
+// taken for an in-place rewrite that stalled between its truncation and
+// its last write. The plugin's own clock is used where it can be: during
+// a truncation a file can briefly show size 0 with its old mtime.
+const incompleteGrace = time.Minute
 
 // Errors callers can test with errors.Is.
 var (
@@ -47,7 +55,7 @@ var (
 	// retrying, when the file changed while it was read or looks half
 	// written: the last good contents stay in use and a later check
 	// tries again.
-	ErrFileChanging = errors.New("htpasswd: the file is being written (it changed during the read, or was modified just now and is empty or lacks its final newline); write a temporary file and rename it over the old one")
+	ErrFileChanging = errors.New("htpasswd: the file is being written (it changed during the read, or was modified less than a minute ago and is empty or lacks its final newline); write a temporary file and rename it over the old one")
 )
 
 // Line errors: why a line was skipped.
@@ -104,12 +112,19 @@ type Plugin struct {
 	tab       atomic.Pointer[table]
 	nextCheck atomic.Int64 // unix nanoseconds before which the file is not checked
 
-	mu      sync.Mutex // serialises loads; guards failing and fakes
+	mu      sync.Mutex // serialises loads; guards failing, fakes and pending
 	failing bool
 	fakes   map[string]*parsedHash
+	pending *sighting // a changed file the periodic check waits on
 
 	fakeChecks atomic.Int64 // unknown users checked against the fake hash
 	hashes     atomic.Int64 // passwords hashed (real and fake checks)
+}
+
+// sighting is a changed file as a periodic check first saw it.
+type sighting struct {
+	info os.FileInfo
+	seen time.Time // p.now() at the first sighting
 }
 
 // table is one load of the file.
@@ -159,7 +174,7 @@ func New(o Options) (*Plugin, error) {
 	// second; there is no last good table to keep yet.
 	var t *table
 	for range 20 {
-		if t, err = p.load(false); !errors.Is(err, ErrFileChanging) {
+		if t, _, err = p.load(); !errors.Is(err, ErrFileChanging) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -238,8 +253,8 @@ func (p *Plugin) Authenticate(_ *http.Request, id who.Identity) (string, error) 
 // Reload re-reads the file now if its modification time, size or identity
 // changed (or it was read too soon after its last change to be sure). On
 // failure the last good contents stay in use and the error is returned: a
-// file that changed during the read, or was modified within the last 2 s
-// and is empty or lacks its final newline, is an error wrapping
+// file that changed during the read, or was modified within the last
+// minute and is empty or lacks its final newline, is an error wrapping
 // ErrFileChanging (not logged; the periodic check tries again), any other
 // failure is logged once.
 func (p *Plugin) Reload() error {
@@ -272,9 +287,11 @@ func sameInfo(a, b os.FileInfo) bool {
 	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
 }
 
-// reloadLocked re-reads the file when it changed. A periodic check leaves
-// a file modified less than p.settle ago for a later check: it may be in
-// the middle of an in-place rewrite. p.mu is held.
+// reloadLocked re-reads the file when it changed. A periodic check swaps
+// a changed file in only once it has seen it unchanged (sameInfo) for
+// p.settle, or incompleteGrace when it is empty or lacks its final
+// newline; until then it keeps the table and looks again at the next
+// check. Reload (periodic false) reads at once. p.mu is held.
 func (p *Plugin) reloadLocked(periodic bool) error {
 	fi, err := os.Stat(p.path)
 	if err != nil {
@@ -282,15 +299,24 @@ func (p *Plugin) reloadLocked(periodic bool) error {
 		return err
 	}
 	cur := p.tab.Load()
-	if sameInfo(fi, cur.info) && !cur.recheck {
+	unchanged := sameInfo(fi, cur.info)
+	if unchanged && !cur.recheck {
+		p.pending = nil
 		p.recovered()
 		return nil
 	}
-	if age := p.now().Sub(fi.ModTime()); periodic && age >= 0 && age < p.settle {
-		return nil // being written, or just written: the next check looks again
+	now := p.now()
+	if periodic && !unchanged {
+		if p.pending == nil || !sameInfo(fi, p.pending.info) {
+			p.pending = &sighting{info: fi, seen: now}
+		}
+		if now.Sub(p.pending.seen) < p.settle {
+			return nil // changed lately: the next check looks again
+		}
 	}
-	t, err := p.load(true)
+	t, complete, err := p.load()
 	if errors.Is(err, ErrFileChanging) {
+		p.pending = nil
 		p.log.Debug("htpasswd: file changing; keeping the last good contents", "file", p.path)
 		return err
 	}
@@ -298,8 +324,25 @@ func (p *Plugin) reloadLocked(periodic bool) error {
 		p.failed(err)
 		return err
 	}
-	p.tab.Store(t)
 	p.recovered()
+	switch {
+	case periodic:
+		want := cur.info // a re-check: the file read before
+		if !unchanged {
+			want = p.pending.info
+		}
+		if !sameInfo(t.info, want) { // changed since the stat: start over
+			p.pending = &sighting{info: t.info, seen: now}
+			return nil
+		}
+		if !unchanged && !complete && now.Sub(p.pending.seen) < incompleteGrace {
+			return nil // maybe a stalled rewrite
+		}
+	case !complete && now.Sub(t.info.ModTime()) < incompleteGrace:
+		return fmt.Errorf("%w: %s", ErrFileChanging, p.path)
+	}
+	p.pending = nil
+	p.tab.Store(t)
 	if t.sum != cur.sum {
 		p.log.Info("htpasswd: file reloaded", "file", p.path, "users", len(t.users))
 	}
@@ -322,52 +365,50 @@ func (p *Plugin) recovered() {
 
 // read reads the file and checks that the read can be trusted: the file
 // had the same inode, size and modification time before and after it,
-// the path still names it, and exactly its size was read; with complete,
-// a file modified less than mtimeGranule ago must also be non-empty and
-// end with a newline. Otherwise the error wraps ErrFileChanging. recent
-// says whether the file was modified less than mtimeGranule ago.
-func (p *Plugin) read(complete bool) (data []byte, fi os.FileInfo, recent bool, err error) {
+// the path still names it, and exactly its size was read; otherwise the
+// error wraps ErrFileChanging.
+func (p *Plugin) read() (data []byte, fi os.FileInfo, err error) {
 	f, err := os.Open(p.path)
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("htpasswd: %w", err)
+		return nil, nil, fmt.Errorf("htpasswd: %w", err)
 	}
 	defer f.Close()
 	before, err := f.Stat()
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("htpasswd: %w", err)
+		return nil, nil, fmt.Errorf("htpasswd: %w", err)
 	}
 	data, err = io.ReadAll(f)
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("htpasswd: %w", err)
+		return nil, nil, fmt.Errorf("htpasswd: %w", err)
 	}
 	if p.afterRead != nil {
 		p.afterRead()
 	}
 	after, err := f.Stat()
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("htpasswd: %w", err)
+		return nil, nil, fmt.Errorf("htpasswd: %w", err)
 	}
 	named, err := os.Stat(p.path)
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("htpasswd: %w", err)
+		return nil, nil, fmt.Errorf("htpasswd: %w", err)
 	}
 	if !sameInfo(before, after) || !sameInfo(after, named) || int64(len(data)) != after.Size() {
-		return nil, nil, false, fmt.Errorf("%w: %s", ErrFileChanging, p.path)
+		return nil, nil, fmt.Errorf("%w: %s", ErrFileChanging, p.path)
 	}
-	recent = p.now().Sub(after.ModTime()) < mtimeGranule // also when in the future
-	if complete && recent && !bytes.HasSuffix(data, []byte("\n")) {
-		return nil, nil, false, fmt.Errorf("%w: %s", ErrFileChanging, p.path)
-	}
-	return data, after, recent, nil
+	return data, after, nil
 }
 
-// load reads and parses the file (see read for complete). p.mu is held.
-func (p *Plugin) load(complete bool) (*table, error) {
-	data, fi, recent, err := p.read(complete)
+// load reads (see read) and parses the file. complete says whether it is
+// not empty and ends with a newline. The table is marked for a re-check
+// when the file was modified less than mtimeGranule ago. p.mu is held.
+func (p *Plugin) load() (t *table, complete bool, err error) {
+	data, fi, err := p.read()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	t := &table{users: map[string]*parsedHash{}, info: fi, sum: sha256.Sum256(data), recheck: recent}
+	recent := p.now().Sub(fi.ModTime()) < mtimeGranule // also when in the future
+	complete = bytes.HasSuffix(data, []byte("\n"))
+	t = &table{users: map[string]*parsedHash{}, info: fi, sum: sha256.Sum256(data), recheck: recent}
 	best, bestWork := parsedHash{scheme: SchemeAPR1}, -1.0
 	text := strings.TrimPrefix(string(data), "\ufeff")
 	for n := 1; text != ""; n++ {
@@ -392,7 +433,7 @@ func (p *Plugin) load(complete bool) (*table, error) {
 		}
 	}
 	t.fake = p.fake(best.scheme, best.cost)
-	return t, nil
+	return t, complete, nil
 }
 
 // fake returns a hash of a random password with scheme and cost, made

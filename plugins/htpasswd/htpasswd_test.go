@@ -421,6 +421,12 @@ func TestReload(t *testing.T) {
 		}
 	}
 	check("one", "foo")
+	// seen makes the next check see the change; the check after it (one
+	// settle time later) swaps the file in.
+	seen := func() {
+		clock.Add(2 * time.Minute)
+		p.maybeReload()
+	}
 
 	if err := os.WriteFile(path, []byte("foo:"+h2+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -429,8 +435,10 @@ func TestReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("one", "foo") // within the interval: not checked yet
+	seen()
+	check("one", "foo") // seen changed, not yet settled
 	clock.Add(2 * time.Minute)
-	check("two", "foo") // checked and re-read
+	check("two", "foo") // seen unchanged for the settle time: re-read
 	check("one", "")
 
 	// Unchanged file: no re-read.
@@ -448,6 +456,7 @@ func TestReload(t *testing.T) {
 	if err := os.Chtimes(path, mtime.Add(time.Second), mtime.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
+	seen()
 	clock.Add(2 * time.Minute)
 	check("one", "foo")
 	if got := auth(t, p, creds("bar", "two")); got != "bar" {
@@ -469,6 +478,7 @@ func TestReload(t *testing.T) {
 	if err := os.WriteFile(path, []byte("foo:"+h2+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	seen()
 	clock.Add(2 * time.Minute)
 	check("two", "foo")
 	if !strings.Contains(logs.String(), "readable again") {

@@ -92,7 +92,11 @@ func TestInPlaceRewritesRefuseNoGoodLogin(t *testing.T) {
 							}
 							user := fmt.Sprintf("good%02d", (i+g)%goodUsers)
 							if auth(t, p, creds(user, "pw")) != user {
-								refused.Add(1)
+								if refused.Add(1) == 1 {
+									tb := p.tab.Load()
+									t.Logf("first refusal at login %d: %d users, file size %d, mtime %v, now %v",
+										i, len(tb.users), tb.info.Size(), tb.info.ModTime(), p.now())
+								}
 							}
 							logins.Add(1)
 							if cur := p.tab.Load(); cur != last {
@@ -114,9 +118,11 @@ func TestInPlaceRewritesRefuseNoGoodLogin(t *testing.T) {
 					t.Errorf("%d of %d good logins refused during %d in-place rewrites", n, logins.Load(), rewrites)
 				}
 				t.Logf("%d logins, %d table swaps seen, %d refused", logins.Load(), swaps.Load(), refused.Load())
-				// The writer is done: a check after the settle time and
-				// the timestamp granule serves the last version.
-				skew.Store(int64(mtimeGranule + time.Second))
+				// The writer is done: a check sees the last version, and
+				// one after the settle time serves it.
+				skew.Store(int64(time.Second))
+				p.maybeReload()
+				skew.Store(int64(time.Second + settleTime))
 				if got := auth(t, p, creds("final", "pw")); got != "final" {
 					t.Errorf("the last version is not served: final got %q", got)
 				}
@@ -183,7 +189,7 @@ func TestReloadRefusesAChangingFile(t *testing.T) {
 				t.Fatal("a file read while it changed was swapped in")
 			}
 			// The next, undisturbed read of the settled file is taken.
-			p.now = func() time.Time { return time.Now().Add(mtimeGranule + time.Second) }
+			p.now = func() time.Time { return time.Now().Add(incompleteGrace + time.Second) }
 			if err := p.Reload(); err != nil {
 				t.Fatalf("second Reload: %v", err)
 			}
@@ -194,9 +200,11 @@ func TestReloadRefusesAChangingFile(t *testing.T) {
 	}
 }
 
-// TestReloadRefusesHalfWrittenRecentFile: a file modified just now that
-// is empty or lacks its final newline is not swapped in; the same file,
-// settled, is.
+// TestReloadRefusesHalfWrittenRecentFile: a file that is empty or lacks
+// its final newline is not swapped in by Reload when it was modified less
+// than a minute ago, nor by the periodic check before it has seen it
+// unchanged for a minute, even when its mtime is old (as a file being
+// truncated can briefly show); left alone, it is the file.
 func TestReloadRefusesHalfWrittenRecentFile(t *testing.T) {
 	t.Parallel()
 	h, _ := Hash(SchemeSHA, "pw")
@@ -212,7 +220,7 @@ func TestReloadRefusesHalfWrittenRecentFile(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			path := writeFile(t, "foo:"+h+"\nbaz:"+h+"\nqux:"+h+"\n")
-			p := mustNew(t, Options{Filename: path, ReloadInterval: -1})
+			p := mustNew(t, Options{Filename: path, ReloadInterval: who.Duration(time.Second)})
 			before := p.tab.Load()
 			if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
 				t.Fatal(err)
@@ -220,51 +228,82 @@ func TestReloadRefusesHalfWrittenRecentFile(t *testing.T) {
 			if err := p.Reload(); !errors.Is(err, ErrFileChanging) {
 				t.Fatalf("Reload of a fresh %s file = %v, want ErrFileChanging", tt.name, err)
 			}
-			if p.tab.Load() != before || p.Len() != 3 {
-				t.Fatalf("a half-written file was swapped in: %d users", p.Len())
+			if p.tab.Load() != before {
+				t.Fatalf("Reload swapped in a half-written file: %d users", p.Len())
 			}
-			// Left alone for longer than the granule, it is the file.
-			p.now = func() time.Time { return time.Now().Add(mtimeGranule + time.Second) }
-			if err := p.Reload(); err != nil {
+
+			// The periodic check, with an old mtime: it goes by how long
+			// it has seen the file unchanged.
+			old := time.Now().Add(-time.Hour)
+			if err := os.Chtimes(path, old, old); err != nil {
 				t.Fatal(err)
 			}
+			clock := &fakeClock{now: time.Now()}
+			p.now = clock.Now
+			for range 3 { // seen, then 20 s and 40 s unchanged
+				p.nextCheck.Store(0)
+				p.maybeReload()
+				if p.tab.Load() != before {
+					t.Fatalf("the periodic check swapped in a half-written file after %v", clock.Now().Sub(time.Now()))
+				}
+				clock.Add(incompleteGrace / 3)
+			}
+			clock.Add(incompleteGrace / 3) // 80 s unchanged
+			p.nextCheck.Store(0)
+			p.maybeReload()
 			if p.Len() != tt.users {
-				t.Errorf("%d users, want %d", p.Len(), tt.users)
+				t.Errorf("left alone: %d users, want %d", p.Len(), tt.users)
+			}
+			// Reload takes an old incomplete file at once.
+			if err := os.WriteFile(path, []byte("foo:"+h+"\nzed:"+h+"\nnot"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(path, old, old); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Reload(); err != nil || p.Len() != 2 {
+				t.Errorf("Reload of an old file without final newline: %v, %d users", err, p.Len())
 			}
 		})
 	}
 }
 
-// TestPeriodicCheckWaitsForTheFileToSettle: a periodic check does not
-// read a file modified less than the settle time ago; a later one does.
+// TestPeriodicCheckWaitsForTheFileToSettle: a periodic check swaps in a
+// changed file only after seeing it unchanged for the settle time; a
+// change meanwhile starts the wait over.
 func TestPeriodicCheckWaitsForTheFileToSettle(t *testing.T) {
 	t.Parallel()
 	h, _ := Hash(SchemeSHA, "pw")
 	path := writeFile(t, "foo:"+h+"\n")
 	clock := &fakeClock{now: time.Now().Add(time.Hour)}
-	p := mustNew(t, Options{Filename: path, ReloadInterval: who.Duration(time.Minute)})
+	p := mustNew(t, Options{Filename: path, ReloadInterval: who.Duration(time.Millisecond)})
 	p.now = clock.Now
-	p.nextCheck.Store(0)
-	// Written "half a second ago", line by line: only foo so far.
-	if err := os.WriteFile(path, []byte("foo:"+h+"\nbar:"+h+"\n"), 0o600); err != nil {
-		t.Fatal(err)
+	step := func(d time.Duration, user string, want bool) {
+		t.Helper()
+		clock.Add(d)
+		if got := auth(t, p, creds(user, "pw")) == user; got != want {
+			t.Fatalf("after %v: %s logs in = %v, want %v", d, user, got, want)
+		}
 	}
-	m := clock.Now().Add(-settleTime / 2)
-	if err := os.Chtimes(path, m, m); err != nil {
-		t.Fatal(err)
+	write := func(content string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if got := auth(t, p, creds("bar", "pw")); got != "" {
-		t.Fatal("a file modified just now was read by the periodic check")
-	}
-	clock.Add(time.Minute) // the next check: settled by now
-	if got := auth(t, p, creds("bar", "pw")); got != "bar" {
-		t.Fatal("the settled file was not read")
-	}
+	write("foo:" + h + "\nbar:" + h + "\n") // line by line: only foo and bar so far
+	step(time.Second, "bar", false)         // seen changed
+	step(settleTime/2, "bar", false)        // unchanged for half the settle time
+	write("foo:" + h + "\nbar:" + h + "\nbaz:" + h + "\n")
+	step(settleTime/2, "baz", false) // changed again: the wait starts over
+	step(settleTime/2, "baz", false)
+	step(settleTime/2, "baz", true) // unchanged for the settle time
+	step(time.Second, "foo", true)
 }
 
 // TestSameTickRewriteIsPickedUp: a rewrite of the same size that keeps
 // the modification time (a coarse file-system clock) is seen when the
-// first read came within the granule of that time; once a read is well
+// last read came within the granule of that time; once a read is well
 // after it, the file is not re-read any more.
 func TestSameTickRewriteIsPickedUp(t *testing.T) {
 	t.Parallel()
@@ -274,8 +313,7 @@ func TestSameTickRewriteIsPickedUp(t *testing.T) {
 	clock := &fakeClock{now: time.Now().Add(time.Hour)}
 	p := mustNew(t, Options{Filename: path, ReloadInterval: who.Duration(time.Second)})
 	p.now = clock.Now
-	p.nextCheck.Store(0)
-	tick := clock.Now().Add(-settleTime - 100*time.Millisecond) // settled, within the granule
+	tick := clock.Now().Add(time.Second) // the mtime of both versions
 	setFile := func(h string) {
 		t.Helper()
 		if err := os.WriteFile(path, []byte("foo:"+h+"\n"), 0o600); err != nil {
@@ -285,23 +323,27 @@ func TestSameTickRewriteIsPickedUp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	check := func(pw string, want bool) {
+		t.Helper()
+		clock.Add(time.Second)
+		if got := auth(t, p, creds("foo", pw)) == "foo"; got != want {
+			t.Fatalf("at +%v: %q logs in = %v, want %v", clock.Now().Sub(tick), pw, got, want)
+		}
+	}
 	setFile(h2)
-	if got := auth(t, p, creds("foo", "two")); got != "foo" {
-		t.Fatal("version two not read")
-	}
-	setFile(h1) // same size, same mtime, same inode
-	clock.Add(time.Second)
-	if got := auth(t, p, creds("foo", "one")); got != "foo" {
-		t.Fatal("a same-tick rewrite of the same size was never picked up")
-	}
-	// Read well after the tick: no more re-reads.
+	check("two", false) // +0s: seen
+	check("two", true)  // +1s: settled, read within the granule
+	setFile(h1)         // same size, same mtime, same inode
+	check("one", true)  // +2s: re-read
+	// Read 2 s after the tick: no more re-reads.
 	tab := p.tab.Load()
-	clock.Add(mtimeGranule)
-	auth(t, p, creds("foo", "one"))
-	tab2 := p.tab.Load()
-	clock.Add(mtimeGranule)
-	auth(t, p, creds("foo", "one"))
-	if p.tab.Load() != tab2 || tab2.recheck {
-		t.Errorf("an old, unchanged file is still re-read (first %p, then %p, now %p)", tab, tab2, p.tab.Load())
+	if tab.recheck {
+		t.Fatal("a file read 2 s after its mtime is still marked for a re-check")
+	}
+	setFile(h2)
+	check("one", true)
+	check("one", true)
+	if p.tab.Load() != tab {
+		t.Error("an old, unchanged file was re-read")
 	}
 }
