@@ -195,6 +195,9 @@ func New(o Options) (*Plugin, error) {
 		if err != nil || strings.ContainsAny(o.LoginFormURL, "\r\n") {
 			return nil, optErr("login_form_url", fmt.Errorf("%q is not a URL", o.LoginFormURL))
 		}
+		if u.User != nil || u.Host == "" && strings.HasPrefix(o.LoginFormURL, "//") {
+			return nil, optErr("login_form_url", fmt.Errorf("%q holds user info or starts with // without a host; give a path (/login) or a URL with a host", o.LoginFormURL))
+		}
 		if u.Scheme == "" && u.Host == "" && strings.HasPrefix(u.Path, "/") && (o.ServeForm == nil || *o.ServeForm) {
 			p.formPath = u.Path
 		}

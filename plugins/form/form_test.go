@@ -391,6 +391,21 @@ func TestResolve(t *testing.T) {
 	if _, err := New(Options{Rememberer: tkt, LoginHandlerPath: "login"}); !errors.As(err, &oe) || oe.Key != "login_handler_path" {
 		t.Fatalf("relative handler path: %v", err)
 	}
+	for _, tt := range []struct {
+		o   Options
+		key string
+	}{
+		{Options{Rememberer: tkt, LoginHandlerPath: "//evil.example/h"}, "login_handler_path"},
+		{Options{Rememberer: tkt, LogoutHandlerPath: "/\\evil.example"}, "logout_handler_path"},
+		{Options{Rememberer: tkt, LoginFormURL: "//@"}, "login_form_url"},
+		{Options{Rememberer: tkt, LoginFormURL: "///login"}, "login_form_url"},
+		{Options{Rememberer: tkt, LoginFormURL: "https://u:p@sso.example/login"}, "login_form_url"},
+		{Options{Rememberer: tkt, MaxRemember: who.Duration(1e6)}, "max_remember"},
+	} {
+		if _, err := New(tt.o); !errors.As(err, &oe) || oe.Key != tt.key {
+			t.Errorf("New(%+v) = %v, want an error on %s", tt.o, err, tt.key)
+		}
+	}
 }
 
 func TestFactoryAndTemplate(t *testing.T) {
