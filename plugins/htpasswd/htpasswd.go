@@ -83,9 +83,12 @@ type Options struct {
 	// hash ("$id$…", "{NAME}…", or 13 crypt characters, which is DES) is
 	// never read as clear text.
 	AllowPlain bool `toml:"allow_plain"`
-	// ReloadInterval is how often, at most, the file's modification time
-	// and size are checked; the file is re-read only when they changed
-	// (key "reload_interval", default "1s"). Negative: never re-read.
+	// ReloadInterval is how often, at most, the file's modification time,
+	// size and inode are checked; the file is re-read only when they
+	// changed, and swapped in once a later check has seen it unchanged for
+	// a second (a minute when it is empty or lacks its final newline), so
+	// an in-place rewrite is never served half-written (key
+	// "reload_interval", default "1s"). Negative: never re-read.
 	ReloadInterval who.Duration `toml:"reload_interval"`
 	// MaxPasswordBytes is the longest password checked, in bytes (key
 	// "max_password_bytes", default who.DefaultMaxPasswordBytes, 1024). A
