@@ -557,6 +557,7 @@ func (p *Plugin) headers(r *http.Request, value string, maxAge int64, hasMaxAge 
 	{
 		var b strings.Builder
 		if hasMaxAge {
+			maxAge = min(maxAge, maxCookieAge)
 			b.WriteString("; Max-Age=")
 			b.WriteString(strconv.FormatInt(maxAge, 10))
 			b.WriteString("; Expires=")
@@ -679,6 +680,11 @@ func userData(v any) string {
 	return ""
 }
 
+// maxCookieAge caps a remembered cookie's Max-Age at the 400 days browsers
+// keep a cookie at most (RFC 6265bis), whatever an identifier asked for, so
+// Expires never overflows into a nonsense date.
+const maxCookieAge = 400 * 24 * 60 * 60
+
 // maxAgeOf reads who.KeyMaxAge: an integer, a float, a decimal string or a
 // time.Duration / who.Duration.
 func maxAgeOf(v any) (int64, bool) {
@@ -690,6 +696,12 @@ func maxAgeOf(v any) (int64, bool) {
 	case int32:
 		return int64(x), true
 	case float64:
+		if x > maxCookieAge {
+			return maxCookieAge, true
+		}
+		if x != x || x < -maxCookieAge {
+			return 0, true // NaN or a huge negative: expire now
+		}
 		return int64(x), true
 	case time.Duration:
 		return int64(x / time.Second), true

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -187,6 +188,22 @@ func TestSetCookieBytes(t *testing.T) {
 			id:     who.Identity{who.KeyUserID: "alice", who.KeyMaxAge: "3600"},
 			want: []string{
 				`tkt="0a6735e125e63fa9fc6c9e2e199b59e46553f100alice!"; Path=/; Max-Age=3600; Expires=Tue, 14 Nov 2023 23:13:20 GMT; secure; HttpOnly`,
+			},
+		},
+		{
+			name: "a huge max_age is capped at 400 days (no Expires overflow)",
+			o:    Options{CookieName: "tkt", SameSite: SameSiteOff},
+			id:   who.Identity{who.KeyUserID: "alice", who.KeyMaxAge: int64(math.MaxInt64)},
+			want: []string{
+				`tkt="aa9330a397e010c15f732ae177ed1f126553f100alice!"; Path=/; Max-Age=34560000; Expires=Wed, 18 Dec 2024 22:13:20 GMT; HttpOnly`,
+			},
+		},
+		{
+			name: "a huge float max_age is capped too",
+			o:    Options{CookieName: "tkt", SameSite: SameSiteOff},
+			id:   who.Identity{who.KeyUserID: "alice", who.KeyMaxAge: 1e30},
+			want: []string{
+				`tkt="aa9330a397e010c15f732ae177ed1f126553f100alice!"; Path=/; Max-Age=34560000; Expires=Wed, 18 Dec 2024 22:13:20 GMT; HttpOnly`,
 			},
 		},
 		{
