@@ -113,7 +113,7 @@ func (p *pool) dial(ctx context.Context) (*goldap.Conn, error) {
 	if p.startTLS || p.bindDN != "" {
 		stop := context.AfterFunc(ctx, func() { c.Close() })
 		err := p.prepare(c)
-		if !stop() || (isNetwork(err) && ctx.Err() != nil) {
+		if !stop() || (isNetwork(err) && deadlineReached(ctx)) {
 			err = backendError("dial", context.Cause(ctx))
 		}
 		if err != nil {
@@ -190,7 +190,7 @@ func (p *pool) do(ctx context.Context, op func(c *goldap.Conn) error) error {
 		err = op(c.Conn)
 		// go-ldap's own timeout may fire a moment before ctx's: the same
 		// deadline.
-		cut := !stop() || (isNetwork(err) && ctx.Err() != nil)
+		cut := !stop() || (isNetwork(err) && deadlineReached(ctx))
 		broken := cut || isNetwork(err)
 		c.release(broken)
 		if cut {
@@ -201,6 +201,21 @@ func (p *pool) do(ctx context.Context, op func(c *goldap.Conn) error) error {
 		}
 		return err
 	}
+}
+
+// deadlineReached reports whether ctx has ended, or its deadline has passed
+// and it is about to end (its timer may run late on a loaded machine, after
+// go-ldap's own timeout, which is the same deadline plus a margin); in the
+// second case it waits for ctx to end, so context.Cause(ctx) names the cause.
+func deadlineReached(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		<-ctx.Done()
+		return true
+	}
+	return false
 }
 
 // isNetwork reports whether err is a connection-level failure, as opposed
