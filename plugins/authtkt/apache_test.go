@@ -23,7 +23,10 @@ func apacheGet(t *testing.T, url, cookie string) (int, map[string]string, *http.
 	if cookie != "" {
 		req.Header.Set("Cookie", "auth_tkt="+cookie)
 	}
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 10 * time.Second}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 30 * time.Second,
+		// No kept-alive connections: each would hold one of prefork Apache's few
+		// workers for KeepAliveTimeout, and a loaded CI machine ran out of them.
+		Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
