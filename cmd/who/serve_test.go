@@ -107,7 +107,7 @@ func TestDemoExchanges(t *testing.T) {
 			wantStatus: 200, wantBody: `name="came_from" value="/protected"`}},
 		{"(3) good login by Basic", exchange{method: "GET", path: "/protected", user: "alice", pass: "wonderland",
 			wantStatus: 200, wantBody: "protected: alice"}},
-		{"(3) good login by apr1 Basic", exchange{method: "GET", path: "/protected", user: "bob", pass: "builder",
+		{"(3) good login by Basic as bob", exchange{method: "GET", path: "/protected", user: "bob", pass: "builder",
 			wantStatus: 200, wantBody: "protected: bob"}},
 		{"(3) good login by form", exchange{method: "POST", path: "/login", form: "login=alice&password=wonderland&came_from=%2Fprotected",
 			wantStatus: 302, wantHeader: map[string]string{"Location": "/protected"}}},
