@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gowho/gowho/config"
+	"github.com/gowho/gowho/internal/origin"
 	"github.com/gowho/gowho/plugins/form"
 	"github.com/gowho/gowho/who"
 )
@@ -235,7 +235,7 @@ func demoApp() http.Handler {
 	})
 	mux.HandleFunc("POST /login", login)
 	mux.HandleFunc("GET /logout", func(w http.ResponseWriter, r *http.Request) {
-		if crossSite(r) {
+		if origin.CrossSite(r) {
 			showLogout(w) // a cross-site link or image never logs out
 			return
 		}
@@ -253,32 +253,6 @@ func demoApp() http.Handler {
 func logout(w http.ResponseWriter, r *http.Request) {
 	addHeaders(w.Header(), who.APIFrom(r).Logout(""))
 	http.Redirect(w, r, "/", http.StatusFound)
-}
-
-// crossSite reports whether a GET comes from another site: by Fetch
-// Metadata (Sec-Fetch-Site other than same-origin, or none for a typed
-// URL or bookmark), else by an Origin or Referer of another host. A
-// request with none of those headers (curl, an old browser following a
-// same-site link without Referer) is not.
-func crossSite(r *http.Request) bool {
-	switch site := r.Header.Get("Sec-Fetch-Site"); site {
-	case "same-origin", "none":
-		return false
-	case "":
-	default:
-		return true
-	}
-	for _, h := range []string{"Origin", "Referer"} {
-		v := r.Header.Get(h)
-		if v == "" {
-			continue
-		}
-		u, err := url.Parse(v)
-		if err != nil || v == "null" || !strings.EqualFold(u.Host, r.Host) {
-			return true
-		}
-	}
-	return false
 }
 
 func whoami(w http.ResponseWriter, r *http.Request) {

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gowho/gowho/internal/origin"
 	"github.com/gowho/gowho/who"
 )
 
@@ -330,7 +331,7 @@ func (p *Plugin) login(r *http.Request, action string) (who.Identity, error) {
 	n, _ := strconv.Atoi(f.Get(p.o.LoginCounterName))
 	n = max(n, 0)
 	login, password := f.Get(FieldLogin), f.Get(FieldPassword)
-	if !p.checkCSRF(r, f.Get(FieldCSRF)) && (p.servesForm() || !sameOrigin(r)) {
+	if !p.checkCSRF(r, f.Get(FieldCSRF)) && (p.servesForm() || !origin.SameOrigin(r)) {
 		who.ReplaceHandler(r, p.formHandler(action, cameFrom, login, MsgCSRF, n, http.StatusForbidden, nil))
 		return nil, nil
 	}
@@ -380,7 +381,7 @@ func (p *Plugin) logout(w http.ResponseWriter, r *http.Request) {
 	cameFrom := r.URL.Query().Get(FieldCameFrom)
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		if crossSite(r) {
+		if origin.CrossSite(r) {
 			p.logoutPage(w, r, cameFrom, http.StatusOK)
 			return
 		}

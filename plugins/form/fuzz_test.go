@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/gowho/gowho/internal/origin"
 )
 
 // FuzzLoginPost sends arbitrary login POSTs (body, content type, query,
@@ -73,7 +75,7 @@ func FuzzSelfAction(f *testing.F) {
 			if !strings.HasPrefix(a, "/") || strings.HasPrefix(a, "//") || strings.ContainsAny(a, "\\\t\r\n \x00") {
 				t.Fatalf("selfAction(%q) = %q", path, a)
 			}
-			if p, _, _ := strings.Cut(a, "?"); strings.HasPrefix(removeDotSegments(p), "//") {
+			if p, _, _ := strings.Cut(a, "?"); strings.HasPrefix(origin.RemoveDotSegments(p), "//") {
 				t.Fatalf("selfAction(%q) = %q: dot segments resolve to //", path, a)
 			}
 			if host, err := browserResolve(base, a); err != nil || host != "good.example" {
@@ -130,7 +132,7 @@ func FuzzSafeRedirect(f *testing.F) {
 		if strings.HasPrefix(got, "/") {
 			p, _, _ := strings.Cut(got, "?")
 			p, _, _ = strings.Cut(p, "#")
-			if dec, err := url.PathUnescape(p); err != nil || strings.HasPrefix(removeDotSegments(p), "//") || strings.HasPrefix(removeDotSegments(dec), "//") {
+			if dec, err := url.PathUnescape(p); err != nil || strings.HasPrefix(origin.RemoveDotSegments(p), "//") || strings.HasPrefix(origin.RemoveDotSegments(dec), "//") {
 				t.Fatalf("kept %q, whose dot segments resolve to //", got)
 			}
 		}

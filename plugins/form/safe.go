@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/gowho/gowho/internal/origin"
 )
 
 // SafeRedirect returns target when it is safe to redirect the request r
@@ -44,7 +46,7 @@ func SafeRedirect(r *http.Request, target string, allowedHosts []string, fallbac
 		raw, _, _ := strings.Cut(target, "?")
 		raw, _, _ = strings.Cut(raw, "#")
 		decPath, err := url.PathUnescape(raw)
-		if err != nil || strings.HasPrefix(removeDotSegments(raw), "//") || strings.HasPrefix(removeDotSegments(decPath), "//") {
+		if err != nil || strings.HasPrefix(origin.RemoveDotSegments(raw), "//") || strings.HasPrefix(origin.RemoveDotSegments(decPath), "//") {
 			return fallback
 		}
 		return target

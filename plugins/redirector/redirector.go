@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/gowho/gowho/internal/origin"
 	"github.com/gowho/gowho/who"
 )
 
@@ -111,7 +112,7 @@ func RequestURL(r *http.Request) string {
 func (p *Plugin) Location(r *http.Request, appHeaders http.Header) string {
 	u := *p.login
 	if u.Scheme == "" && u.Host == "" && u.Path == "" {
-		esc := localPath(r.URL.EscapedPath())
+		esc := origin.LocalPath(r.URL.EscapedPath())
 		u.Path, _ = url.PathUnescape(esc)
 		u.RawPath = esc
 	} else if u.Scheme == "" && u.Host == "" && !strings.HasPrefix(u.Path, "/") {
@@ -169,49 +170,4 @@ func (p *Plugin) Challenge(r *http.Request, _ int, appHeaders, forgetHeaders htt
 		w.WriteHeader(http.StatusFound)
 		fmt.Fprintf(w, "<a href=\"%s\">Found</a>.\n", html.EscapeString(loc))
 	})
-}
-
-// localPath makes an escaped request path safe to send back as a
-// scheme-less, host-less reference: bytes a browser strips or
-// reinterprets (controls, space, backslash, non-ASCII) are %-encoded, dot
-// segments are resolved as a browser resolves them, and leading slashes
-// collapse into one, so no browser can read a host in it.
-func localPath(p string) string {
-	var b strings.Builder
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; c <= 0x20 || c >= 0x7f || c == '\\' {
-			fmt.Fprintf(&b, "%%%02X", c)
-		} else {
-			b.WriteByte(c)
-		}
-	}
-	p = removeDotSegments("/" + strings.TrimLeft(b.String(), "/"))
-	return "/" + strings.TrimLeft(p, "/")
-}
-
-// removeDotSegments resolves the "." and ".." segments of an absolute
-// path as RFC 3986 section 5.2.4 and browsers do ("%2e" counts as a dot,
-// as in the WHATWG URL standard).
-func removeDotSegments(p string) string {
-	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
-	out := make([]string, 0, len(segs))
-	for i, s := range segs {
-		last := i == len(segs)-1
-		switch strings.ReplaceAll(strings.ToLower(s), "%2e", ".") {
-		case ".":
-			if last {
-				out = append(out, "")
-			}
-		case "..":
-			if len(out) > 0 {
-				out = out[:len(out)-1]
-			}
-			if last {
-				out = append(out, "")
-			}
-		default:
-			out = append(out, s)
-		}
-	}
-	return "/" + strings.Join(out, "/")
 }
