@@ -8,34 +8,21 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-// chromiumPath is Debian's chromium.
-const chromiumPath = "/usr/bin/chromium"
+	"github.com/gowho/gowho/internal/browsertest"
+)
 
 // TestBrowserLogin drives headless Chromium through the demo of
 // examples/who.toml: /protected sends it to the login form, alice logs in
 // and lands back on /protected, a reload keeps her logged in, logging out
 // makes /protected challenge again.
 func TestBrowserLogin(t *testing.T) {
-	exe := chromiumPath
-	if _, err := os.Stat(exe); err != nil {
-		if p, err := exec.LookPath("chromium"); err == nil {
-			exe = p
-		} else if os.Getenv("GOWHO_REQUIRE_SERVERS") == "1" {
-			t.Fatalf("chromium not found at %s (apt-get install -y chromium)", chromiumPath)
-		} else {
-			t.Skipf("chromium not found at %s (apt-get install -y chromium); GOWHO_REQUIRE_SERVERS=1 makes this a failure", chromiumPath)
-		}
-	}
 	cfg := "../../examples/who.toml"
 	if c := os.Getenv("GOWHO_BROWSER_CONFIG"); c != "" {
 		cfg = c // another demo configuration to drive
@@ -48,28 +35,7 @@ func TestBrowserLogin(t *testing.T) {
 	srv := httptest.NewServer(handler)
 	defer srv.Close()
 
-	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
-		chromedp.ExecPath(exe),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelCtx := chromedp.NewContext(actx)
-	defer cancelCtx()
-	// The first Run starts the browser; it must not carry a timeout.
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(bctx, 90*time.Second)
-	defer cancel()
+	ctx := browsertest.Start(t, 90*time.Second)
 
 	loc := func() string {
 		t.Helper()

@@ -6,58 +6,22 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/gowho/gowho/internal/browsertest"
 	"github.com/gowho/gowho/who"
 )
 
-// chromiumPath is Debian's chromium.
-const chromiumPath = "/usr/bin/chromium"
-
-// startChromium starts headless Chromium as cmd/who's browser test does
-// (root in CI: no sandbox) and returns a context for its first tab.
+// startChromium starts headless Chromium and returns a context for its
+// first tab.
 func startChromium(t *testing.T) context.Context {
 	t.Helper()
-	exe := chromiumPath
-	if _, err := os.Stat(exe); err != nil {
-		if p, err := exec.LookPath("chromium"); err == nil {
-			exe = p
-		} else if os.Getenv("GOWHO_REQUIRE_SERVERS") == "1" {
-			t.Fatalf("chromium not found at %s (apt-get install -y chromium)", chromiumPath)
-		} else {
-			t.Skipf("chromium not found at %s (apt-get install -y chromium); GOWHO_REQUIRE_SERVERS=1 makes this a failure", chromiumPath)
-		}
-	}
-	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
-		chromedp.ExecPath(exe),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelCtx := chromedp.NewContext(actx)
-	t.Cleanup(cancelCtx)
-	// The first Run starts the browser; it must not carry a timeout.
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(bctx, 3*time.Minute)
-	t.Cleanup(cancel)
-	return ctx
+	return browsertest.Start(t, 3*time.Minute)
 }
 
 // TestBrowserFormActionOrigin renders the form-on-challenge page for every
