@@ -10,7 +10,7 @@
 //	store = "memcached"
 //	memcached_urls = ["10.0.0.5:11211", "10.0.0.6:11211"]
 //	timeout = "500ms"              # each operation (the default)
-//	backoff = "2s"                 # per server, after 3 failures in a row
+//	backoff = "1s"                 # per server, after 3 failures in a row
 //
 // A hung server costs a request at most Timeout (a timeout is not
 // retried); after 3 failures in a row the store fails fast on that server

@@ -48,7 +48,7 @@ type Options struct {
 	DialTimeout time.Duration
 	// Backoff is how long the store fails fast, without asking a server,
 	// after BackoffAfter consecutive failures of that server (key backoff,
-	// default 2s; negative: never). Then one request probes it: a success
+	// default 1s; negative: never). Then one request probes it: a success
 	// ends the back-off, a failure starts another. The sessions on the
 	// other servers are unaffected.
 	Backoff time.Duration

@@ -9,7 +9,7 @@
 //	store = "redis"
 //	redis_url = "redis://10.0.0.7:6379/0"
 //	timeout = "500ms"              # connect, write, read (the default)
-//	backoff = "2s"                 # fail fast after 3 failures in a row
+//	backoff = "1s"                 # fail fast after 3 failures in a row
 //
 // A hung Redis costs a request at most the timeouts; after 3 failures in
 // a row the store fails fast for Backoff, then probes.

@@ -51,7 +51,7 @@ type Options struct {
 	// 500ms). A write_timeout in URL is used when this is zero.
 	WriteTimeout time.Duration
 	// Backoff is how long the store fails fast, without asking Redis,
-	// after BackoffAfter consecutive failures (key backoff, default 2s;
+	// after BackoffAfter consecutive failures (key backoff, default 1s;
 	// negative: never). Then one request probes Redis: a success ends the
 	// back-off, a failure starts another.
 	Backoff time.Duration

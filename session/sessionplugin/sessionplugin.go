@@ -68,7 +68,7 @@ type Options struct {
 	// Redis only; default timeout).
 	WriteTimeout who.Duration `toml:"write_timeout"`
 	// Backoff is how long the memcached and Redis stores fail fast after
-	// 3 consecutive failures of a server (key backoff, default "2s";
+	// 3 consecutive failures of a server (key backoff, default "1s";
 	// negative: never), before one request probes it again.
 	Backoff who.Duration `toml:"backoff"`
 	// CookieName (key cookie_name, default "gowho_session").

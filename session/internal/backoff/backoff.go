@@ -12,7 +12,7 @@ import (
 )
 
 // DefaultInterval is how long a Breaker stays open when Interval is zero.
-const DefaultInterval = 2 * time.Second
+const DefaultInterval = time.Second
 
 // DefaultThreshold is the run of consecutive failures that opens a Breaker
 // when Threshold is zero.
