@@ -179,6 +179,9 @@ func (st *Store) remove(e *entry) {
 // removes one record, so the work is O(1) amortized per save. It runs
 // with st.mu held.
 func (st *Store) makeRoom(n int, auth bool) bool {
+	if n > st.o.MaxBytes {
+		return false // would never fit: evicting everyone first would not help
+	}
 	full := func() bool { return len(st.m) >= st.o.MaxEntries || st.bytes+n > st.o.MaxBytes }
 	if !full() {
 		return true
@@ -194,7 +197,7 @@ func (st *Store) makeRoom(n int, auth bool) bool {
 			st.remove(st.auth.head)
 		default:
 			// Only live authenticated sessions are left: an anonymous
-			// record is not kept (nor is one larger than MaxBytes).
+			// record is not kept.
 			return false
 		}
 	}

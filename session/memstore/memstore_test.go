@@ -44,6 +44,40 @@ func TestBounded(t *testing.T) {
 	}
 }
 
+// TestOversizedRecordEvictsNothing: a record larger than MaxBytes is not
+// kept, and the sessions already held stay (before, each such save, even
+// an anonymous one, evicted every session first).
+func TestOversizedRecordEvictsNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour)
+	for _, auth := range []bool{false, true} {
+		t.Run(fmt.Sprint("authenticated=", auth), func(t *testing.T) {
+			st := memstore.New(memstore.Options{MaxBytes: 1000})
+			var ids []string
+			for range 5 {
+				id := session.NewID()
+				if _, err := st.SaveInfo(ctx, id, make([]byte, 100), exp, session.SaveInfo{Authenticated: auth}); err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, id)
+			}
+			big := session.NewID()
+			if _, err := st.SaveInfo(ctx, big, make([]byte, 1001), exp, session.SaveInfo{Authenticated: auth}); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, found, _ := st.Load(ctx, big); found {
+				t.Error("a record larger than MaxBytes was kept")
+			}
+			for _, id := range ids {
+				if _, _, found, _ := st.Load(ctx, id); !found {
+					t.Fatalf("a session was evicted for a record that cannot fit (Len = %d)", st.Len())
+				}
+			}
+		})
+	}
+}
+
 // TestAnonymousFloodKeepsUsers: a flood of anonymous sessions into a full
 // store never evicts a logged-in one (security item 9); logged-in
 // sessions make room for each other, oldest first.
