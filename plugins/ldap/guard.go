@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gowho/gowho/internal/backoff"
 )
 
 // ErrTooBusy is wrapped (with ErrBackend) by the error of a call refused
@@ -36,75 +37,50 @@ func (e timeoutError) Error() string {
 
 func (e timeoutError) Unwrap() error { return context.DeadlineExceeded }
 
-// guard bounds the calls in flight and backs off a failing directory: after
-// threshold consecutive failures it refuses calls for backoff, then lets one
-// probe through; the probe's success closes it, its failure starts a new
-// back-off. A failure is a call that got no answer (network error, timeout);
-// an LDAP result code (wrong password, no such entry) is an answer, and a
-// caller that cancels proves nothing either way.
+// guard bounds the calls in flight and backs off a failing directory
+// through the project's one breaker (internal/backoff): after threshold
+// consecutive failures it refuses calls for backoff, then lets one probe
+// through; the probe's success closes it, its failure starts a new
+// back-off. A failure is an operation that got no answer (network error,
+// timeout); an LDAP result code (wrong password, no such entry) is an
+// answer, and a caller that cancels proves nothing either way.
 type guard struct {
 	maxInFlight int64
-	threshold   int
-	backoff     time.Duration
-	now         func() time.Time // time.Now; tests replace it
-
-	inFlight atomic.Int64
-
-	mu        sync.Mutex
-	fails     int       // consecutive failures
-	openUntil time.Time // when fails >= threshold: no call before this
-	probing   bool      // a probe is in flight
+	inFlight    atomic.Int64
+	br          backoff.Breaker
 }
 
-func newGuard(maxInFlight, threshold int, backoff time.Duration) *guard {
-	return &guard{maxInFlight: int64(maxInFlight), threshold: threshold, backoff: backoff, now: time.Now}
+func newGuard(maxInFlight, threshold int, interval time.Duration) *guard {
+	return &guard{maxInFlight: int64(maxInFlight), br: backoff.Breaker{Threshold: threshold, Interval: interval}}
 }
 
 // enter admits a call or refuses it (an error wrapping ErrBackend). An
-// admitted call must call leave with the probe value returned.
-func (g *guard) enter() (probe bool, err error) {
+// admitted call must call leave with the ticket returned.
+func (g *guard) enter() (backoff.Ticket, error) {
 	if g.inFlight.Add(1) > g.maxInFlight {
 		g.inFlight.Add(-1)
-		return false, refusal{ErrTooBusy}
+		return backoff.Ticket{}, refusal{ErrTooBusy}
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.fails < g.threshold {
-		return false, nil
-	}
-	if g.probing || g.now().Before(g.openUntil) {
+	t, err := g.br.Allow()
+	if err != nil {
 		g.inFlight.Add(-1)
-		return false, refusal{ErrBackingOff}
+		return backoff.Ticket{}, refusal{ErrBackingOff}
 	}
-	g.probing = true
-	return true, nil
+	return t, nil
 }
 
 // leave ends an admitted call.
-func (g *guard) leave(probe bool) {
+func (g *guard) leave(t backoff.Ticket) {
 	g.inFlight.Add(-1)
-	if probe {
-		g.mu.Lock()
-		g.probing = false
-		g.mu.Unlock()
-	}
+	t.End()
 }
 
 // observe records the outcome of one directory operation.
 func (g *guard) observe(err error) {
 	switch {
 	case err == nil, !isNetwork(err) && resultCode(err) != 0:
-		g.mu.Lock()
-		g.fails = 0
-		g.mu.Unlock()
-	case errors.Is(err, context.Canceled):
-		// The caller left: no verdict on the directory.
+		g.br.Record(nil, false)
 	default:
-		g.mu.Lock()
-		g.fails++
-		if g.fails >= g.threshold {
-			g.openUntil = g.now().Add(g.backoff)
-		}
-		g.mu.Unlock()
+		g.br.Record(err, errors.Is(err, context.Canceled))
 	}
 }

@@ -368,12 +368,12 @@ func (p *Plugin) Close() error {
 // begin admits a call (max_in_flight, back-off) and bounds it by timeout;
 // end must be called when it returns.
 func (p *Plugin) begin(ctx context.Context) (_ context.Context, end func(), err error) {
-	probe, err := p.guard.enter()
+	ticket, err := p.guard.enter()
 	if err != nil {
 		return nil, nil, err
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, p.o.Timeout.D(), timeoutError{p.o.Timeout.D()})
-	return ctx, func() { cancel(); p.guard.leave(probe) }, nil
+	return ctx, func() { cancel(); p.guard.leave(ticket) }, nil
 }
 
 // do runs op on a connection of pl and tells the guard how it went.

@@ -179,7 +179,7 @@ func TestBackoff(t *testing.T) {
 			o.Timeout, o.BackoffAfter, o.Backoff = who.Duration(100*time.Millisecond), 3, who.Duration(time.Minute)
 			p := newPlugin(t, o)
 			now := time.Now()
-			p.guard.now = func() time.Time { return now }
+			p.guard.br.Now = func() time.Time { return now }
 			base := b.Accepted()
 			for i := range 3 {
 				if r := await(t, goLogin(t.Context(), p, "alice", "pw")); !errors.Is(r.err, context.DeadlineExceeded) {
@@ -216,14 +216,14 @@ func TestGuard(t *testing.T) {
 	fail := backendError("dial", errors.New("connection refused"))
 	g := newGuard(10, 2, time.Second)
 	now := time.Unix(0, 0)
-	g.now = func() time.Time { return now }
+	g.br.Now = func() time.Time { return now }
 	call := func(err error) error {
-		probe, e := g.enter()
+		ticket, e := g.enter()
 		if e != nil {
 			return e
 		}
 		g.observe(err)
-		g.leave(probe)
+		g.leave(ticket)
 		return nil
 	}
 	steps := []struct {
@@ -253,18 +253,18 @@ func TestGuard(t *testing.T) {
 
 	// While a probe is in flight, every other call is refused.
 	g = newGuard(10, 1, time.Second)
-	g.now = func() time.Time { return now }
+	g.br.Now = func() time.Time { return now }
 	_ = call(fail)
 	now = now.Add(time.Second)
-	probe, err := g.enter()
-	if !probe || err != nil {
-		t.Fatalf("probe: %v %v", probe, err)
+	ticket, err := g.enter()
+	if !ticket.Probe() || err != nil {
+		t.Fatalf("probe: %v %v", ticket.Probe(), err)
 	}
 	if _, err := g.enter(); !errors.Is(err, ErrBackingOff) {
 		t.Fatalf("a second call during the probe: %v", err)
 	}
 	g.observe(nil)
-	g.leave(true)
+	g.leave(ticket)
 	if _, err := g.enter(); err != nil {
 		t.Fatalf("after a good probe: %v", err)
 	}

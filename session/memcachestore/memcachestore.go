@@ -11,7 +11,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/gowho/gowho/session"
-	"github.com/gowho/gowho/session/internal/backoff"
+	"github.com/gowho/gowho/internal/backoff"
 )
 
 // DefaultPrefix is the default of Options.Prefix.

@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gowho/gowho/session"
-	"github.com/gowho/gowho/session/internal/backoff"
+	"github.com/gowho/gowho/internal/backoff"
 )
 
 // DefaultPrefix is the default of Options.Prefix.
