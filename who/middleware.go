@@ -259,8 +259,8 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 // (DeleteHeaderFolded), and an anonymous request (res nil) carries none.
 // Every identity header gowho sets goes through here.
 func (m *Middleware) setIdentityHeaders(r *http.Request, res *Result) {
-	if m.remoteUserKey == "" {
-		return
+	if m.remoteUserKey == "" || res == nil && !hasHeaderFolded(r.Header, m.remoteUserKey) {
+		return // nothing to remove or set: the request's headers stay shared
 	}
 	r.Header = ownHeaders(r.Header)
 	DeleteHeaderFolded(r.Header, m.remoteUserKey)
@@ -303,6 +303,17 @@ func (m *Middleware) trustedUser(r *http.Request) string {
 	r.Header = ownHeaders(r.Header)
 	DeleteHeaderFolded(r.Header, m.trustedHeader)
 	return ""
+}
+
+// hasHeaderFolded reports whether h holds a header that DeleteHeaderFolded
+// would remove.
+func hasHeaderFolded(h http.Header, name string) bool {
+	for k := range h {
+		if HeaderNamesMatch(k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // ownHeaders returns a copy of h whose keys the middleware may delete and
