@@ -27,12 +27,11 @@ func SafeRedirect(r *http.Request, target string, allowedHosts []string, fallbac
 	if target == "" || len(target) > 4096 {
 		return fallback
 	}
-	if !cleanRef(target) {
-		return fallback
-	}
-	// Decoded forms must be clean too: "/%2F%2Fevil", "/%5Cevil", "%09".
+	// Neither the target nor its %-decoded form (a server that decodes
+	// before redirecting again) may hold a byte a browser strips or
+	// reinterprets: "/%5Cevil", "%09".
 	dec, err := url.PathUnescape(target)
-	if err != nil || !cleanRef(dec) || strings.HasPrefix(dec, "//") {
+	if err != nil || !cleanRef(target) || !cleanRef(dec) {
 		return fallback
 	}
 	u, err := url.Parse(target)
@@ -40,13 +39,16 @@ func SafeRedirect(r *http.Request, target string, allowedHosts []string, fallbac
 		return fallback
 	}
 	if u.Scheme == "" && u.Host == "" {
-		if !strings.HasPrefix(target, "/") || strings.HasPrefix(target, "//") {
-			return fallback
-		}
+		// The one rule of a local target: a path whose dot segments,
+		// resolved as a browser does on the raw path and on the decoded
+		// one, never leave "//" in front ("//evil", "///evil",
+		// "/%2F%2Fevil", "/.//evil", "/a%2Fb/..//evil" all do).
 		raw, _, _ := strings.Cut(target, "?")
 		raw, _, _ = strings.Cut(raw, "#")
 		decPath, err := url.PathUnescape(raw)
-		if err != nil || strings.HasPrefix(origin.RemoveDotSegments(raw), "//") || strings.HasPrefix(origin.RemoveDotSegments(decPath), "//") {
+		if err != nil || !strings.HasPrefix(raw, "/") ||
+			strings.HasPrefix(origin.RemoveDotSegments(raw), "//") ||
+			strings.HasPrefix(origin.RemoveDotSegments(decPath), "//") {
 			return fallback
 		}
 		return target
@@ -57,12 +59,11 @@ func SafeRedirect(r *http.Request, target string, allowedHosts []string, fallbac
 	if u.Scheme == "http" && isHTTPS(r) {
 		return fallback
 	}
-	host := strings.ToLower(u.Host)
-	if host == strings.ToLower(r.Host) {
+	if strings.EqualFold(u.Host, r.Host) {
 		return target
 	}
 	for _, h := range allowedHosts {
-		if host == strings.ToLower(h) || strings.ToLower(u.Hostname()) == strings.ToLower(h) {
+		if strings.EqualFold(u.Host, h) || strings.EqualFold(u.Hostname(), h) {
 			return target
 		}
 	}
