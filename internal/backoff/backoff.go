@@ -78,13 +78,14 @@ func (b *Breaker) Allow() (Ticket, error) {
 func (t Ticket) Probe() bool { return t.probe }
 
 // Done records the outcome of the call Allow allowed and ends it (see
-// Record).
-func (t Ticket) Done(err error, neutral bool) {
+// Record, whose answer it returns).
+func (t Ticket) Done(err error, neutral bool) (opened bool) {
 	if t.b == nil {
-		return
+		return false
 	}
-	t.b.Record(err, neutral)
+	opened = t.b.Record(err, neutral)
 	t.End()
+	return opened
 }
 
 // End ends the call Allow allowed without recording anything: a probe that
@@ -103,20 +104,24 @@ func (t Ticket) End() {
 // counts, and Threshold of them in a row open the breaker for Interval
 // (again, while it is open). Pass neutral = true for an outcome that says
 // nothing about the backend (the caller's context was cancelled).
-func (b *Breaker) Record(err error, neutral bool) {
+//
+// Record reports whether this failure opened the breaker while it was
+// letting calls through (closed, or a probe after the interval): once per
+// back-off, the moment to log it or reset a client.
+func (b *Breaker) Record(err error, neutral bool) (opened bool) {
 	if b.Interval < 0 || neutral {
-		return
+		return false
 	}
 	if err == nil {
 		if !b.open.Load() && b.failures.Load() == 0 {
-			return
+			return false
 		}
 		b.mu.Lock()
 		b.failures.Store(0)
 		b.open.Store(false)
 		b.openUntil, b.last = time.Time{}, nil
 		b.mu.Unlock()
-		return
+		return false
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -124,14 +129,18 @@ func (b *Breaker) Record(err error, neutral bool) {
 	if threshold <= 0 {
 		threshold = DefaultThreshold
 	}
-	if b.failures.Add(1) >= threshold {
-		interval := b.Interval
-		if interval == 0 {
-			interval = DefaultInterval
-		}
-		b.openUntil, b.last = b.now().Add(interval), err
-		b.open.Store(true)
+	if b.failures.Add(1) < threshold {
+		return false
 	}
+	interval := b.Interval
+	if interval == 0 {
+		interval = DefaultInterval
+	}
+	now := b.now()
+	opened = !b.open.Load() || !now.Before(b.openUntil)
+	b.openUntil, b.last = now.Add(interval), err
+	b.open.Store(true)
+	return opened
 }
 
 // Open reports whether the breaker is open (for tests and metrics).

@@ -81,3 +81,30 @@ func TestDisabled(t *testing.T) {
 		tk.Done(errors.New("down"), false)
 	}
 }
+
+// TestRecordOpened: Record says "opened" once per back-off: when the run
+// reaches the threshold, and when a probe fails after the interval, never
+// for calls still failing while the breaker refuses.
+func TestRecordOpened(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	b := &Breaker{Interval: time.Second, Threshold: 2, Now: func() time.Time { return now }}
+	errDown := errors.New("down")
+	want := []bool{false, true, false} // two failures open it; a straggler does not reopen
+	for i, w := range want {
+		if got := b.Record(errDown, false); got != w {
+			t.Fatalf("failure %d: opened = %v, want %v", i, got, w)
+		}
+	}
+	now = now.Add(2 * time.Second)
+	tk, err := b.Allow()
+	if err != nil || !tk.Probe() {
+		t.Fatalf("after the interval: %v, probe %v", err, tk.Probe())
+	}
+	if !tk.Done(errDown, false) {
+		t.Fatal("a failed probe did not open the breaker again")
+	}
+	if b.Record(nil, false); b.Open() {
+		t.Fatal("an answer did not close it")
+	}
+}
