@@ -16,6 +16,7 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
+	"github.com/gowho/gowho/internal/backoff"
 	"github.com/gowho/gowho/who"
 )
 
@@ -203,12 +204,8 @@ type server struct {
 	maxIdle int
 	client  atomic.Pointer[memcache.Client]
 
-	down      atomic.Bool // in back-off (the fast path reads only this)
-	mu        sync.Mutex
-	fails     atomic.Int64 // failures in a row
-	downUntil time.Time    // end of the back-off
-	probing   bool         // one request is trying the server after the back-off
-	resets    atomic.Int64 // clients replaced after the first
+	br     backoff.Breaker // backoff_after failures in a row: the server is left alone for backoff
+	resets atomic.Int64    // clients replaced after the first
 }
 
 // reset replaces the client, dropping its idle connections: when a
@@ -313,7 +310,8 @@ func New(o Options) (*Cache, error) {
 	}
 	for _, addr := range o.MemcachedURLs {
 		addr = strings.TrimPrefix(addr, "memcached://")
-		s := &server{addr: addr, timeout: o.Timeout.D(), maxIdle: o.MaxIdleConns}
+		s := &server{addr: addr, timeout: o.Timeout.D(), maxIdle: o.MaxIdleConns,
+			br: backoff.Breaker{Threshold: o.BackoffAfter, Interval: o.Backoff.D(), Now: func() time.Time { return c.now() }}}
 		s.reset()
 		c.servers = append(c.servers, s)
 	}
@@ -785,65 +783,18 @@ func (c *Cache) pick(key string) *server {
 	return c.servers[crc32.ChecksumIEEE([]byte(key))%uint32(len(c.servers))]
 }
 
-// admit reports whether a request may use s now, and whether it is the
-// one request that tries s after its back-off (the probe).
-func (s *server) admit(now time.Time) (ok, probe bool) {
-	if !s.down.Load() {
-		return true, false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case !s.down.Load():
-		return true, false
-	case s.probing || now.Before(s.downUntil):
-		return false, false
-	}
-	s.probing = true
-	return true, true
-}
-
-// succeeded records an answer of s (a miss is an answer): the run of
-// failures and any back-off end.
-func (s *server) succeeded(probe bool) {
-	if !probe && !s.down.Load() {
-		if s.fails.Load() != 0 {
-			s.fails.Store(0)
-		}
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fails.Store(0)
-	s.down.Store(false)
-	if probe {
-		s.probing = false
-	}
-}
-
-// failed records a server failure (memcached errors other than a miss):
-// backoff_after in a row, or a failed probe, start a back-off, which
-// resets the client once.
-func (c *Cache) failed(s *server, probe bool, op string, err error) {
+// failed records a server failure (memcached errors other than a miss) on
+// the server's breaker: backoff_after in a row, or a failed probe, start a
+// back-off, which resets the client once.
+func (c *Cache) failed(s *server, t backoff.Ticket, op string, err error) {
 	c.errs.Add(1)
-	s.mu.Lock()
-	fails := s.fails.Add(1)
-	start := probe || (!s.down.Load() && fails >= int64(c.o.BackoffAfter))
-	if probe {
-		s.probing = false
-	}
-	if start {
-		s.down.Store(true)
-		s.downUntil = c.now().Add(c.o.Backoff.D())
-	}
-	s.mu.Unlock()
-	if !start {
+	if !t.Done(err, false) {
 		return
 	}
 	c.backoffs.Add(1)
 	s.reset()
 	c.log.Warn("memcached: server failed; the wrapped plugin answers during the back-off",
-		"server", s.addr, "op", op, "failures_in_a_row", fails, "backoff", c.o.Backoff.String(), "err", err)
+		"server", s.addr, "op", op, "backoff", c.o.Backoff.String(), "err", err)
 }
 
 func isServerError(err error) bool {
@@ -864,17 +815,17 @@ func (c *Cache) get(ctx context.Context, key string) (e entry, found, missed boo
 		c.skipped.Add(1)
 		return entry{}, false, false
 	}
-	ok, probe := s.admit(c.now())
-	if !ok {
+	t, err := s.br.Allow()
+	if err != nil {
 		c.skipped.Add(1)
 		return entry{}, false, false
 	}
 	it, err := s.client.Load().Get(key)
 	if isServerError(err) {
-		c.failed(s, probe, "get", err)
+		c.failed(s, t, "get", err)
 		return entry{}, false, false
 	}
-	s.succeeded(probe)
+	t.Done(nil, false)
 	if err != nil {
 		return entry{}, false, true
 	}
@@ -892,16 +843,16 @@ func (c *Cache) set(key string, e entry, ttl time.Duration) {
 	if err != nil {
 		return // a value the codec cannot hold: not cached
 	}
-	ok, probe := s.admit(c.now())
-	if !ok {
+	t, err := s.br.Allow()
+	if err != nil {
 		return
 	}
 	err = s.client.Load().Set(&memcache.Item{Key: key, Value: b, Expiration: expiration(ttl)})
 	if isServerError(err) {
-		c.failed(s, probe, "set", err)
+		c.failed(s, t, "set", err)
 		return
 	}
-	s.succeeded(probe)
+	t.Done(nil, false)
 }
 
 // expiration converts ttl to memcached's expiration: seconds (at least 1)
