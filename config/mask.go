@@ -11,6 +11,9 @@ import (
 // Mask is what a masked secret prints as.
 const Mask = "********"
 
+// quotedMask is strconv.Quote(Mask).
+const quotedMask = `"` + Mask + `"`
+
 // urlPassword matches the user info of a URL with a password:
 // "scheme://user:password@".
 var urlPassword = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:"']*:)([^/?#@\s"']*)@`)
@@ -64,14 +67,20 @@ const minRawMask = 8
 
 // masker holds the secrets of one file, to mask them in messages.
 type masker struct {
-	secrets []string
+	secrets []secret // longest first, so a secret containing another is masked whole
 }
 
-// add records v as a secret.
+// secret is one recorded secret and its quoted form (strconv.Quote).
+type secret struct{ raw, quoted string }
+
+// add records v as a secret. The list is kept sorted here, once, rather
+// than on every mask (Chain.Mask runs on every line of who serve's log).
 func (m *masker) add(v string) {
-	if v != "" && !slices.Contains(m.secrets, v) {
-		m.secrets = append(m.secrets, v)
+	if v == "" || slices.ContainsFunc(m.secrets, func(s secret) bool { return s.raw == v }) {
+		return
 	}
+	i, _ := slices.BinarySearchFunc(m.secrets, len(v), func(s secret, n int) int { return n - len(s.raw) })
+	m.secrets = slices.Insert(m.secrets, i, secret{raw: v, quoted: strconv.Quote(v)})
 }
 
 // collectFile records the secrets of a who.toml's data tree (see
@@ -140,13 +149,11 @@ func (m *masker) mask(s string) string {
 	if m == nil || len(m.secrets) == 0 {
 		return s
 	}
-	secrets := slices.Clone(m.secrets)
-	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) }) // longest first
-	for _, v := range secrets {
-		if len(v) >= minRawMask {
-			s = strings.ReplaceAll(s, v, Mask)
+	for _, v := range m.secrets {
+		if len(v.raw) >= minRawMask {
+			s = strings.ReplaceAll(s, v.raw, Mask)
 		}
-		s = strings.ReplaceAll(s, strconv.Quote(v), strconv.Quote(Mask))
+		s = strings.ReplaceAll(s, v.quoted, quotedMask)
 	}
 	return s
 }

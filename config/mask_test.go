@@ -148,3 +148,32 @@ func TestSecretKey(t *testing.T) {
 		}
 	}
 }
+
+// TestMaskLongestFirst: a secret that contains another is masked whole,
+// whatever the order the secrets were found in.
+func TestMaskLongestFirst(t *testing.T) {
+	for _, order := range [][]string{
+		{"abcdefgh", "abcdefgh-longer", "xyz"},
+		{"abcdefgh-longer", "xyz", "abcdefgh"},
+		{"xyz", "abcdefgh", "abcdefgh-longer", "abcdefgh"},
+	} {
+		m := &masker{}
+		for _, v := range order {
+			m.add(v)
+		}
+		if got, want := m.mask(`dial abcdefgh-longer, then "xyz"`), `dial `+Mask+`, then "`+Mask+`"`; got != want {
+			t.Errorf("secrets %q: got %q, want %q", order, got, want)
+		}
+	}
+}
+
+func BenchmarkMask(b *testing.B) {
+	m := &masker{}
+	for i := range 10 {
+		m.add(fmt.Sprintf("secret-value-%d-0123456789", i))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.mask(`who: authenticator failed plugin=ldap err="dial tcp 10.0.0.7:389: i/o timeout"`)
+	}
+}
