@@ -137,3 +137,37 @@ func TestAPILoginChecksCredentialsOnce(t *testing.T) {
 		})
 	}
 }
+
+// silentChallenger adds the forget headers and a cookie of its own and
+// returns without writing: net/http then sends them with a 200.
+type silentChallenger struct{}
+
+func (silentChallenger) Challenge(_ *http.Request, _ int, _, forget http.Header) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		for k, vs := range forget {
+			for _, v := range vs {
+				w.Header().Add(k, v)
+			}
+		}
+		w.Header().Add("Set-Cookie", "came_from=/x")
+	})
+}
+
+// TestChallengeWithoutWriteIsPrivate: a challenger that sets a cookie and
+// writes nothing still gets Cache-Control private and Vary: Cookie (before,
+// the check ran only on its WriteHeader, Write or Flush).
+func TestChallengeWithoutWriteIsPrivate(t *testing.T) {
+	t.Parallel()
+	m := mustNew(t, who.Config{
+		Identifiers:    entries("tkt", cookieID()),
+		Authenticators: entries("a", acceptLogin("")),
+		Challengers:    entries("c", silentChallenger{}),
+	})
+	rec := do(m, status(401, "no"), get("/", "X-Login", "bob"))
+	if got := rec.Header().Get("Cache-Control"); got != "private" || len(rec.Header()["Set-Cookie"]) == 0 {
+		t.Errorf("Cache-Control %q, want private (Set-Cookie %q)", got, rec.Header()["Set-Cookie"])
+	}
+	if diff := cmp.Diff([]string{"Cookie"}, rec.Header()["Vary"]); diff != "" {
+		t.Errorf("Vary (-want +got):\n%s", diff)
+	}
+}

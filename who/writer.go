@@ -57,7 +57,9 @@ func (rw *responseWriter) decideAt(code int) {
 	}
 	rw.challenged = true
 	clear(h) // the downstream headers and body never reach the client
-	challenge.ServeHTTP(&privateCookies{w: rw.w}, rw.st.r)
+	pc := &privateCookies{w: rw.w}
+	challenge.ServeHTTP(pc, rw.st.r)
+	pc.check() // a challenger that wrote nothing: net/http sends its headers now
 }
 
 // privateCookies is the writer a challenger answers through: when its
@@ -105,6 +107,7 @@ func (p *privateCookies) FlushError() error {
 // Hijack implements http.Hijacker for a challenger that takes over the
 // connection: it writes its own bytes, so nothing is added.
 func (p *privateCookies) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	p.checked = true
 	return http.NewResponseController(p.w).Hijack()
 }
 
