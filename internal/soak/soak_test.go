@@ -131,36 +131,32 @@ var errWrongUser = errors.New("answered as another user")
 // loginOnce logs in and reports whether it worked; a body naming another
 // user is errWrongUser.
 func (cl *client) loginOnce() (bool, error) {
-	res, err := cl.http.PostForm(cl.c.srv.URL+"/login", url.Values{"login": {cl.login}, "password": {cl.c.users[cl.login]}})
-	if err != nil {
-		return false, nil // a timeout or reset is a refusal, not a wrong answer
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode == http.StatusOK {
-		if string(body) != cl.login {
-			return false, fmt.Errorf("%s: login %s: %w %q", cl.c.name, cl.login, errWrongUser, body)
-		}
-		return true, nil
-	}
-	return false, nil
+	return cl.answer("login")(cl.http.PostForm(cl.c.srv.URL+"/login", url.Values{"login": {cl.login}, "password": {cl.c.users[cl.login]}}))
 }
 
 // whoami asks who the cookie says this client is.
 func (cl *client) whoami() (bool, error) {
-	res, err := cl.http.Get(cl.c.srv.URL + "/whoami")
-	if err != nil {
-		return false, nil
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode == http.StatusOK {
+	return cl.answer("cookie")(cl.http.Get(cl.c.srv.URL + "/whoami"))
+}
+
+// answer reads a response: a 200 must name this client's user (else
+// errWrongUser); anything else, a timeout or a reset included, is a
+// refusal, not a wrong answer.
+func (cl *client) answer(what string) func(*http.Response, error) (bool, error) {
+	return func(res *http.Response, err error) (bool, error) {
+		if err != nil {
+			return false, nil
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return false, nil
+		}
 		if string(body) != cl.login {
-			return false, fmt.Errorf("%s: cookie of %s: %w %q", cl.c.name, cl.login, errWrongUser, body)
+			return false, fmt.Errorf("%s: %s of %s: %w %q", cl.c.name, what, cl.login, errWrongUser, body)
 		}
 		return true, nil
 	}
-	return false, nil
 }
 
 func openFiles() int {
