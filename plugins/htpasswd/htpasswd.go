@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gowho/gowho/who"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // DefaultReloadInterval is how often, at most, the file's modification
@@ -440,7 +441,10 @@ func (p *Plugin) load() (t *table, complete bool, err error) {
 }
 
 // fake returns a hash of a random password with scheme and cost, made
-// once per plugin. p.mu is held.
+// once per plugin. A bcrypt or SHA-crypt fake is made at the scheme's
+// cheapest cost and then given the file's cost, which only the check
+// pays: one costly line in the file must not cost the load (held under
+// p.mu, on a request's goroutine) a hash at its cost too. p.mu is held.
 func (p *Plugin) fake(scheme string, cost int) *parsedHash {
 	key := costKey(scheme, cost)
 	if ph, ok := p.fakes[key]; ok {
@@ -452,11 +456,14 @@ func (p *Plugin) fake(scheme string, cost int) *parsedHash {
 	switch scheme {
 	case SchemePlain:
 		h = secret
-	case SchemeSHA256, SchemeSHA512:
-		if cost == shaRoundsDefault {
-			cost = 0
+	case SchemeBcrypt:
+		if h, err = HashCost(scheme, secret, bcrypt.MinCost); err == nil {
+			h = fmt.Sprintf("%s%02d%s", h[:4], cost, h[6:]) // "$2y$04$…": the cost digits
 		}
-		h, err = HashCost(scheme, secret, cost)
+	case SchemeSHA256, SchemeSHA512:
+		if h, err = HashCost(scheme, secret, shaRoundsMin); err == nil {
+			h = strings.Replace(h, "$rounds="+strconv.Itoa(shaRoundsMin)+"$", "$rounds="+strconv.Itoa(cost)+"$", 1)
+		}
 	default:
 		h, err = HashCost(scheme, secret, cost)
 	}

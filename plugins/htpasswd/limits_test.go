@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gowho/gowho/who"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // TestMaxPasswordBytes: a password longer than max_password_bytes is "no"
@@ -184,5 +185,76 @@ func TestTimingMedians(t *testing.T) {
 		wrongPw, unknown := medians(p, creds(f.known, "wrong-password"), creds("nosuchuser", "wrong-password"))
 		t.Logf("%-28s wrong password %10v  unknown user %10v  ratio %.3f", f.name, wrongPw, unknown,
 			float64(unknown)/float64(wrongPw))
+	}
+}
+
+// TestFakeHashCostsNothingToMake: the fake of a costly line is not hashed
+// at that cost when the file is loaded (New, or a reload on a request's
+// goroutine under the lock): it is made at the scheme's cheapest cost and
+// given the line's. A bcrypt cost-31 line (hours per hash) or SHA-512 at
+// 999999999 rounds (minutes) loads at once; only the checks pay.
+func TestFakeHashCostsNothingToMake(t *testing.T) {
+	t.Parallel()
+	// Costly hashes made cheaply the same way: a valid hash of that
+	// cost, of an unknown password.
+	b4, _ := HashCost(SchemeBcrypt, "pw", bcrypt.MinCost)
+	s1000, _ := HashCost(SchemeSHA512, "pw", shaRoundsMin)
+	tests := []struct {
+		name, hash, scheme string
+		cost               int
+	}{
+		{"bcrypt 31", b4[:4] + "31" + b4[6:], SchemeBcrypt, 31},
+		{"sha512 999999999 rounds", strings.Replace(s1000, "rounds=1000$", "rounds=999999999$", 1), SchemeSHA512, 999999999},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := writeFile(t, "u:"+tt.hash+"\n")
+			type result struct {
+				p   *Plugin
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				p, err := New(Options{Filename: path})
+				done <- result{p, err}
+			}()
+			var p *Plugin
+			select {
+			case r := <-done:
+				if r.err != nil {
+					t.Fatal(r.err)
+				}
+				p = r.p
+			case <-time.After(time.Minute): // the fix loads in microseconds; without it, hours
+				t.Fatalf("New still hashing the fake at %s/%d after a minute", tt.scheme, tt.cost)
+			}
+			fake := p.tab.Load().fake
+			if fake.scheme != tt.scheme || fake.cost != tt.cost {
+				t.Fatalf("fake %s/%d, want %s/%d", fake.scheme, fake.cost, tt.scheme, tt.cost)
+			}
+			if ph, err := parseHash(fake.hash); err != nil || ph.scheme != tt.scheme || ph.cost != tt.cost {
+				t.Errorf("the fake %q parses as %s/%d (%v)", fake.hash, ph.scheme, ph.cost, err)
+			}
+		})
+	}
+	// At a cost one can check, the fake of every costed scheme keeps its
+	// cost, parses as the real hash does, and matches nothing.
+	for _, c := range []struct {
+		scheme string
+		cost   int
+	}{{SchemeBcrypt, 5}, {SchemeSHA256, shaRoundsDefault}, {SchemeSHA512, 2000}} {
+		real, err := HashCost(c.scheme, "pw", c.cost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := mustNew(t, Options{Filename: writeFile(t, "u:"+real+"\n")})
+		fake := p.tab.Load().fake
+		if fake.scheme != c.scheme || fake.cost != c.cost {
+			t.Errorf("%s/%d: fake %s/%d", c.scheme, c.cost, fake.scheme, fake.cost)
+		}
+		if fake.verify("pw") || fake.verify("") {
+			t.Errorf("%s/%d: the fake matches a password", c.scheme, c.cost)
+		}
 	}
 }
