@@ -65,6 +65,9 @@ func TestLoadBounds(t *testing.T) {
 		{"max_remember = 86400", ""},
 		{"max_remember = \"10ms\"", "max_remember"},
 		{"max_remember = \"soon\"", "max_remember"},
+		{"max_remember = \"-1h\"", "max_remember"},
+		{"max_body_bytes = -1", "max_body_bytes"},
+		{"max_password_bytes = -5", "max_password_bytes"},
 	} {
 		src := strings.Replace(tomlOK, `login_form_url = "/login"`, `login_form_url = "/login"`+"\n"+tt.opts, 1)
 		chain, err := config.Parse("who.toml", []byte(src), config.Options{})

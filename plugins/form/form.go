@@ -178,13 +178,22 @@ func New(o Options) (*Plugin, error) {
 			return nil, optErr(key, fmt.Errorf("%q must be a path starting with one /, without spaces, controls or backslashes", v))
 		}
 	}
-	if o.MaxBodyBytes <= 0 {
+	if o.MaxBodyBytes < 0 {
+		return nil, optErr("max_body_bytes", fmt.Errorf("%d is negative; give a size in bytes (0: the default, %d)", o.MaxBodyBytes, DefaultMaxBodyBytes))
+	}
+	if o.MaxPasswordBytes < 0 {
+		return nil, optErr("max_password_bytes", fmt.Errorf("%d is negative; give a length in bytes (0: the default, %d)", o.MaxPasswordBytes, who.DefaultMaxPasswordBytes))
+	}
+	if o.MaxRemember < 0 {
+		return nil, optErr("max_remember", fmt.Errorf("%s is negative; give a duration such as \"720h\" (0: the default)", o.MaxRemember))
+	}
+	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	if o.MaxPasswordBytes <= 0 {
+	if o.MaxPasswordBytes == 0 {
 		o.MaxPasswordBytes = who.DefaultMaxPasswordBytes
 	}
-	if o.MaxRemember <= 0 {
+	if o.MaxRemember == 0 {
 		o.MaxRemember = who.Duration(DefaultMaxRemember)
 	}
 	if o.MaxRemember.D() < time.Second {
