@@ -10,8 +10,8 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
-	"github.com/gowho/gowho/session"
 	"github.com/gowho/gowho/internal/backoff"
+	"github.com/gowho/gowho/session"
 )
 
 // DefaultPrefix is the default of Options.Prefix.

@@ -9,8 +9,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/gowho/gowho/session"
 	"github.com/gowho/gowho/internal/backoff"
+	"github.com/gowho/gowho/session"
 )
 
 // DefaultPrefix is the default of Options.Prefix.
