@@ -206,7 +206,7 @@ func formatIdentity(id who.Identity) string {
 			b.WriteString(", ")
 		}
 		v := id[k]
-		if lk := strings.ToLower(k); k == who.KeyPassword || config.SecretKey(k) || strings.Contains(lk, "cookie") || strings.Contains(lk, "session") {
+		if k == who.KeyPassword || secretName(k) {
 			v = "********"
 		}
 		fmt.Fprintf(&b, "%s: %#v", k, v)
@@ -226,6 +226,14 @@ func printHeaders(w io.Writer, indent string, h http.Header) {
 			fmt.Fprintf(w, "%s%s\n", indent, maskHeaderLine(k+": "+v))
 		}
 	}
+}
+
+// secretName reports whether an identity key or a log attribute named
+// name holds a secret: config.SecretKey, or a cookie, session or
+// authorization value. who explain and who serve's log mask the same keys.
+func secretName(name string) bool {
+	n := strings.ToLower(name)
+	return config.SecretKey(n) || strings.Contains(n, "cookie") || strings.Contains(n, "session") || strings.Contains(n, "authorization")
 }
 
 // secretHeader reports whether the header name carries a credential:

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -342,10 +341,10 @@ func addHeaders(dst, src http.Header) {
 }
 
 // maskingHandler masks secrets in the records of the next handler: the
-// value of every attribute whose key names a secret (config.SecretKey),
-// a cookie or an authorization header, URL passwords in every
-// string and error, and, once the chain is loaded, the secrets of its
-// who.toml (config.Chain.Mask).
+// value of every attribute whose key names a secret (secretName: a
+// secret-named key, a cookie, a session or an authorization), URL
+// passwords in every string and error, and, once the chain is loaded, the
+// secrets of its who.toml (config.Chain.Mask).
 type maskingHandler struct {
 	next  slog.Handler
 	chain *atomic.Pointer[config.Chain] // shared by WithAttrs and WithGroup copies
@@ -393,7 +392,7 @@ func (h *maskingHandler) mask(s string) string {
 
 func (h *maskingHandler) maskAttr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
-	if k := strings.ToLower(a.Key); config.SecretKey(k) || strings.Contains(k, "cookie") || strings.Contains(k, "authorization") {
+	if secretName(a.Key) {
 		return slog.String(a.Key, config.Mask)
 	}
 	switch v.Kind() {

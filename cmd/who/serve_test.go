@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gowho/gowho/who"
 )
 
 // demoServer serves examples/who.toml's chain in front of the demo app.
@@ -648,5 +650,29 @@ func TestServeSignals(t *testing.T) {
 				t.Errorf("exit %d, stderr:\n%s\nwant exit %d and %q", code, stderr, tc.want, tc.message)
 			}
 		})
+	}
+}
+
+// TestSecretName: who explain's identities and who serve's log mask the
+// same keys (before, the log left a "session" attribute and explain an
+// "authorization" identity key in clear).
+func TestSecretName(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]bool{
+		"password": true, "bind_password": true, "secret": true, "csrf_token": true,
+		"Cookie": true, "session_id": true, "Authorization": true, "auth_tkt_cookie": true,
+		"user": false, "plugin": false, "identifier": false, "err": false, "secretfile": false,
+	} {
+		if got := secretName(name); got != want {
+			t.Errorf("secretName(%q) = %v, want %v", name, got, want)
+		}
+	}
+	var buf strings.Builder
+	slog.New(newMaskingHandler(slog.NewTextHandler(&buf, nil))).Info("x", "session", "sess-1")
+	if strings.Contains(buf.String(), "sess-1") {
+		t.Errorf("log holds the session: %s", buf.String())
+	}
+	if got := formatIdentity(who.Identity{"authorization": "Basic pw-2"}); strings.Contains(got, "pw-2") {
+		t.Errorf("identity shows the authorization: %s", got)
 	}
 }
