@@ -60,7 +60,7 @@ func runExplain(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 
 	req, err := newExplainRequest(method, target, headers)
 	if err != nil {
-		fmt.Fprintf(stderr, "who explain: %v\n", err)
+		fmt.Fprintf(stderr, "who explain: %s\n", chain.Mask(err.Error())) // the target may hold a URL password
 		return 2
 	}
 	p := &explainPrinter{w: stdout, mask: chain.Mask}

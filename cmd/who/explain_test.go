@@ -118,3 +118,13 @@ func TestExplainUsage(t *testing.T) {
 		t.Errorf("missing config: exit %d %q", code, errs)
 	}
 }
+
+// TestExplainBadTargetMasksPassword: a target explain cannot use is
+// reported with its URL password masked, as the request line is.
+func TestExplainBadTargetMasksPassword(t *testing.T) {
+	t.Parallel()
+	code, _, errs := runCmd("", "explain", "-config", "testdata/explain/who.toml", "GET", "http://u:hunter2pw@h/%zz")
+	if code != 2 || strings.Contains(errs, "hunter2pw") || !strings.Contains(errs, "bad request target") {
+		t.Errorf("exit %d, stderr %q: want 2, the error without the password", code, errs)
+	}
+}
