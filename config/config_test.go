@@ -702,7 +702,7 @@ plugins = [
 ]
 `,
 			want: []string{
-				`who.toml:7: [identifiers]: unknown plugin "nosuch": no [plugin.nosuch] section and no registered plugin of that name (is plugins/all imported?)`,
+				`who.toml:7: [identifiers]: unknown plugin "nosuch": no [plugin.nosuch] section and no plugin is registered under that name in this program (a plugin's package registers it when the program imports it: plugins/all brings in the built-in ones)`,
 				`who.toml:8: [identifiers]: plugin "i" is listed twice (first at line 6)`,
 			},
 		},

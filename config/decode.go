@@ -12,8 +12,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
-
-	"github.com/gowho/gowho/who"
+	"github.com/gowho/gowho/internal/suggest"
 )
 
 // taggedError is a message that unwraps to a sentinel without repeating
@@ -258,7 +257,7 @@ func fieldByIndexAlloc(v reflect.Value, index []int) reflect.Value {
 // unknownKey is the error for a key no field has, with a did-you-mean
 // from the struct's keys.
 func unknownKey(full, k, parent string, names []string) error {
-	if s := who.Closest(k, names); s != "" {
+	if s := suggest.Closest(k, names); s != "" {
 		return tagged(ErrUnknownKey, "unknown key %q (did you mean %q?)", full, join(parent, s))
 	}
 	if len(names) == 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/gowho/gowho/internal/suggest"
 	"github.com/gowho/gowho/who"
 )
 
@@ -165,7 +166,7 @@ func (l *loader) load(data []byte) *Chain {
 			continue
 		}
 		hint := ""
-		if s := who.Closest(k, topSections); s != "" {
+		if s := suggest.Closest(k, topSections); s != "" {
 			hint = fmt.Sprintf("did you mean [%s]? ", s)
 		}
 		l.errAt([]string{k}, tagged(ErrUnknownKey, "unknown section [%s] (%sknown: [%s])",
@@ -357,7 +358,7 @@ func (l *loader) suggestUse(name string) string {
 	if _, _, err := l.reg.Factory(name); err == nil {
 		return fmt.Sprintf(", as use = %q", name)
 	}
-	if s := who.Closest(name, l.reg.Plugins()); s != "" {
+	if s := suggest.Closest(name, l.reg.Plugins()); s != "" {
 		return fmt.Sprintf(", as use = %q", s)
 	}
 	return ""
@@ -520,10 +521,11 @@ func (l *loader) lookupEntry(stage, name string, line int) bool {
 	factory, _, err := l.reg.Factory(name)
 	if err != nil {
 		candidates := slices.Concat(l.declaredNames(), l.reg.Plugins())
-		if s := who.Closest(name, candidates); s != "" {
+		if s := suggest.Closest(name, candidates); s != "" {
 			l.addAt(stage, line, fmt.Errorf("%w %q (did you mean %q?)", who.ErrUnknownPlugin, name, s))
 		} else {
-			l.addAt(stage, line, fmt.Errorf("%w %q: no [plugin.%s] section and no registered plugin of that name (is plugins/all imported?)",
+			l.addAt(stage, line, fmt.Errorf("%w %q: no [plugin.%s] section and no plugin is registered under that name in this program "+
+				"(a plugin's package registers it when the program imports it: plugins/all brings in the built-in ones)",
 				who.ErrUnknownPlugin, name, name))
 		}
 		return false // reported at every stage that names it
@@ -637,7 +639,7 @@ func (l *loader) decider() who.ChallengeDecider {
 }
 
 func unknownName(key, what, name string, known []string) error {
-	if s := who.Closest(name, known); s != "" {
+	if s := suggest.Closest(name, known); s != "" {
 		return fmt.Errorf("key %q: unknown %s %q (did you mean %q?)", key, what, name, s)
 	}
 	return fmt.Errorf("key %q: unknown %s %q (known: %s)", key, what, name, strings.Join(known, ", "))

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gowho/gowho/internal/suggest"
 	"github.com/gowho/gowho/who"
 )
 
@@ -50,7 +51,7 @@ func (l *loader) resolve() {
 					}
 				}
 				msg := fmt.Sprintf("key %q: unknown plugin %q", ref.Key, ref.Name)
-				if s := who.Closest(ref.Name, known); s != "" {
+				if s := suggest.Closest(ref.Name, known); s != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", s)
 				} else if len(known) > 0 {
 					msg += fmt.Sprintf(" (declared: %s)", strings.Join(known, ", "))

@@ -1,7 +1,9 @@
 package who
 
 import (
+	"fmt"
 	"net/http"
+	"reflect"
 )
 
 // An Identifier extracts credentials from a request. It returns a nil
@@ -91,6 +93,24 @@ type Reference struct {
 type Resolver interface {
 	References() []Reference
 	Resolve(plugins map[string]any) error
+}
+
+// Lookup returns the plugin ref names from the plugins a Resolve receives,
+// as T: the one lookup every Resolver does. The loader has already checked
+// that the name exists; Lookup's error, an *OptionError on ref.Key, says
+// when the plugin is missing or is no T ("plugin "x" (*pkg.Type) is not a
+// who.Rememberer").
+func Lookup[T any](plugins map[string]any, ref Reference) (T, error) {
+	var zero T
+	p, ok := plugins[ref.Name]
+	if !ok {
+		return zero, &OptionError{Key: ref.Key, Err: fmt.Errorf("no plugin named %q", ref.Name)}
+	}
+	v, ok := p.(T)
+	if !ok {
+		return zero, &OptionError{Key: ref.Key, Err: fmt.Errorf("plugin %q (%T) is not a %v", ref.Name, p, reflect.TypeFor[T]())}
+	}
+	return v, nil
 }
 
 // An OuterMiddleware is a declared plugin that wraps the whole chain, such

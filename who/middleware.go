@@ -12,18 +12,6 @@ import (
 	"time"
 )
 
-// ErrWrongStage is returned (wrapped) by New when a plugin is listed under
-// a stage whose interface it does not implement.
-var ErrWrongStage = errors.New("plugin does not implement the stage")
-
-// Stage names, as in who.toml.
-const (
-	StageIdentifiers    = "identifiers"
-	StageAuthenticators = "authenticators"
-	StageChallengers    = "challengers"
-	StageMDProviders    = "mdproviders"
-)
-
 // Unused is the reserved classification of repoze.who's "name;unused":
 // the plugin is built and referable by name but never run.
 const Unused = "unused"
@@ -112,39 +100,10 @@ type stageEntry[T any] struct {
 	p T
 }
 
-func buildStage[T any](stage string, entries []Entry) ([]stageEntry[T], error) {
-	out := make([]stageEntry[T], 0, len(entries))
-	var errs []error
-	for _, e := range entries {
-		p, ok := e.Plugin.(T)
-		if !ok {
-			errs = append(errs, fmt.Errorf("%w: %q (%T) is listed under [%s] but is not %s",
-				ErrWrongStage, e.Name, e.Plugin, stage, stageNoun(stage)))
-			continue
-		}
-		if slices.Contains(e.Classifications, Unused) {
-			continue // declared only: referable, never run
-		}
-		out = append(out, stageEntry[T]{Entry: e, p: p})
-	}
-	return out, errors.Join(errs...)
-}
-
-func stageNoun(stage string) string {
-	switch stage {
-	case StageIdentifiers:
-		return "an Identifier"
-	case StageAuthenticators:
-		return "an Authenticator"
-	case StageChallengers:
-		return "a Challenger"
-	default:
-		return "a MetadataProvider"
-	}
-}
-
 // New checks cfg (every plugin implements its stage's interface) and
-// returns the middleware.
+// returns the middleware. A plugin listed under a stage it does not
+// implement is a *StageError (one per such entry, joined), which unwraps
+// to ErrWrongStage.
 func New(cfg Config) (*Middleware, error) {
 	m := &Middleware{
 		classify:      cfg.Classifier,

@@ -4,9 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
+
+	"github.com/gowho/gowho/internal/suggest"
 )
 
 // ErrUnknownPlugin is returned (wrapped) for a `use` name no factory is
@@ -28,6 +34,27 @@ type PluginSpec struct {
 	Dir string
 	// Logger is the chain's logger, never nil.
 	Logger *slog.Logger
+}
+
+// Path resolves a file option the one way every plugin does: "" stays
+// "", a leading "~/" is the user's home directory, an absolute path is
+// kept, and a relative one is relative to Dir, the directory of the
+// configuration file (repoze.who's %(here)s). When Dir is empty (a plugin
+// built from code) a relative path is left relative to the working
+// directory. The result is cleaned.
+func (s PluginSpec) Path(p string) string {
+	if p == "" {
+		return ""
+	}
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+	}
+	if filepath.IsAbs(p) || s.Dir == "" {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(s.Dir, p)
 }
 
 // A Factory builds a plugin from its options. It calls the same
@@ -65,6 +92,21 @@ func NewRegistry() *Registry {
 			"passthrough": PassthroughDecider,
 		},
 	}
+}
+
+// Clone returns a new registry holding everything g holds: a test extends
+// a copy of DefaultRegistry with plugins of its own without touching the
+// global one.
+func (g *Registry) Clone() *Registry {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	c := &Registry{
+		factories:   maps.Clone(g.factories),
+		canonical:   slices.Clone(g.canonical),
+		classifiers: maps.Clone(g.classifiers),
+		deciders:    maps.Clone(g.deciders),
+	}
+	return c
 }
 
 // DefaultRegistry is where Register puts factories; plugins/all fills it.
@@ -150,11 +192,11 @@ func (g *Registry) Factory(name string) (Factory, string, error) {
 	if r, ok := g.factories[name]; ok {
 		return r.factory, r.name, nil
 	}
-	hint := "is plugins/all imported?"
-	if s := Closest(name, g.canonical); s != "" {
-		hint = fmt.Sprintf("did you mean %q? is plugins/all imported?", s)
+	if s := suggest.Closest(name, g.canonical); s != "" {
+		return nil, "", fmt.Errorf("%w %q (did you mean %q?)", ErrUnknownPlugin, name, s)
 	}
-	return nil, "", fmt.Errorf("%w %q (%s)", ErrUnknownPlugin, name, hint)
+	return nil, "", fmt.Errorf("%w %q: no plugin is registered under that name in this program "+
+		"(a plugin's package registers it when the program imports it: plugins/all brings in the built-in ones)", ErrUnknownPlugin, name)
 }
 
 // Classifier returns the classifier registered under name.

@@ -2,6 +2,9 @@ package who_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,12 +63,61 @@ func TestRegisterPanics(t *testing.T) {
 	}
 }
 
-func TestClosest(t *testing.T) {
+func TestPluginSpecPath(t *testing.T) {
 	t.Parallel()
-	opts := []string{"base_dn", "bind_dn", "filter", "url"}
-	for in, want := range map[string]string{"bsae_dn": "base_dn", "base_dn": "", "fitler": "filter", "zzzzzz": "", "uri": "url"} {
-		if got := who.Closest(in, opts); got != want {
-			t.Errorf("Closest(%q) = %q, want %q", in, got, want)
+	home, err := os.UserHomeDir()
+	if err != nil {
+		t.Skip("no home directory:", err)
+	}
+	for _, tc := range []struct{ dir, in, want string }{
+		{"/etc/who", "", ""},
+		{"/etc/who", "passwd", "/etc/who/passwd"},
+		{"/etc/who", "../passwd", "/etc/passwd"},
+		{"/etc/who", "/srv/passwd", "/srv/passwd"},
+		{"/etc/who", "~/passwd", filepath.Join(home, "passwd")},
+		{"", "passwd", "passwd"},
+		{"", "./a/../passwd", "passwd"},
+		{"/etc/who", "~user/passwd", "/etc/who/~user/passwd"}, // only "~/" is the home directory
+	} {
+		if got := (who.PluginSpec{Dir: tc.dir}).Path(tc.in); got != tc.want {
+			t.Errorf("PluginSpec{Dir: %q}.Path(%q) = %q, want %q", tc.dir, tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestRegistryClone(t *testing.T) {
+	t.Parallel()
+	orig := who.NewRegistry()
+	orig.Register("a", func(who.PluginSpec) (any, error) { return 1, nil })
+	c := orig.Clone()
+	c.Register("b", func(who.PluginSpec) (any, error) { return 2, nil })
+	c.RegisterClassifier("mine", who.DefaultClassifier)
+	if got := orig.Plugins(); !slices.Equal(got, []string{"a"}) {
+		t.Errorf("original after Register on the clone: %v, want [a]", got)
+	}
+	if got := c.Plugins(); !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("clone: %v, want [a b]", got)
+	}
+	if _, ok := orig.Classifier("mine"); ok {
+		t.Error("a classifier registered on the clone reached the original")
+	}
+	if _, _, err := c.Factory("a"); err != nil {
+		t.Errorf("clone lost the original's plugin: %v", err)
+	}
+}
+
+func TestLookup(t *testing.T) {
+	t.Parallel()
+	var rem struct{ who.Identifier }
+	plugins := map[string]any{"tkt": &rem, "n": 3}
+	if _, err := who.Lookup[who.Identifier](plugins, who.Reference{Key: "k", Name: "tkt"}); err != nil {
+		t.Errorf("Lookup of an Identifier: %v", err)
+	}
+	for _, name := range []string{"n", "missing"} {
+		_, err := who.Lookup[who.Authenticator](plugins, who.Reference{Key: "authenticator_name", Name: name})
+		var oe *who.OptionError
+		if !errors.As(err, &oe) || oe.Key != "authenticator_name" {
+			t.Errorf("Lookup(%q) = %v, want an *OptionError on authenticator_name", name, err)
 		}
 	}
 }

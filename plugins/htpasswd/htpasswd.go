@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gowho/gowho/internal/suggest"
 	"github.com/gowho/gowho/who"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -216,7 +217,7 @@ func parseCheckFn(s string) (plain bool, err error) {
 			names = append(names, k)
 		}
 	}
-	if c := who.Closest(s, names); c != "" {
+	if c := suggest.Closest(s, names); c != "" {
 		return false, fmt.Errorf("%w %q (did you mean %q?)", ErrBadCheckFn, s, c)
 	}
 	return false, fmt.Errorf("%w %q (use auto or plain)", ErrBadCheckFn, s)

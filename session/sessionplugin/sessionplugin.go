@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gowho/gowho/internal/suggest"
 	"github.com/gowho/gowho/session"
 	"github.com/gowho/gowho/session/cookiestore"
 	"github.com/gowho/gowho/session/filestore"
@@ -221,7 +222,7 @@ func New(o Options, dir string, log *slog.Logger) (*Plugin, error) {
 		so.Store, p.closer = st, st
 	default:
 		hint := ""
-		if s := who.Closest(kind, storeKinds); s != "" {
+		if s := suggest.Closest(kind, storeKinds); s != "" {
 			hint = fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		return nil, &who.OptionError{Key: "store", Err: fmt.Errorf("unknown store %q%s: use one of %s", kind, hint, strings.Join(storeKinds, ", "))}

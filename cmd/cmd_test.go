@@ -1,4 +1,4 @@
-package main
+package whocmd
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ func runCmd(stdin string, args ...string) (code int, stdout, stderr string) {
 
 func TestCheckExample(t *testing.T) {
 	t.Parallel()
-	code, out, errs := runCmd("", "check", "../../examples/who.toml")
+	code, out, errs := runCmd("", "check", "../examples/who.toml")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -34,7 +34,7 @@ func TestCheckExample(t *testing.T) {
 // config package and compares what it prints with the expected message.
 func TestCheckGoldenErrors(t *testing.T) {
 	t.Parallel()
-	files, _ := filepath.Glob("../../config/testdata/errors/*.toml")
+	files, _ := filepath.Glob("../config/testdata/errors/*.toml")
 	if len(files) == 0 {
 		t.Fatal("no golden error files in config/testdata/errors")
 	}
@@ -51,7 +51,7 @@ func TestCheckGoldenErrors(t *testing.T) {
 			if cmd != 1 || out != "" {
 				t.Fatalf("exit %d, stdout %q; want exit 1 and nothing on stdout", cmd, out)
 			}
-			got := strings.ReplaceAll(errs, "../../config/", "")
+			got := strings.ReplaceAll(errs, "../config/", "")
 			if strings.TrimSpace(got) != strings.TrimSpace(string(want)) {
 				t.Errorf("who check %s printed:\n%s\nwant:\n%s", f, got, want)
 			}

@@ -1,4 +1,4 @@
-package main
+package whocmd
 
 import (
 	"context"
@@ -23,7 +23,7 @@ import (
 // and lands back on /protected, a reload keeps her logged in, logging out
 // makes /protected challenge again.
 func TestBrowserLogin(t *testing.T) {
-	cfg := "../../examples/who.toml"
+	cfg := "../examples/who.toml"
 	if c := os.Getenv("GOWHO_BROWSER_CONFIG"); c != "" {
 		cfg = c // another demo configuration to drive
 	}

@@ -1,4 +1,4 @@
-package main
+package whocmd
 
 import (
 	"flag"
@@ -70,7 +70,7 @@ func TestExplainGolden(t *testing.T) {
 			}
 			want, err := os.ReadFile(golden)
 			if err != nil {
-				t.Fatalf("%v (run go test ./cmd/who -run TestExplainGolden -update)", err)
+				t.Fatalf("%v (run go test ./cmd -run TestExplainGolden -update)", err)
 			}
 			if out != string(want) {
 				t.Errorf("who explain printed:\n%s\nwant (%s):\n%s", out, golden, want)

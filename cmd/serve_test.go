@@ -1,4 +1,4 @@
-package main
+package whocmd
 
 import (
 	"bufio"
@@ -26,7 +26,7 @@ import (
 // demoServer serves examples/who.toml's chain in front of the demo app.
 func demoServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	h, closeChain, err := newServer("../../examples/who.toml", slog.New(slog.DiscardHandler))
+	h, closeChain, err := newServer("../examples/who.toml", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("loading examples/who.toml: %v", err)
 	}
@@ -187,7 +187,7 @@ func TestServeCommand(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- serveMain([]string{"-config", "../../examples/who.toml", "-addr", "127.0.0.1:0"}, stop, pw, io.Discard)
+		done <- serveMain([]string{"-config", "../examples/who.toml", "-addr", "127.0.0.1:0"}, stop, pw, io.Discard)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -494,7 +494,7 @@ func TestServeTimeouts(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- serveMain([]string{"-config", "../../examples/who.toml", "-addr", "127.0.0.1:0",
+		done <- serveMain([]string{"-config", "../examples/who.toml", "-addr", "127.0.0.1:0",
 			"-idle-timeout", "200ms", "-read-timeout", "500ms"}, stop, pw, io.Discard)
 		pw.Close()
 	}()
@@ -576,7 +576,7 @@ func TestMaskingHandler(t *testing.T) {
 // SIGTERM on an idle server exits 0.
 func TestServeSignals(t *testing.T) {
 	if os.Getenv("GOWHO_SERVE_CHILD") == "1" {
-		os.Exit(run([]string{"serve", "-config", "../../examples/who.toml", "-addr", "127.0.0.1:0", "-read-timeout", "1h"},
+		os.Exit(run([]string{"serve", "-config", "../examples/who.toml", "-addr", "127.0.0.1:0", "-read-timeout", "1h"},
 			os.Stdin, os.Stdout, os.Stderr))
 	}
 	t.Parallel()

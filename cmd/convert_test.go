@@ -1,4 +1,4 @@
-package main
+package whocmd
 
 import (
 	"bytes"
@@ -248,9 +248,9 @@ func TestConvertExitStatus(t *testing.T) {
 		stdout     string // prefix
 		stderrPart string
 	}{
-		{"reference", []string{"convert", "../../config/testdata/convert/reference.ini"}, 2, "# who.toml converted by `who convert` from reference.ini", "reference.ini:35: [plugin:sqlusers] conn_factory: not converted"},
-		{"does not load", []string{"convert", "../../config/testdata/convert/demo.ini"}, 2, "# who.toml converted", "the converted file does not load yet"},
-		{"standalone", []string{"convert", "../../config/testdata/convert/standalone.ini"}, 0, "# who.toml converted by `who convert` from standalone.ini", "secret: note: the secret is 7 bytes"},
+		{"reference", []string{"convert", "../config/testdata/convert/reference.ini"}, 2, "# who.toml converted by `who convert` from reference.ini", "reference.ini:35: [plugin:sqlusers] conn_factory: not converted"},
+		{"does not load", []string{"convert", "../config/testdata/convert/demo.ini"}, 2, "# who.toml converted", "the converted file does not load yet"},
+		{"standalone", []string{"convert", "../config/testdata/convert/standalone.ini"}, 0, "# who.toml converted by `who convert` from standalone.ini", "secret: note: the secret is 7 bytes"},
 		{"bad ini", []string{"convert", bad}, 1, "", "comes before any [section] header"},
 		{"missing", []string{"convert", "nosuch.ini"}, 1, "", "no such file"},
 		{"usage", []string{"convert"}, 2, "", "usage: who convert"},

@@ -1,4 +1,6 @@
-package who
+// Package suggest finds the nearest known name to a mistyped one, for the
+// "did you mean" hints of config errors and plugin options.
+package suggest
 
 // Closest returns the option nearest to name by edit distance, for a
 // "did you mean" hint, or "" when none is close enough (more than a third
