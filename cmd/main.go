@@ -28,7 +28,6 @@ import (
 	"io"
 	"os"
 	"sort"
-
 )
 
 // command is one subcommand: it gets its arguments and the standard
