@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 )
@@ -26,11 +25,6 @@ type Entry struct {
 	// Classifications restricts the plugin to requests of these kinds
 	// (exact match, any of them). Empty: every request.
 	Classifications []string
-}
-
-// matches reports whether the entry runs for classification c.
-func (e *Entry) matches(c string) bool {
-	return len(e.Classifications) == 0 || slices.Contains(e.Classifications, c)
 }
 
 // Config describes a chain. Config.New checks it.
@@ -299,7 +293,7 @@ func (st *state) authenticate() *Result {
 	var found []identified
 	for i := range m.identifiers {
 		e := &m.identifiers[i]
-		if !e.matches(st.classification) {
+		if !e.RunsFor(st.classification) {
 			continue
 		}
 		id, err := e.p.Identify(st.r)
@@ -335,7 +329,7 @@ func (st *state) rank(found []identified, debug, copyIdentity bool) *Result {
 	var bestID identified
 	for ai := range m.authenticators {
 		a := &m.authenticators[ai]
-		if !a.matches(st.classification) {
+		if !a.RunsFor(st.classification) {
 			continue
 		}
 		for _, f := range found {
@@ -381,7 +375,7 @@ func (st *state) rank(found []identified, debug, copyIdentity bool) *Result {
 func (st *state) addMetadata(res *Result) {
 	for i := range st.m.mdproviders {
 		p := &st.m.mdproviders[i]
-		if !p.matches(st.classification) {
+		if !p.RunsFor(st.classification) {
 			continue
 		}
 		err := p.p.AddMetadata(st.r, res.Identity)
@@ -484,7 +478,7 @@ func (st *state) challenge(status int, appHeaders http.Header) http.Handler {
 	}
 	for i := range st.m.challengers {
 		c := &st.m.challengers[i]
-		if !c.matches(st.classification) {
+		if !c.RunsFor(st.classification) {
 			continue
 		}
 		if h := c.p.Challenge(st.r, status, appHeaders, forget); h != nil {

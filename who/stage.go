@@ -90,6 +90,16 @@ func is[T any](v any) bool {
 	return ok
 }
 
+// RunsFor reports whether the entry runs for a request of classification
+// c: an entry with no classifications runs for every request, an
+// ";unused" one for none, any other for the classifications it lists.
+func (e Entry) RunsFor(c string) bool {
+	if len(e.Classifications) == 0 {
+		return true
+	}
+	return !slices.Contains(e.Classifications, Unused) && slices.Contains(e.Classifications, c)
+}
+
 // buildStage keeps the entries of one stage that run (not ";unused"),
 // with their plugin as T, and reports every entry whose plugin is no T.
 func buildStage[T any](stage string, entries []Entry) ([]stageEntry[T], error) {
