@@ -20,8 +20,8 @@ func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: who check FILE")
 		fmt.Fprintln(stderr, "Validates FILE (every mistake, with its line) and prints the chain per stage and classification.")
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()

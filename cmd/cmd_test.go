@@ -2,9 +2,11 @@ package whocmd
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,7 +15,7 @@ import (
 
 func runCmd(stdin string, args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
-	code = run(args, strings.NewReader(stdin), &out, &errb)
+	code = Run(args, strings.NewReader(stdin), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -169,6 +171,63 @@ plugins = []
 	for _, want := range []string{`key "reload_interval"`, "redis://app:xxxxx@127.0.0.1:port/0", `key "bind_password" must be a string`} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("who check lost %q:\n%s", want, errs)
+		}
+	}
+}
+
+// TestHelpExitsZero: every command's -h (and -help, --help) prints that
+// command's usage on stderr and exits 0; before, every command but ticket
+// exited 2, as for a mistake. A bad flag still exits 2.
+func TestHelpExitsZero(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args      []string
+		wantUsage string
+	}{
+		{[]string{"-h"}, "usage: who COMMAND"},
+		{[]string{"help"}, "usage: who COMMAND"},
+		{[]string{"serve", "-h"}, "usage: who serve"},
+		{[]string{"check", "-h"}, "usage: who check"},
+		{[]string{"convert", "-h"}, "usage: who convert"},
+		{[]string{"convert", "who.ini", "-h"}, "usage: who convert"},
+		{[]string{"explain", "-h"}, "usage: who explain"},
+		{[]string{"htpasswd", "-h"}, "usage: who htpasswd"},
+		{[]string{"ticket", "-h"}, "who ticket make"},
+		{[]string{"ticket", "make", "-h"}, "who ticket make"},
+		{[]string{"ticket", "read", "-h"}, "who ticket read"},
+	}
+	covered := map[string]bool{}
+	for _, tc := range tests {
+		covered[tc.args[0]] = true
+		for _, help := range []string{"-h", "-help", "--help"} {
+			args := slices.Clone(tc.args)
+			if i := slices.Index(args, "-h"); i >= 0 {
+				args[i] = help
+			}
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				t.Parallel()
+				code, out, errs := runCmd("", args...)
+				if code != 0 || out != "" || !strings.Contains(errs, tc.wantUsage) {
+					t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 0, nothing on stdout and %q on stderr", code, out, errs, tc.wantUsage)
+				}
+				if strings.Contains(errs, "flag provided but not defined") {
+					t.Errorf("%s read as an unknown flag:\n%s", help, errs)
+				}
+			})
+		}
+	}
+	for name := range commands {
+		if !covered[name] {
+			t.Errorf("command %q has no -h case", name)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(commands)) {
+		args := []string{name, "-no-such-flag"}
+		if name == "ticket" {
+			args = []string{name, "make", "-no-such-flag"}
+		}
+		if code, _, errs := runCmd("", args...); code != 2 || !strings.Contains(errs, "-no-such-flag") {
+			t.Errorf("who %s: exit %d, stderr:\n%s\nwant exit 2 naming the flag", strings.Join(args, " "), code, errs)
 		}
 	}
 }

@@ -25,14 +25,14 @@ func runConvert(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "written as a commented line and listed here; the exit status is then 2.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	// Flags may also follow the file: who convert who.ini -o who.toml.
 	if fs.NArg() > 1 {
 		first := fs.Arg(0)
-		if err := fs.Parse(fs.Args()[1:]); err != nil {
-			return 2
+		if code, ok := parseFlags(fs, fs.Args()[1:]); !ok {
+			return code
 		}
 		if fs.NArg() != 0 {
 			fs.Usage()

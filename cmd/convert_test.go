@@ -72,7 +72,7 @@ func convertedServer(t *testing.T, secret, extra string) http.Handler {
 	}
 	out := filepath.Join(outDir, "who.toml")
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"convert", "-o", out, ini}, nil, &stdout, &stderr); code != 0 {
+	if code := Run([]string{"convert", "-o", out, ini}, nil, &stdout, &stderr); code != 0 {
 		t.Fatalf("who convert: exit %d\n%s", code, stderr.String())
 	}
 	// A secret under 16 bytes, which gowho refuses, is kept with
@@ -93,7 +93,7 @@ func convertedServer(t *testing.T, secret, extra string) http.Handler {
 	if !bytes.Contains(toml, []byte(`filename = "../passwd"`)) {
 		t.Fatalf("%%(here)s/passwd not made relative to the output:\n%s", toml)
 	}
-	if code := run([]string{"check", out}, nil, io.Discard, &stderr); code != 0 {
+	if code := Run([]string{"check", out}, nil, io.Discard, &stderr); code != 0 {
 		t.Fatalf("who check refuses the converted file:\n%s", stderr.String())
 	}
 	h, closeChain, err := newServer(out, slog.New(slog.DiscardHandler))
@@ -259,7 +259,7 @@ func TestConvertExitStatus(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr bytes.Buffer
-			code := run(tc.args, nil, &stdout, &stderr)
+			code := Run(tc.args, nil, &stdout, &stderr)
 			if code != tc.code {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, stderr.String())
 			}

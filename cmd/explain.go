@@ -40,8 +40,8 @@ func runExplain(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Runs one request through the chain and prints each plugin's answer. Passwords and secrets are masked.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if *cfgPath == "" || fs.NArg() != 2 {
 		fs.Usage()

@@ -47,8 +47,8 @@ func serveMain(args []string, stop <-chan os.Signal, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "-shutdown-timeout), then closes the chain; a second signal stops at once.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if *cfgPath == "" || fs.NArg() != 0 {
 		fs.Usage()

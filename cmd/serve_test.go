@@ -576,7 +576,7 @@ func TestMaskingHandler(t *testing.T) {
 // SIGTERM on an idle server exits 0.
 func TestServeSignals(t *testing.T) {
 	if os.Getenv("GOWHO_SERVE_CHILD") == "1" {
-		os.Exit(run([]string{"serve", "-config", "../examples/who.toml", "-addr", "127.0.0.1:0", "-read-timeout", "1h"},
+		os.Exit(Run([]string{"serve", "-config", "../examples/who.toml", "-addr", "127.0.0.1:0", "-read-timeout", "1h"},
 			os.Stdin, os.Stdout, os.Stderr))
 	}
 	t.Parallel()

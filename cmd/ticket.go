@@ -29,7 +29,7 @@ the authtkt identifier takes: raw, "quoted", %21-escaped and base64.
 func runTicket(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || (args[0] != "make" && args[0] != "read") {
 		fmt.Fprint(stderr, ticketUsage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
+		if len(args) > 0 && isHelp(args[0]) {
 			return 0
 		}
 		return 2
@@ -47,11 +47,8 @@ func runTicket(args []string, stdout, stderr io.Writer) int {
 	userdata := fs.String("userdata", "", "user data string (make)")
 	ts := fs.Int64("time", 0, "ticket time in seconds since the epoch (make; default now)")
 	timeout := fs.Duration("timeout", 0, "also check the ticket is not older than this (read)")
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args[1:]); !ok {
+		return code
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintf(stderr, "who ticket %s: want exactly one argument, got %d\n", sub, fs.NArg())

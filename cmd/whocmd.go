@@ -1,16 +1,29 @@
-// Package whocmd is gowho's command line as a library: Main runs the who
-// command (serve, check, explain, convert, htpasswd, ticket) with whatever
-// plugins the binary registered, so a team's own binary is
+// Package whocmd is gowho's command line as a library, the way caddycmd is
+// Caddy's: Main runs the who command (serve, check, explain, convert,
+// htpasswd, ticket) with whatever plugins the binary registered. The stock
+// binary, cmd/who, is Main with the built-in plugins; a team's own binary
+// adds its plugins with blank imports:
 //
 //	package main
 //
 //	import (
 //		whocmd "github.com/gowho/gowho/cmd"
-//		_ "github.com/gowho/gowho/plugins/all"
-//		_ "example.com/team/whoplugins" // the team's own plugins
+//		_ "github.com/gowho/gowho/plugins/all"  // the built-in plugins
+//		_ "example.com/team/whoplugins"         // the team's own, registered in init
+//		_ "modernc.org/sqlite"                  // a database/sql driver, if sqlauth needs one
 //	)
 //
 //	func main() { whocmd.Main() }
+//
+// Every plugin registered in who.DefaultRegistry by the time Main runs can
+// be named in a who.toml, and `who check` lists it in the chain it prints.
+// A plugin that is not linked in is a load error naming it ("no plugin is
+// registered under that name in this program"). cmd/who also links the
+// modernc.org/sqlite driver; a binary without it reports a sqlauth plugin
+// with driver = "sqlite" as a load error on its driver key.
+//
+// Run is Main without the process: a team's tests can drive its binary's
+// command line in-process.
 //
 // Usage:
 //
@@ -21,9 +34,14 @@
 //	who explain -config FILE [-H 'Name: value']... [-status 401] METHOD URL
 //	who htpasswd [-scheme bcrypt|apr1|sha|sha256|sha512|plain] USER   (password on stdin)
 //	who ticket make|read ...
+//
+// Every command takes -h: it prints the command's usage and exits 0. A
+// usage mistake exits 2.
 package whocmd
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -52,11 +70,18 @@ var commands = map[string]command{
 // plugins it knows are those registered in who.DefaultRegistry: blank-import
 // plugins/all and any of your own before calling it.
 func Main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+// Run runs the command line on args (the arguments after the program
+// name, as in os.Args[1:]) with the given standard streams and returns the
+// exit status: 0 on success and for -h, 1 when the command failed, 2 for a
+// usage mistake (`who check` exits 1 on a config mistake, `who convert` 2
+// when something could not be converted). The plugins are those of
+// who.DefaultRegistry, as for Main. `who serve` runs until SIGINT or
+// SIGTERM reaches the process.
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || isHelp(args[0]) {
 		usage(stderr)
 		if len(args) == 0 {
 			return 2
@@ -84,4 +109,25 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'who COMMAND -h' for a command's flags.")
+}
+
+// isHelp reports whether arg asks for the usage where a command name is
+// expected: -h, -help, --help or help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
+// parseFlags parses args into fs. ok is false when the command should stop
+// and exit with code: 0 after -h (the usage printed), 2 after a flag
+// mistake (the mistake and the usage printed).
+func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, flag.ErrHelp):
+		return 0, false
+	default:
+		return 2, false
+	}
 }
