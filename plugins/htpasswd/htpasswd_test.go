@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gowho/gowho/internal/plugintest"
+	"github.com/gowho/gowho/who/whotest"
 
 	"github.com/gowho/gowho/who"
 )
@@ -26,8 +26,8 @@ var fixturePasswords = map[string]string{
 	"carol": "p\u00e4\u00dfw\u00f6rd",
 }
 
-func testLogger() (*slog.Logger, *plugintest.LogBuffer) {
-	buf := &plugintest.LogBuffer{}
+func testLogger() (*slog.Logger, *whotest.LogBuffer) {
+	buf := &whotest.LogBuffer{}
 	return slog.New(slog.NewTextHandler(buf, nil)), buf
 }
 

@@ -2,7 +2,6 @@ package htpasswd
 
 import (
 	"errors"
-	"path/filepath"
 
 	"github.com/gowho/gowho/who"
 )
@@ -20,9 +19,7 @@ func factory(spec who.PluginSpec) (any, error) {
 	if o.Filename == "" {
 		return nil, &who.OptionError{Key: "filename", Err: errors.New("is required")}
 	}
-	if !filepath.IsAbs(o.Filename) && spec.Dir != "" {
-		o.Filename = filepath.Join(spec.Dir, o.Filename)
-	}
+	o.Filename = spec.Path(o.Filename)
 	if o.ReloadInterval == 0 {
 		o.ReloadInterval = who.Duration(DefaultReloadInterval)
 	}

@@ -2,16 +2,14 @@ package htpasswd
 
 import (
 	"errors"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
-	"github.com/gowho/gowho/internal/plugintest"
-
 	"github.com/gowho/gowho/who"
+	"github.com/gowho/gowho/who/whotest"
 )
 
 func TestFactory(t *testing.T) {
@@ -53,8 +51,9 @@ func TestFactory(t *testing.T) {
 			if canonical != "htpasswd" {
 				t.Errorf("canonical = %q", canonical)
 			}
-			v, err := f(who.PluginSpec{Name: "ht", Use: tt.use, Decode: plugintest.DecodeTOML(tt.src), Dir: dir,
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			spec := whotest.Spec(t, tt.src)
+			spec.Use, spec.Dir = tt.use, dir
+			v, err := f(spec)
 			if tt.errKey != "" {
 				var oe *who.OptionError
 				switch {
@@ -80,6 +79,42 @@ func TestFactory(t *testing.T) {
 			}
 			if p.Len() == 0 {
 				t.Error("no users loaded")
+			}
+		})
+	}
+}
+
+// TestFactoryPaths: filename follows the one path rule (who.PluginSpec.Path):
+// relative to who.toml's directory, "~/" the home directory.
+func TestFactoryPaths(t *testing.T) {
+	home, dir := t.TempDir(), t.TempDir()
+	t.Setenv("HOME", home)
+	h, _ := Hash(SchemeSHA, "pw")
+	for _, d := range []string{home, dir} {
+		if err := os.WriteFile(filepath.Join(d, "users"), []byte("foo:"+h+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	abs := filepath.Join(t.TempDir(), "users")
+	if err := os.WriteFile(abs, []byte("foo:"+h+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, filename, want string }{
+		{"home", "~/users", filepath.Join(home, "users")},
+		{"relative", "users", filepath.Join(dir, "users")},
+		{"relative, cleaned", "./sub/../users", filepath.Join(dir, "users")},
+		{"absolute", abs, abs},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := whotest.Spec(t, "filename = "+strconv.Quote(tt.filename))
+			spec.Dir = dir
+			v, err := factory(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := v.(*Plugin).path; got != tt.want {
+				t.Errorf("filename %q read from %q, want %q", tt.filename, got, tt.want)
 			}
 		})
 	}
