@@ -13,9 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gowho/gowho/who/whotest"
-
 	"github.com/gowho/gowho/who"
+	"github.com/gowho/gowho/who/whotest"
 )
 
 // Passwords of the users in every testdata/*.htpasswd file (see
