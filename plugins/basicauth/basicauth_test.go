@@ -10,11 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gowho/gowho/internal/plugintest"
-
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gowho/gowho/who"
+	"github.com/gowho/gowho/who/whotest"
 )
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
@@ -231,8 +230,9 @@ func TestFactory(t *testing.T) {
 			if canonical != "basicauth" {
 				t.Errorf("canonical name = %q", canonical)
 			}
-			v, err := f(who.PluginSpec{Name: "ba", Use: tt.use, Decode: plugintest.DecodeTOML(tt.src),
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			spec := whotest.Spec(t, tt.src)
+			spec.Use = tt.use
+			v, err := f(spec)
 			if tt.errKey != "" {
 				var oe *who.OptionError
 				switch {
@@ -395,4 +395,17 @@ func TestIdentifyBoundsLength(t *testing.T) {
 	if _, _, ok := Parse("Basic " + b64("foo:"+strings.Repeat("p", who.DefaultMaxPasswordBytes+1))); ok {
 		t.Error("Parse accepted a password over who.DefaultMaxPasswordBytes")
 	}
+}
+
+// TestIdentifierContract: the plugin built from who.toml options keeps the
+// who.Identifier contract (a fresh map per call, nil without credentials).
+func TestIdentifierContract(t *testing.T) {
+	t.Parallel()
+	v, err := whotest.Build(t, factory, `realm = "x"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Authorization", "Basic "+b64("alice:pw"))
+	whotest.CheckIdentifier(t, v.(who.Identifier), r)
 }
