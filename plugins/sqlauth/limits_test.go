@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gowho/gowho/internal/plugintest"
 	"github.com/gowho/gowho/who"
+	"github.com/gowho/gowho/who/whotest"
 )
 
 // cheapFake makes the fake hash checked before any row is seen bcrypt's
@@ -93,7 +93,9 @@ func TestReposeAliasAllowPlain(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			v, err := factory(who.PluginSpec{Use: tt.use, Dir: dir, Decode: plugintest.DecodeTOML(base + tt.extra)})
+			spec := whotest.Spec(t, base+tt.extra)
+			spec.Use, spec.Dir = tt.use, dir
+			v, err := factory(spec)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,7 +1,6 @@
 package sqlauth
 
 import (
-	"path/filepath"
 	"strings"
 
 	"github.com/gowho/gowho/who"
@@ -32,25 +31,23 @@ func factory(spec who.PluginSpec) (any, error) {
 	if spec.Use == aliasMD && o.MetadataQuery == "" {
 		o.MetadataQuery, o.Query = o.Query, ""
 	}
-	// A relative sqlite file is relative to who.toml.
-	if o.Driver == "sqlite" && spec.Dir != "" {
-		o.DSN = sqliteDSN(o.DSN, spec.Dir)
+	// A sqlite database file is a file option like any other:
+	// relative to who.toml, "~/" the home directory.
+	if o.Driver == "sqlite" {
+		o.DSN = sqliteDSN(o.DSN, spec)
 	}
 	return New(o)
 }
 
-// sqliteDSN resolves a relative database file against dir; "file:" URIs
-// and ":memory:" keep their meaning.
-func sqliteDSN(dsn, dir string) string {
+// sqliteDSN resolves the database file of a sqlite DSN with spec.Path,
+// keeping its ?query; "file:" URIs and ":memory:" keep their meaning.
+func sqliteDSN(dsn string, spec who.PluginSpec) string {
 	if dsn == "" || strings.HasPrefix(dsn, ":memory:") || strings.HasPrefix(dsn, "file:") {
 		return dsn
 	}
-	path, query, _ := strings.Cut(dsn, "?")
-	if filepath.IsAbs(path) {
-		return dsn
-	}
-	out := filepath.Join(dir, path)
-	if query != "" {
+	file, query, hasQuery := strings.Cut(dsn, "?")
+	out := spec.Path(file)
+	if hasQuery {
 		out += "?" + query
 	}
 	return out
