@@ -1,6 +1,8 @@
 // Package origin holds the rules that keep what gowho sends back on the
-// site's own origin: a request path made safe to reuse as a reference, and
-// whether a request came from this origin or another site.
+// site's own origin: a request path made safe to reuse as a reference,
+// whether a redirect target is safe (SafeRedirect) or a configured login
+// URL sound (ParseLoginURL), and whether a request came from this origin
+// or another site.
 package origin
 
 import (
@@ -20,7 +22,7 @@ import (
 func LocalPath(p string) string {
 	var b strings.Builder
 	for i := 0; i < len(p); i++ {
-		if c := p[i]; c <= 0x20 || c >= 0x7f || c == '\\' {
+		if c := p[i]; reinterpreted(c) {
 			fmt.Fprintf(&b, "%%%02X", c)
 		} else {
 			b.WriteByte(c)

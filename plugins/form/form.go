@@ -174,7 +174,7 @@ func New(o Options) (*Plugin, error) {
 	def(&o.LoginCounterName, "__logins")
 	def(&o.CSRFCookieName, "who_csrf")
 	for key, v := range map[string]string{"login_handler_path": o.LoginHandlerPath, "logout_handler_path": o.LogoutHandlerPath} {
-		if !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") || !cleanRef(v) {
+		if !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") || !origin.PlainBytes(v) {
 			return nil, optErr(key, fmt.Errorf("%q must be a path starting with one /, without spaces, controls or backslashes", v))
 		}
 	}
@@ -201,12 +201,9 @@ func New(o Options) (*Plugin, error) {
 	}
 	p := &Plugin{o: o, rem: o.Rememberer, redirects: o.LoginFormURL != "", cop: http.NewCrossOriginProtection()}
 	if p.redirects {
-		u, err := url.Parse(o.LoginFormURL)
-		if err != nil || strings.ContainsAny(o.LoginFormURL, "\r\n") {
-			return nil, optErr("login_form_url", fmt.Errorf("%q is not a URL", o.LoginFormURL))
-		}
-		if u.User != nil || u.Host == "" && strings.HasPrefix(o.LoginFormURL, "//") {
-			return nil, optErr("login_form_url", fmt.Errorf("%q holds user info or starts with // without a host; give a path (/login) or a URL with a host", o.LoginFormURL))
+		u, err := origin.ParseLoginURL(o.LoginFormURL)
+		if err != nil {
+			return nil, optErr("login_form_url", fmt.Errorf("%q %w", o.LoginFormURL, err))
 		}
 		if u.Scheme == "" && u.Host == "" && strings.HasPrefix(u.Path, "/") && (o.ServeForm == nil || *o.ServeForm) {
 			p.formPath = u.Path
@@ -244,16 +241,13 @@ func (p *Plugin) References() []who.Reference {
 
 // Resolve finds the rememberer among the declared plugins.
 func (p *Plugin) Resolve(plugins map[string]any) error {
-	if p.o.RemembererName == "" {
+	refs := p.References()
+	if len(refs) == 0 {
 		return nil
 	}
-	pl, ok := plugins[p.o.RemembererName]
-	if !ok {
-		return &who.OptionError{Key: "rememberer_name", Err: fmt.Errorf("form: no plugin named %q", p.o.RemembererName)}
-	}
-	rem, ok := pl.(who.Rememberer)
-	if !ok {
-		return &who.OptionError{Key: "rememberer_name", Err: fmt.Errorf("form: plugin %q (%T) cannot remember logins", p.o.RemembererName, pl)}
+	rem, err := who.Lookup[who.Rememberer](plugins, refs[0])
+	if err != nil {
+		return err
 	}
 	p.rem = rem
 	return nil
@@ -363,13 +357,13 @@ func (p *Plugin) login(r *http.Request, action string) (who.Identity, error) {
 		}
 		dest := p.o.PostLoginURL
 		if p.redirects {
-			dest = SafeRedirect(r, cameFrom, p.o.AllowedHosts, p.o.PostLoginURL)
+			dest = origin.SafeRedirect(r, cameFrom, p.o.AllowedHosts, p.o.PostLoginURL)
 		} else {
 			u := *r.URL
 			q := u.Query()
 			q.Del(p.o.LoginFormQS)
 			u.RawQuery = q.Encode()
-			dest = SafeRedirect(r, u.RequestURI(), nil, p.o.PostLoginURL)
+			dest = origin.SafeRedirect(r, u.RequestURI(), nil, p.o.PostLoginURL)
 		}
 		redirect(w, dest, nil)
 	}))
@@ -423,7 +417,7 @@ func (p *Plugin) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	// Make the request anonymous, so nothing is remembered on the way out.
 	add(who.APIFrom(r).Logout(p.o.RemembererName))
-	redirect(w, SafeRedirect(r, cameFrom, p.o.AllowedHosts, p.o.PostLogoutURL), headers)
+	redirect(w, origin.SafeRedirect(r, cameFrom, p.o.AllowedHosts, p.o.PostLogoutURL), headers)
 }
 
 // logoutPage answers a cross-site logout with a button that posts to
@@ -439,7 +433,7 @@ func (p *Plugin) logoutPage(w http.ResponseWriter, r *http.Request, cameFrom str
 		return
 	}
 	_ = logoutTmpl.Execute(w, struct{ Action, CameFrom string }{
-		p.o.LogoutHandlerPath, SafeRedirect(r, cameFrom, p.o.AllowedHosts, ""),
+		p.o.LogoutHandlerPath, origin.SafeRedirect(r, cameFrom, p.o.AllowedHosts, ""),
 	})
 }
 
@@ -474,7 +468,7 @@ func redirect(w http.ResponseWriter, dest string, extra http.Header) {
 // application's Set-Cookie headers. A handler response carrying its own
 // Location is passed on as a 302.
 func (p *Plugin) Challenge(r *http.Request, _ int, appHeaders, forgetHeaders http.Header) http.Handler {
-	if p.o.HTMLOnly && !AcceptsHTML(r) {
+	if p.o.HTMLOnly && !acceptsHTML(r) {
 		return nil
 	}
 	extra := forgetHeaders.Clone()
@@ -498,10 +492,10 @@ func (p *Plugin) Challenge(r *http.Request, _ int, appHeaders, forgetHeaders htt
 	return p.formHandler(selfAction(r.URL, p.o.LoginFormQS), "", "", "", 0, http.StatusOK, extra)
 }
 
-// AcceptsHTML reports whether the request's Accept header lists text/html
+// acceptsHTML reports whether the request's Accept header lists text/html
 // (or application/xhtml+xml) with a non-zero quality, as browsers'
 // navigation requests do.
-func AcceptsHTML(r *http.Request) bool {
+func acceptsHTML(r *http.Request) bool {
 	for _, line := range r.Header.Values("Accept") {
 		for _, part := range strings.Split(line, ",") {
 			mt, params, _ := strings.Cut(strings.TrimSpace(part), ";")

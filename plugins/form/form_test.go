@@ -11,11 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/gowho/gowho/internal/origin"
 	"github.com/gowho/gowho/plugins/authtkt"
 	"github.com/gowho/gowho/who"
+	"github.com/gowho/gowho/who/whotest"
 )
 
 // testSecret signs the tests' auth_tkt cookies.
@@ -311,21 +314,15 @@ var hostile = []string{
 	"/././/evil.example#f",
 }
 
-func TestOpenRedirect(t *testing.T) {
+// TestSafeRedirectWrapper: the deprecated form.SafeRedirect gives the
+// answers of the one rule, origin.SafeRedirect.
+func TestSafeRedirectWrapper(t *testing.T) {
 	t.Parallel()
 	r := httptest.NewRequest("GET", "http://good.example/login_handler", nil)
-	for _, v := range hostile {
-		if got := SafeRedirect(r, v, []string{"partner.example"}, "/fallback"); got != "/fallback" {
-			t.Errorf("SafeRedirect(%q) = %q, want the fallback", v, got)
+	for _, v := range append([]string{"/protected?x=1", "https://partner.example/y"}, hostile...) {
+		if got, want := SafeRedirect(r, v, []string{"partner.example"}, "/fallback"), origin.SafeRedirect(r, v, []string{"partner.example"}, "/fallback"); got != want {
+			t.Errorf("SafeRedirect(%q) = %q, origin.SafeRedirect %q", v, got, want)
 		}
-	}
-	for _, v := range []string{"/", "/protected?x=1", "/a/b#frag", "http://good.example/x", "https://good.example/x", "https://partner.example/y", "https://PARTNER.example:8443/y"} {
-		if got := SafeRedirect(r, v, []string{"partner.example"}, "/fallback"); got != v {
-			t.Errorf("SafeRedirect(%q) = %q, want it kept", v, got)
-		}
-	}
-	if len(hostile) < 20 {
-		t.Fatal("the table must hold at least 20 hostile values")
 	}
 }
 
@@ -376,7 +373,9 @@ func TestResolve(t *testing.T) {
 	if err := f.Resolve(map[string]any{"other": tkt}); !errors.As(err, &oe) || oe.Key != "rememberer_name" {
 		t.Fatalf("missing: %v", err)
 	}
-	if err := f.Resolve(map[string]any{"tkt": passwords{}}); !errors.As(err, &oe) {
+	// who.Lookup's message: the loader's words for a wrong reference.
+	if err := f.Resolve(map[string]any{"tkt": passwords{}}); !errors.As(err, &oe) || oe.Key != "rememberer_name" ||
+		!strings.Contains(err.Error(), `plugin "tkt" (form.passwords) is not a who.Rememberer`) {
 		t.Fatalf("not a rememberer: %v", err)
 	}
 	if err := f.Resolve(map[string]any{"tkt": tkt}); err != nil {
@@ -400,6 +399,10 @@ func TestResolve(t *testing.T) {
 		{Options{Rememberer: tkt, LoginFormURL: "//@"}, "login_form_url"},
 		{Options{Rememberer: tkt, LoginFormURL: "///login"}, "login_form_url"},
 		{Options{Rememberer: tkt, LoginFormURL: "https://u:p@sso.example/login"}, "login_form_url"},
+		// ParseLoginURL's rule, as the redirector's login_url: a browser
+		// reads http:////evil.example as evil.example.
+		{Options{Rememberer: tkt, LoginFormURL: "http:////evil.example/login"}, "login_form_url"},
+		{Options{Rememberer: tkt, LoginFormURL: "/login\x00"}, "login_form_url"},
 		{Options{Rememberer: tkt, MaxRemember: who.Duration(1e6)}, "max_remember"},
 	} {
 		if _, err := New(tt.o); !errors.As(err, &oe) || oe.Key != tt.key {
@@ -477,5 +480,44 @@ func TestApacheBackParam(t *testing.T) {
 	chain(t, Options{LoginFormURL: "/login"}).ServeHTTP(rec, httptest.NewRequest("GET", "/login?back=http%3A%2F%2F127.0.0.1%2Fprotected%2F", nil))
 	if !strings.Contains(rec.Body.String(), `name="came_from" value="http://127.0.0.1/protected/"`) {
 		t.Fatalf("back not carried: %s", rec.Body)
+	}
+}
+
+// TestFactoryFormPath: the form option follows the one path rule
+// (who.PluginSpec.Path): relative to who.toml's directory, "~/" the home
+// directory, an absolute path kept.
+func TestFactoryFormPath(t *testing.T) {
+	home, dir, other := t.TempDir(), t.TempDir(), t.TempDir()
+	t.Setenv("HOME", home)
+	for _, d := range []string{home, dir, other} {
+		if err := os.WriteFile(filepath.Join(d, "login.html"), []byte(`form of `+d), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct{ name, form, wantDir string }{
+		{"home", "~/login.html", home},
+		{"relative", "login.html", dir},
+		{"relative, cleaned", "./x/../login.html", dir},
+		{"absolute", filepath.Join(other, "login.html"), other},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := whotest.Spec(t, "rememberer_name = \"tkt\"\nform = "+strconv.Quote(tt.form))
+			spec.Dir = dir
+			v, err := factory(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := v.(*Plugin)
+			if want := filepath.Join(tt.wantDir, "login.html"); p.o.Form != want {
+				t.Errorf("form %q read from %q, want %q", tt.form, p.o.Form, want)
+			}
+			p.rem = nopRem{}
+			rec := httptest.NewRecorder()
+			p.formHandler("/login_handler", "", "", "", 0, 200, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/login", nil))
+			if got := rec.Body.String(); got != "form of "+tt.wantDir {
+				t.Errorf("form %q rendered %q", tt.form, got)
+			}
+		})
 	}
 }

@@ -1,12 +1,6 @@
 package form
 
-import (
-	"os"
-	"path/filepath"
-	"strings"
-
-	"github.com/gowho/gowho/who"
-)
+import "github.com/gowho/gowho/who"
 
 func init() {
 	who.Register("form", factory,
@@ -20,16 +14,7 @@ func factory(spec who.PluginSpec) (any, error) {
 	if err := spec.Decode(&o); err != nil {
 		return nil, err
 	}
-	if o.Form != "" {
-		if rest, ok := strings.CutPrefix(o.Form, "~/"); ok {
-			if home, err := os.UserHomeDir(); err == nil {
-				o.Form = filepath.Join(home, rest)
-			}
-		}
-		if !filepath.IsAbs(o.Form) && spec.Dir != "" {
-			o.Form = filepath.Join(spec.Dir, o.Form)
-		}
-	}
+	o.Form = spec.Path(o.Form)
 	if spec.Use == "repoze.who.plugins.form:make_redirecting_plugin" && o.LoginFormURL == "" {
 		return nil, &who.OptionError{Key: "login_form_url", Err: errNoFormURL}
 	}

@@ -55,18 +55,9 @@ func New(o Options) (*Plugin, error) {
 	if o.LoginURL == "" {
 		return nil, &who.OptionError{Key: "login_url", Err: ErrNoLoginURL}
 	}
-	if strings.ContainsAny(o.LoginURL, "\r\n\x00") {
-		return nil, &who.OptionError{Key: "login_url", Err: errors.New("redirector: login_url may not hold control characters")}
-	}
-	u, err := url.Parse(o.LoginURL)
+	u, err := origin.ParseLoginURL(o.LoginURL)
 	if err != nil {
-		return nil, &who.OptionError{Key: "login_url", Err: fmt.Errorf("redirector: %w", err)}
-	}
-	if u.User != nil {
-		return nil, &who.OptionError{Key: "login_url", Err: errors.New("redirector: login_url may not hold user info (user@); give the login page's URL")}
-	}
-	if u.Host == "" && (strings.HasPrefix(o.LoginURL, "//") || u.Scheme != "" && strings.HasPrefix(u.Opaque+u.Path, "//")) {
-		return nil, &who.OptionError{Key: "login_url", Err: errors.New("redirector: login_url starts with // but names no host; give a path (/login) or a URL with a host")}
+		return nil, &who.OptionError{Key: "login_url", Err: fmt.Errorf("redirector: login_url %w", err)}
 	}
 	p := &Plugin{login: u, cameFrom: "came_from", reasonParam: "reason", reasonHeader: DefaultReasonHeader}
 	if o.CameFromParam != nil {
@@ -86,9 +77,9 @@ func New(o Options) (*Plugin, error) {
 	return p, nil
 }
 
-// RequestURL returns the absolute URL of the request (scheme from TLS,
+// requestURL returns the absolute URL of the request (scheme from TLS,
 // host from the Host header), as repoze.who's came_from.
-func RequestURL(r *http.Request) string {
+func requestURL(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -144,7 +135,7 @@ func (p *Plugin) Location(r *http.Request, appHeaders http.Header) string {
 		}
 	}
 	if p.cameFrom != "" {
-		add(p.cameFrom, RequestURL(r))
+		add(p.cameFrom, requestURL(r))
 	}
 	u.RawQuery = q
 	return u.String()

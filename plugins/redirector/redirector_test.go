@@ -100,6 +100,8 @@ func TestOptionErrors(t *testing.T) {
 		{Options{LoginURL: "//@"}, "login_url"},
 		{Options{LoginURL: "https://user:pw@sso.example/login"}, "login_url"},
 		{Options{LoginURL: "///login"}, "login_url"},
+		{Options{LoginURL: "http:////evil.example/login"}, "login_url"},
+		{Options{LoginURL: "https://sso.example/%zz"}, "login_url"},
 		{Options{LoginURL: "/l", ReasonParam: ptr(""), ReasonHeader: ptr("X-Why")}, "reason_header"},
 	} {
 		_, err := New(tt.o)
