@@ -34,7 +34,7 @@
 //	p, err := ldap.New(ldap.Options{
 //		URL:            "ldap://127.0.0.1:389",
 //		BindDNTemplate: "uid=%s,ou=people,dc=example,dc=org",
-//		Attributes:     ldap.Words{"mail"},
+//		Attributes:     who.Words{"mail"},
 //		Groups:         ldap.GroupsMemberOf,
 //	})
 package ldap

@@ -53,10 +53,6 @@ const (
 	GroupsSearch   = "search"   // a search under group_base_dn with group_filter
 )
 
-// Words is who.Words: an array of strings or one string of names
-// separated by spaces or commas.
-type Words = who.Words
-
 // Options configure the plugin. Keys keep repoze.who.plugins.ldap's names
 // where it has them.
 type Options struct {
@@ -149,7 +145,7 @@ type Options struct {
 	// Attributes, key attributes: the entry's attributes the metadata
 	// provider adds to the identity, each as a []string under its own
 	// name. Empty: none (list them; userPassword is never added).
-	Attributes Words `toml:"attributes"`
+	Attributes who.Words `toml:"attributes"`
 	// Filterstr, key filterstr (default "(objectClass=*)"): the metadata
 	// search's filter on the user's entry, as the original's.
 	Filterstr string `toml:"filterstr"`

@@ -287,10 +287,10 @@ func TestMetadata(t *testing.T) {
 		name string
 		o    Options
 	}{
-		{"memberof", Options{URL: s.URL, BindDNTemplate: "uid=%s," + testserver.PeopleDN, Attributes: Words{"mail", "cn", "userPassword"}, Groups: GroupsMemberOf}},
+		{"memberof", Options{URL: s.URL, BindDNTemplate: "uid=%s," + testserver.PeopleDN, Attributes: who.Words{"mail", "cn", "userPassword"}, Groups: GroupsMemberOf}},
 		{"search", Options{URL: s.URL, BaseDN: testserver.BaseDN, BindDN: testserver.ReaderDN, BindPassword: testserver.ReaderPassword,
-			Attributes: Words{"mail", "cn"}, Groups: GroupsSearch, GroupBaseDN: testserver.GroupsDN}},
-		{"dn userid", Options{URL: s.URL, BaseDN: testserver.BaseDN, ReturnedID: ReturnDN, Attributes: Words{"mail", "cn"}, Groups: GroupsMemberOf}},
+			Attributes: who.Words{"mail", "cn"}, Groups: GroupsSearch, GroupBaseDN: testserver.GroupsDN}},
+		{"dn userid", Options{URL: s.URL, BaseDN: testserver.BaseDN, ReturnedID: ReturnDN, Attributes: who.Words{"mail", "cn"}, Groups: GroupsMemberOf}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

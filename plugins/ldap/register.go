@@ -1,7 +1,6 @@
 package ldap
 
 import (
-	"path/filepath"
 	"strings"
 
 	"github.com/gowho/gowho/who"
@@ -38,9 +37,7 @@ func factory(spec who.PluginSpec) (any, error) {
 			o.BindDNTemplate = na + "=%s," + strings.ReplaceAll(o.BaseDN, "%", "")
 		}
 	}
-	if o.CAFile != "" && !filepath.IsAbs(o.CAFile) && spec.Dir != "" {
-		o.CAFile = filepath.Join(spec.Dir, o.CAFile)
-	}
+	o.CAFile = spec.Path(o.CAFile)
 	o.Logger = spec.Logger
 	return New(o)
 }
