@@ -46,7 +46,7 @@ func newLDAPChain(tb testing.TB, slapd *testserver.Server, mc *testserver.Server
 	name := "ldap"
 	if mc != nil {
 		o := memcached.Options{
-			MemcachedURLs:     memcached.Words{mc.Addr},
+			MemcachedURLs:     who.Words{mc.Addr},
 			AuthenticatorName: "ldap",
 			Secret:            "bench secret",
 			TTL:               who.Duration(5 * time.Minute),
