@@ -2,12 +2,30 @@ package session
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"time"
 
+	"github.com/gowho/gowho/internal/codec"
 	"github.com/gowho/gowho/who"
 )
 
-// recordVersion is the first byte of every record.
+// ErrUnsupportedType is returned (wrapped) by Set for a value a session
+// cannot store: only strings, numbers, bools, nil, []byte, lists and
+// string-keyed maps of those are session data.
+var ErrUnsupportedType = codec.ErrUnsupported
+
+// errCorrupt is what decoding returns for bytes encode did not write.
+var errCorrupt = errors.New("session: corrupt record")
+
+// checkValue reports whether v is session data, without keeping its
+// encoding.
+func checkValue(v any) error { return codec.Check(v, codec.Widen) }
+
+// recordVersion is the first byte of every record. The rest is the four
+// times (zig-zag varint nanoseconds since the epoch, 0 for the zero time),
+// the flashes (a count, then category and message strings) and the data
+// map, in package internal/codec's encoding with its Widen integer rule.
 const recordVersion = 1
 
 // A Flash is a one-time message set by Flash and read by Flashes.
@@ -33,16 +51,11 @@ func appendTime(b []byte, t time.Time) []byte {
 	return binary.AppendVarint(b, t.UnixNano())
 }
 
-func (d *decoder) time() (time.Time, error) {
-	v, n := binary.Varint(d.b[d.off:])
-	if n <= 0 {
-		return time.Time{}, errCorrupt
+func readTime(d *codec.Decoder) time.Time {
+	if v := d.Varint(); v != 0 {
+		return time.Unix(0, v)
 	}
-	d.off += n
-	if v == 0 {
-		return time.Time{}, nil
-	}
-	return time.Unix(0, v), nil
+	return time.Time{}
 }
 
 // encode appends the record to b.
@@ -52,12 +65,15 @@ func (rc *record) encode(b []byte) ([]byte, error) {
 	b = appendTime(b, rc.accessed)
 	b = appendTime(b, rc.idleEnd)
 	b = appendTime(b, rc.absEnd)
-	b = binary.AppendUvarint(b, uint64(len(rc.flashes)))
+	b = codec.AppendUvarint(b, uint64(len(rc.flashes)))
 	for _, f := range rc.flashes {
-		b = appendString(appendString(b, f.Category), f.Message)
+		b = codec.AppendString(codec.AppendString(b, f.Category), f.Message)
 	}
-	b, err := appendMap(b, rc.data, 0)
-	return b, err
+	b, err := codec.Append(b, rc.data, codec.Widen)
+	if err != nil {
+		return b, fmt.Errorf("session: %w", err)
+	}
+	return b, nil
 }
 
 // decodeRecord reads what encode wrote; bytes it did not write give an
@@ -75,37 +91,20 @@ func (rc *record) decode(b []byte) error {
 	if len(b) == 0 || b[0] != recordVersion {
 		return errCorrupt
 	}
-	// One copy of the record for all its strings, instead of one each.
-	d := decoder{b: b, off: 1, s: string(b)}
-	var err error
+	d := codec.NewDecoder(b[1:])
+	d.ShareStrings() // one copy of the record for all its strings, instead of one each
 	for _, t := range []*time.Time{&rc.created, &rc.accessed, &rc.idleEnd, &rc.absEnd} {
-		if *t, err = d.time(); err != nil {
-			return err
-		}
+		*t = readTime(&d)
 	}
-	n, err := d.count()
-	if err != nil {
-		return err
-	}
-	if n > 0 {
+	rc.flashes = nil
+	if n := d.Count(2); n > 0 {
 		rc.flashes = make([]Flash, n)
 		for i := range rc.flashes {
-			if rc.flashes[i].Category, err = d.string(); err != nil {
-				return err
-			}
-			if rc.flashes[i].Message, err = d.string(); err != nil {
-				return err
-			}
+			rc.flashes[i] = Flash{Category: d.String(), Message: d.String()}
 		}
 	}
-	if d.off >= len(b) || b[d.off] != tagMap {
-		return errCorrupt
-	}
-	d.off++
-	if rc.data, err = d.mapBody(0); err != nil {
-		return err
-	}
-	if d.off != len(b) {
+	rc.data = d.Map()
+	if d.Finish() != nil {
 		return errCorrupt
 	}
 	return nil

@@ -83,13 +83,14 @@ func ValidID(s string) bool {
 	return err == nil
 }
 
-// Envelope helpers for server-side stores: the expiry travels with the
+// The expiry envelope, for server-side stores: the expiry travels with the
 // record, so a backend that keeps a record a little longer than asked
-// (memcached rounds to seconds) still reports it expired.
+// (memcached rounds to seconds) still reports it expired. It is framing,
+// not protection: the record inside is neither encrypted nor signed.
 
-// Seal prepends expiry (zero: never) to rec, for a server-side store's
-// value.
-func Seal(rec []byte, expiry time.Time) []byte {
+// WrapExpiry returns rec with expiry (zero: never) in front, as 8
+// big-endian bytes of Unix nanoseconds, for a server-side store's value.
+func WrapExpiry(rec []byte, expiry time.Time) []byte {
 	out := make([]byte, 8, 8+len(rec))
 	exp := int64(1<<63 - 1) // zero expiry: never
 	if !expiry.IsZero() {
@@ -99,9 +100,9 @@ func Seal(rec []byte, expiry time.Time) []byte {
 	return append(out, rec...)
 }
 
-// Unseal splits what Seal made; ok is false when b is malformed or expired
-// at now.
-func Unseal(b []byte, now time.Time) (rec []byte, ok bool) {
+// UnwrapExpiry returns the record WrapExpiry wrapped in b; ok is false
+// when b is too short to hold an expiry, or when the record expired at now.
+func UnwrapExpiry(b []byte, now time.Time) (rec []byte, ok bool) {
 	if len(b) < 8 {
 		return nil, false
 	}

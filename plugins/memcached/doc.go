@@ -32,7 +32,7 @@
 // From Go:
 //
 //	c, err := memcached.New(memcached.Options{
-//		MemcachedURLs:     memcached.Words{"127.0.0.1:11211"},
+//		MemcachedURLs:     who.Words{"127.0.0.1:11211"},
 //		AuthenticatorName: "ldap",
 //		Authenticator:     ldapPlugin,
 //		Secret:            secret,

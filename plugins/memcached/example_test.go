@@ -12,15 +12,15 @@ import (
 // it unless AllowPasswordlessKeys says it is meant.
 func ExampleNew() {
 	_, err := memcached.New(memcached.Options{
-		MemcachedURLs:     memcached.Words{"127.0.0.1:11211"},
+		MemcachedURLs:     who.Words{"127.0.0.1:11211"},
 		AuthenticatorName: "ldap",
-		KeyItems:          memcached.Words{who.KeyLogin},
+		KeyItems:          who.Words{who.KeyLogin},
 		Secret:            "shared by every server",
 	})
 	fmt.Println(errors.Is(err, memcached.ErrPasswordlessKey))
 
 	c, err := memcached.New(memcached.Options{
-		MemcachedURLs:     memcached.Words{"127.0.0.1:11211"},
+		MemcachedURLs:     who.Words{"127.0.0.1:11211"},
 		AuthenticatorName: "ldap",
 		Secret:            "shared by every server",
 	})

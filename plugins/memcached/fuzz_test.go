@@ -67,10 +67,11 @@ func FuzzCacheKey(f *testing.F) {
 	})
 }
 
-// FuzzValueCodec feeds arbitrary bytes to the value decoder: it must never
-// panic, and whatever it accepts must encode back to the same bytes (one
-// encoding per value) and never carry a password.
-func FuzzValueCodec(f *testing.F) {
+// FuzzCacheEntry feeds arbitrary bytes to the entry decoder (the value
+// codec has its own fuzz target, in internal/codec): it must never panic,
+// and whatever it accepts must encode back to the same bytes (one encoding
+// per entry), never carry a password, and be bound to its key by the MAC.
+func FuzzCacheEntry(f *testing.F) {
 	k := newKeyCodec("s", "p:")
 	for _, e := range []entry{
 		{userID: "uid=alice", values: map[string]any{"mail": "a@x", "groups": []string{"a", "b"}, "n": 3,
@@ -84,7 +85,7 @@ func FuzzValueCodec(f *testing.F) {
 		}
 		f.Add(b[:len(b)-macLen])
 	}
-	f.Add([]byte{1, 1, 0, 1, 1, 'p', 's', 0})
+	f.Add([]byte{valVersion, 1, 0, 9, 1, 8, 'p', 'a', 's', 's', 'w', 'o', 'r', 'd', 6, 0}) // a password item
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		e, err := decodePayload(payload)
 		if err != nil {

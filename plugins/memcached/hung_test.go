@@ -52,7 +52,7 @@ func (h *hung) Authenticate(r *http.Request, id who.Identity) (string, error) {
 func newHungCache(t *testing.T, addr string, h *hung, mod func(*Options)) *Cache {
 	t.Helper()
 	o := Options{
-		MemcachedURLs: Words{addr}, AuthenticatorName: "hung", Authenticator: h,
+		MemcachedURLs: who.Words{addr}, AuthenticatorName: "hung", Authenticator: h,
 		Secret: "s-hung", Logger: quietLogger(),
 	}
 	if mod != nil {

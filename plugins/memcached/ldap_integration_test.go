@@ -68,7 +68,7 @@ func TestLDAPBinds(t *testing.T) {
 	defer lp.Close()
 	backoff := time.Hour
 	c, err := memcached.New(memcached.Options{
-		MemcachedURLs: memcached.Words{mc.Addr}, AuthenticatorName: "ldap", Secret: "s",
+		MemcachedURLs: who.Words{mc.Addr}, AuthenticatorName: "ldap", Secret: "s",
 		Backoff: who.Duration(backoff), CallTimeout: who.Duration(time.Minute), Logger: quiet,
 	})
 	if err != nil {
@@ -149,7 +149,7 @@ func TestLDAPBlackHole(t *testing.T) {
 	}
 	defer lp.Close()
 	c, err := memcached.New(memcached.Options{
-		MemcachedURLs: memcached.Words{mc.Addr}, AuthenticatorName: "ldap", Authenticator: lp, Secret: "s", Logger: quiet,
+		MemcachedURLs: who.Words{mc.Addr}, AuthenticatorName: "ldap", Authenticator: lp, Secret: "s", Logger: quiet,
 	})
 	if err != nil {
 		t.Fatal(err)

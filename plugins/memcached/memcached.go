@@ -17,6 +17,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/gowho/gowho/internal/backoff"
+	"github.com/gowho/gowho/internal/codec"
 	"github.com/gowho/gowho/who"
 )
 
@@ -69,17 +70,13 @@ const (
 	methodAddMetadata  = "add_metadata"
 )
 
-// Words is who.Words: an array of strings or one string of names
-// separated by spaces or commas.
-type Words = who.Words
-
 // Options configure the caching wrapper. The keys are repoze.who.plugins.memcached's
 // where it has them.
 type Options struct {
 	// MemcachedURLs, key memcached_urls (required): "host:port" of each
 	// server; a list, or one whitespace-separated string as the original.
 	// A key lives on one server, chosen by a hash of the key.
-	MemcachedURLs Words `toml:"memcached_urls"`
+	MemcachedURLs who.Words `toml:"memcached_urls"`
 	// AuthenticatorName, key authenticator_name: the declared plugin whose
 	// Authenticate results are cached (usually listed as "name;unused").
 	AuthenticatorName string `toml:"authenticator_name"`
@@ -91,11 +88,11 @@ type Options struct {
 	// (the form's max_age, auth_tkt's timestamp), sorted. On an
 	// authenticator wrap the list must hold "password" unless
 	// AllowPasswordlessKeys.
-	KeyItems Words `toml:"key_items"`
+	KeyItems who.Words `toml:"key_items"`
 	// ValueItems, key value_items: the identity items stored with a
 	// result. Default: the items the wrapped plugin added or changed. The
 	// password is never stored.
-	ValueItems Words `toml:"value_items"`
+	ValueItems who.Words `toml:"value_items"`
 	// Secret, key secret (required): the HMAC key of cache keys and
 	// values; every server sharing the cache uses the same secret.
 	Secret string `toml:"secret"`
@@ -338,28 +335,12 @@ func (c *Cache) References() []who.Reference {
 func (c *Cache) Resolve(plugins map[string]any) error {
 	var errs []error
 	if n := c.o.AuthenticatorName; n != "" && c.auth == nil {
-		p, ok := plugins[n]
-		a, isAuth := p.(who.Authenticator)
-		switch {
-		case !ok:
-			errs = append(errs, &who.OptionError{Key: "authenticator_name", Err: fmt.Errorf("memcached: no plugin named %q", n)})
-		case !isAuth:
-			errs = append(errs, &who.OptionError{Key: "authenticator_name", Err: fmt.Errorf("memcached: plugin %q (%T) is not an authenticator", n, p)})
-		default:
-			c.auth = a
-		}
+		a, err := who.Lookup[who.Authenticator](plugins, who.Reference{Key: "authenticator_name", Name: n})
+		c.auth, errs = a, append(errs, err)
 	}
 	if n := c.o.MDProviderName; n != "" && c.md == nil {
-		p, ok := plugins[n]
-		m, isMD := p.(who.MetadataProvider)
-		switch {
-		case !ok:
-			errs = append(errs, &who.OptionError{Key: "mdprovider_name", Err: fmt.Errorf("memcached: no plugin named %q", n)})
-		case !isMD:
-			errs = append(errs, &who.OptionError{Key: "mdprovider_name", Err: fmt.Errorf("memcached: plugin %q (%T) is not a metadata provider", n, p)})
-		default:
-			c.md = m
-		}
+		m, err := who.Lookup[who.MetadataProvider](plugins, who.Reference{Key: "mdprovider_name", Name: n})
+		c.md, errs = m, append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -487,7 +468,7 @@ func merge(id who.Identity, values map[string]any) {
 		if k == who.KeyPassword {
 			continue
 		}
-		id[k] = deepCopy(v)
+		id[k] = codec.Clone(v)
 	}
 }
 

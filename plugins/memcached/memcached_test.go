@@ -84,7 +84,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 func newCache(t *testing.T, addr string, b *backend, mod func(*Options)) *Cache {
 	t.Helper()
 	o := Options{
-		MemcachedURLs:     Words{addr},
+		MemcachedURLs:     who.Words{addr},
 		AuthenticatorName: "backend",
 		Authenticator:     b,
 		MDProviderName:    "backend",
@@ -126,7 +126,7 @@ func TestOptions(t *testing.T) {
 	t.Parallel()
 	b := newBackend()
 	base := func() Options {
-		return Options{MemcachedURLs: Words{"127.0.0.1:1"}, AuthenticatorName: "x", Secret: "s"}
+		return Options{MemcachedURLs: who.Words{"127.0.0.1:1"}, AuthenticatorName: "x", Secret: "s"}
 	}
 	for _, tc := range []struct {
 		name string
@@ -138,14 +138,14 @@ func TestOptions(t *testing.T) {
 		{"no secret", func(o *Options) { o.Secret = "" }, ErrNoSecret, "secret"},
 		{"no servers", func(o *Options) { o.MemcachedURLs = nil }, ErrNoServers, "memcached_urls"},
 		{"nothing to wrap", func(o *Options) { o.AuthenticatorName = "" }, ErrNothingToWrap, "authenticator_name"},
-		{"passwordless key", func(o *Options) { o.KeyItems = Words{"login"} }, ErrPasswordlessKey, "key_items"},
-		{"passwordless allowed", func(o *Options) { o.KeyItems = Words{"login"}; o.AllowPasswordlessKeys = true }, nil, ""},
+		{"passwordless key", func(o *Options) { o.KeyItems = who.Words{"login"} }, ErrPasswordlessKey, "key_items"},
+		{"passwordless allowed", func(o *Options) { o.KeyItems = who.Words{"login"}; o.AllowPasswordlessKeys = true }, nil, ""},
 		{"passwordless md only", func(o *Options) {
 			o.AuthenticatorName = ""
 			o.MDProviderName = "m"
-			o.KeyItems = Words{who.KeyUserID}
+			o.KeyItems = who.Words{who.KeyUserID}
 		}, nil, ""},
-		{"key with password", func(o *Options) { o.KeyItems = Words{"login", "password"} }, nil, ""},
+		{"key with password", func(o *Options) { o.KeyItems = who.Words{"login", "password"} }, nil, ""},
 		{"negative ttl", func(o *Options) { o.TTL = -1 }, nil, "ttl"},
 		{"negative call_timeout", func(o *Options) { o.CallTimeout = -1 }, nil, "call_timeout"},
 		{"negative backoff_after", func(o *Options) { o.BackoffAfter = -1 }, nil, "backoff_after"},
@@ -176,28 +176,11 @@ func TestOptions(t *testing.T) {
 	}
 }
 
-func TestWords(t *testing.T) {
-	t.Parallel()
-	var w Words
-	if err := w.UnmarshalTOML("a  b\tc"); err != nil || strings.Join(w, ",") != "a,b,c" {
-		t.Fatalf("string: %v %v", w, err)
-	}
-	if err := w.UnmarshalTOML([]any{"x", "y"}); err != nil || strings.Join(w, ",") != "x,y" {
-		t.Fatalf("list: %v %v", w, err)
-	}
-	if err := w.UnmarshalTOML([]any{1}); err == nil {
-		t.Fatal("list of ints accepted")
-	}
-	if err := w.UnmarshalTOML(3); err == nil {
-		t.Fatal("int accepted")
-	}
-}
-
 func TestResolve(t *testing.T) {
 	t.Parallel()
 	b := newBackend()
 	mk := func() *Cache {
-		c, err := New(Options{MemcachedURLs: Words{"127.0.0.1:1"}, AuthenticatorName: "ldap", MDProviderName: "attrs", Secret: "s"})
+		c, err := New(Options{MemcachedURLs: who.Words{"127.0.0.1:1"}, AuthenticatorName: "ldap", MDProviderName: "attrs", Secret: "s"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -218,7 +201,7 @@ func TestResolve(t *testing.T) {
 	if err := mk().Resolve(map[string]any{"attrs": b}); err == nil || !strings.Contains(err.Error(), `no plugin named "ldap"`) {
 		t.Fatalf("missing: %v", err)
 	}
-	if err := mk().Resolve(map[string]any{"ldap": 42, "attrs": b}); err == nil || !strings.Contains(err.Error(), "not an authenticator") {
+	if err := mk().Resolve(map[string]any{"ldap": 42, "attrs": b}); err == nil || !strings.Contains(err.Error(), `plugin "ldap" (int) is not a who.Authenticator`) {
 		t.Fatalf("wrong type: %v", err)
 	}
 	self := mk()
@@ -357,7 +340,7 @@ func TestCache(t *testing.T) {
 	t.Run("metadata", func(t *testing.T) {
 		t.Parallel()
 		b := newBackend()
-		c := newCache(t, mc.Addr, b, func(o *Options) { o.Secret = "s-md"; o.KeyItems = Words{who.KeyUserID, who.KeyPassword} })
+		c := newCache(t, mc.Addr, b, func(o *Options) { o.Secret = "s-md"; o.KeyItems = who.Words{who.KeyUserID, who.KeyPassword} })
 		for range 3 {
 			id := who.Identity{who.KeyUserID: "uid=carol"}
 			if err := c.AddMetadata(req(), id); err != nil {
@@ -375,7 +358,7 @@ func TestCache(t *testing.T) {
 	t.Run("value_items", func(t *testing.T) {
 		t.Parallel()
 		b := newBackend()
-		c := newCache(t, mc.Addr, b, func(o *Options) { o.Secret = "s-vi"; o.ValueItems = Words{"mail", "password"} })
+		c := newCache(t, mc.Addr, b, func(o *Options) { o.Secret = "s-vi"; o.ValueItems = who.Words{"mail", "password"} })
 		auth(t, c, "bob", "bob-pass")
 		uid, id := auth(t, c, "bob", "bob-pass")
 		if uid != "uid=bob" || id.Str("mail") != "bob@example.org" || id["groups"] != nil {
@@ -824,7 +807,7 @@ func TestNearCache(t *testing.T) {
 // a miss; every other item still changes the key.
 func TestDefaultKey(t *testing.T) {
 	t.Parallel()
-	c, err := New(Options{MemcachedURLs: Words{"127.0.0.1:1"}, AuthenticatorName: "x", Secret: "s"})
+	c, err := New(Options{MemcachedURLs: who.Words{"127.0.0.1:1"}, AuthenticatorName: "x", Secret: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}

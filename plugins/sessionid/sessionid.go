@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/gowho/gowho/internal/codec"
 	"github.com/gowho/gowho/session"
 	"github.com/gowho/gowho/who"
 )
@@ -22,11 +23,12 @@ const (
 // DefaultAlsoPersist is the default of Options.AlsoPersist.
 var DefaultAlsoPersist = []string{who.KeyUserData, who.KeyTokens}
 
-// KeyUserID is the private identity key holding the userid the session
-// carries. Only identities holding it, produced by this plugin, are
-// authenticated by it (as auth_tkt keeps its own key), so an identity
-// another identifier found is never accepted on its say-so.
-const KeyUserID = "gowho.plugins.sessionid.userid"
+// KeySessionUserID is the private identity key under which Identify puts
+// the userid the session carries (who.KeyUserID is the chain's, set once a
+// user is authenticated). Only identities holding it, produced by this
+// plugin, are authenticated by it (as auth_tkt keeps its own key), so an
+// identity another identifier found is never accepted on its say-so.
+const KeySessionUserID = "gowho.plugins.sessionid.userid"
 
 // ErrNoSession is returned (wrapped) when the plugin has no session
 // manager: session_name named none, or Go code gave none.
@@ -98,7 +100,7 @@ func New(o Options) (*Plugin, error) {
 		p.alsoPersist = slices.Clone(*o.AlsoPersist)
 	}
 	for _, k := range p.alsoPersist {
-		if k == "" || k == who.KeyPassword || k == who.KeyUserID || k == KeyUserID {
+		if k == "" || k == who.KeyPassword || k == who.KeyUserID || k == KeySessionUserID {
 			return nil, &who.OptionError{Key: "alsopersist", Err: fmt.Errorf("cannot persist key %q", k)}
 		}
 	}
@@ -121,13 +123,9 @@ func (p *Plugin) Resolve(plugins map[string]any) error {
 	if p.m != nil {
 		return nil
 	}
-	v, ok := plugins[p.sessionName]
-	if !ok {
-		return &who.OptionError{Key: "session_name", Err: fmt.Errorf("%w: no plugin %q is declared", ErrNoSession, p.sessionName)}
-	}
-	prov, ok := v.(session.Provider)
-	if !ok {
-		return &who.OptionError{Key: "session_name", Err: fmt.Errorf("%w: plugin %q (%T) is not a session manager (use = \"session\")", ErrNoSession, p.sessionName, v)}
+	prov, err := who.Lookup[session.Provider](plugins, p.References()[0])
+	if err != nil {
+		return fmt.Errorf("%w: %w (declare one with use = \"session\")", err, ErrNoSession)
 	}
 	p.m = prov.SessionManager()
 	return nil
@@ -174,7 +172,7 @@ func (p *Plugin) Identify(r *http.Request) (who.Identity, error) {
 		return nil, nil
 	}
 	id := make(who.Identity, 1+len(p.alsoPersist))
-	id[KeyUserID] = uid
+	id[KeySessionUserID] = uid
 	for _, k := range p.alsoPersist {
 		if x, ok := v[k]; ok {
 			id[k] = x
@@ -186,7 +184,7 @@ func (p *Plugin) Identify(r *http.Request) (who.Identity, error) {
 // Authenticate returns the userid of an identity this plugin produced,
 // when the request's session still holds it; "" for any other identity.
 func (p *Plugin) Authenticate(r *http.Request, id who.Identity) (string, error) {
-	uid := id.Str(KeyUserID)
+	uid := id.Str(KeySessionUserID)
 	if uid == "" {
 		return "", nil
 	}
@@ -268,8 +266,7 @@ func persistable(x any) bool {
 	case string, bool, int, []string:
 		return true
 	}
-	_, err := session.Encode(x)
-	return err == nil
+	return codec.Check(x, codec.Widen) == nil
 }
 
 // equal compares session data; what it cannot compare cheaply it compares
@@ -289,8 +286,8 @@ func equal(a, b any) bool {
 		y, ok := b.([]string)
 		return ok && slices.Equal(x, y)
 	}
-	ea, err1 := session.Encode(a)
-	eb, err2 := session.Encode(b)
+	ea, err1 := codec.Append(nil, a, codec.Widen)
+	eb, err2 := codec.Append(nil, b, codec.Widen)
 	return err1 == nil && err2 == nil && bytes.Equal(ea, eb)
 }
 

@@ -343,7 +343,7 @@ func TestConfigErrors(t *testing.T) {
 		name, src, want string
 	}{
 		{"missing manager", toml(`store = "memory"`, `session_name = "nosuch"`), `who.toml:8: [plugin.sessionid] (use = "sessionid"): key "session_name"`},
-		{"not a manager", toml(`store = "memory"`, `session_name = "auth"`), "not a session manager"},
+		{"not a manager", toml(`store = "memory"`, `session_name = "auth"`), "is not a session.Provider: sessionid: no session manager (declare one with use = \"session\")"},
 		{"unknown store", toml(`store = "memcache"`, ""), `did you mean "memcached"`},
 		{"cookie without secret", toml(``, ""), "secret"},
 		{"short secret", toml(`secret = "abc"`, ""), "too short"},
@@ -375,7 +375,7 @@ func TestForeignIdentityRefused(t *testing.T) {
 		}
 	}
 	// Its own key, but no session holds it: refused.
-	if uid, _ := p.Authenticate(r, who.Identity{sessionid.KeyUserID: "admin"}); uid != "" {
+	if uid, _ := p.Authenticate(r, who.Identity{sessionid.KeySessionUserID: "admin"}); uid != "" {
 		t.Errorf("a forged identity was accepted: %q", uid)
 	}
 }

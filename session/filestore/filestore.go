@@ -76,7 +76,7 @@ func (st *Store) Load(_ context.Context, token string) (string, []byte, bool, er
 	if err != nil {
 		return "", nil, false, fmt.Errorf("filestore: %w", err)
 	}
-	rec, ok := session.Unseal(b, time.Now())
+	rec, ok := session.UnwrapExpiry(b, time.Now())
 	if !ok {
 		return "", nil, false, nil
 	}
@@ -93,7 +93,7 @@ func (st *Store) Save(_ context.Context, id string, rec []byte, expiry time.Time
 		return "", fmt.Errorf("filestore: %w", err)
 	}
 	tmp := f.Name()
-	_, err = f.Write(session.Seal(rec, expiry))
+	_, err = f.Write(session.WrapExpiry(rec, expiry))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -142,7 +142,7 @@ func (st *Store) Sweep() (int, error) {
 			if err != nil {
 				continue
 			}
-			if _, ok := session.Unseal(b, now); !ok {
+			if _, ok := session.UnwrapExpiry(b, now); !ok {
 				if os.Remove(p) == nil {
 					n++
 				}

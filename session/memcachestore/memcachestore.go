@@ -131,7 +131,7 @@ func (st *Store) Load(_ context.Context, token string) (string, []byte, bool, er
 	if err != nil {
 		return "", nil, false, fmt.Errorf("memcachestore: get: %w", err)
 	}
-	rec, ok := session.Unseal(it.Value, time.Now())
+	rec, ok := session.UnwrapExpiry(it.Value, time.Now())
 	if !ok {
 		return "", nil, false, nil
 	}
@@ -152,7 +152,7 @@ func (st *Store) Save(_ context.Context, id string, rec []byte, expiry time.Time
 			exp = int32(max(secs, 1))
 		}
 	}
-	it := &memcache.Item{Key: st.prefix + id, Value: session.Seal(rec, expiry), Expiration: exp}
+	it := &memcache.Item{Key: st.prefix + id, Value: session.WrapExpiry(rec, expiry), Expiration: exp}
 	err := st.retry(it.Key, func() error { return st.c.Set(it) })
 	if err != nil {
 		return "", fmt.Errorf("memcachestore: set: %w", err)

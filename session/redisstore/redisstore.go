@@ -163,7 +163,7 @@ func (st *Store) Load(ctx context.Context, token string) (string, []byte, bool, 
 	if err != nil {
 		return "", nil, false, fmt.Errorf("redisstore: get: %w", err)
 	}
-	rec, ok := session.Unseal(b, time.Now())
+	rec, ok := session.UnwrapExpiry(b, time.Now())
 	if !ok {
 		return "", nil, false, nil
 	}
@@ -179,7 +179,7 @@ func (st *Store) Save(ctx context.Context, id string, rec []byte, expiry time.Ti
 	if !expiry.IsZero() {
 		ttl = max(time.Until(expiry), time.Millisecond)
 	}
-	v := session.Seal(rec, expiry)
+	v := session.WrapExpiry(rec, expiry)
 	if err := st.do(ctx, func() error { return st.c.Set(ctx, st.prefix+id, v, ttl).Err() }); err != nil {
 		return "", fmt.Errorf("redisstore: set: %w", err)
 	}

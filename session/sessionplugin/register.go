@@ -11,7 +11,9 @@ func factory(spec who.PluginSpec) (any, error) {
 	if err := spec.Decode(&o); err != nil {
 		return nil, err
 	}
-	p, err := New(o, spec.Dir, spec.Logger)
+	o.DataDir = spec.Path(o.DataDir)
+	o.Logger = spec.Logger
+	p, err := New(o)
 	if err != nil {
 		return nil, err
 	}

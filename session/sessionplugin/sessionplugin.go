@@ -6,8 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -43,7 +41,9 @@ type Options struct {
 	// OldSecrets still open cookie sessions (key old_secrets, default none).
 	OldSecrets []string `toml:"old_secrets"`
 	// DataDir holds the file store's files (key data_dir; required with
-	// store = "file"; relative to the configuration file).
+	// store = "file"). In who.toml it follows who.PluginSpec.Path: "~/" is
+	// the home directory, a relative path is relative to the configuration
+	// file. New takes it as given.
 	DataDir string `toml:"data_dir"`
 	// MemcachedURLs are the memcached servers, "host:port" (key
 	// memcached_urls; required with store = "memcached").
@@ -102,6 +102,8 @@ type Options struct {
 	// MaxEntries bounds the memory store (key max_entries, default
 	// 100000).
 	MaxEntries int `toml:"max_entries"`
+	// Logger receives store failures; nil: slog.Default().
+	Logger *slog.Logger `toml:"-"`
 }
 
 // Plugin is a session manager with the store it owns. It implements
@@ -128,15 +130,13 @@ func (p *Plugin) Close() error {
 // Wrap returns next behind the manager.
 func (p *Plugin) Wrap(next http.Handler) http.Handler { return p.Manager.Wrap(next) }
 
-// New builds the store o names and a manager on it. dir resolves a
-// relative data_dir ("": the working directory); log receives store
-// failures (nil: slog.Default()).
-func New(o Options, dir string, log *slog.Logger) (*Plugin, error) {
+// New builds the store o names and a manager on it.
+func New(o Options) (*Plugin, error) {
 	so, err := managerOptions(o)
 	if err != nil {
 		return nil, err
 	}
-	so.Logger = log
+	so.Logger = o.Logger
 	p := &Plugin{}
 	kind := o.Store
 	if kind == "" {
@@ -191,16 +191,7 @@ func New(o Options, dir string, log *slog.Logger) (*Plugin, error) {
 		if o.DataDir == "" {
 			return nil, &who.OptionError{Key: "data_dir", Err: errors.New(`is required with store = "file"`)}
 		}
-		d := o.DataDir
-		if rest, ok := strings.CutPrefix(d, "~/"); ok {
-			if home, err := os.UserHomeDir(); err == nil {
-				d = filepath.Join(home, rest)
-			}
-		}
-		if !filepath.IsAbs(d) && dir != "" {
-			d = filepath.Join(dir, d)
-		}
-		st, err := filestore.New(filestore.Options{Dir: d})
+		st, err := filestore.New(filestore.Options{Dir: o.DataDir})
 		if err != nil {
 			return nil, &who.OptionError{Key: "data_dir", Err: err}
 		}
