@@ -1,6 +1,11 @@
 // Package plugintest holds the small helpers the plugin and session tests
 // share: a log sink safe for concurrent writers and a decoder that stands in
 // for the config loader's PluginSpec.Decode.
+//
+// New tests use package who/whotest instead: its Spec decodes with the
+// config loader's own strict decoder (DecodeTOML reads `d = 300` into a
+// time.Duration as 300ns, which config refuses) and its LogBuffer is the
+// same sink.
 package plugintest
 
 import (
@@ -34,6 +39,7 @@ func (l *LogBuffer) String() string {
 
 // DecodeTOML returns a PluginSpec.Decode that decodes the TOML text src
 // into v and, like the config loader, refuses a key v has no field for.
+// It is laxer than the loader on types; whotest.Spec is the real one.
 func DecodeTOML(src string) func(v any) error {
 	return func(v any) error {
 		md, err := toml.Decode(src, v)
