@@ -37,7 +37,7 @@ func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	mh.chain.Store(chain)
 	defer chain.Close()
-	chain.Describe(stdout)
+	describeChain(stdout, chain)
 	return 0
 }
 

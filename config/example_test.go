@@ -66,7 +66,8 @@ plugins = ["basicuath"]
 	// who.toml:7: [identifiers]: unknown plugin "basicuath" (did you mean "basicauth"?)
 }
 
-func ExampleChain_Describe() {
+// Stages and Plugins tell what the file built, as `who check` prints it.
+func ExampleChain_Stages() {
 	chain, err := config.Parse("who.toml", []byte(`
 [plugin.basicauth]
 use = "basicauth"
@@ -80,49 +81,12 @@ plugins = ["basicauth"]
 		return
 	}
 	defer chain.Close()
-	chain.Describe(os.Stdout)
+	for _, s := range chain.Stages() {
+		for _, e := range s.Entries {
+			fmt.Printf("%s: %s (use = %q) %v, line %d\n", s.Name, e.Name, e.Use, e.Classifications, e.Line)
+		}
+	}
 	// Output:
-	// chain from who.toml
-	//
-	// [general]
-	//   request_classifier  = default
-	//   challenge_decider   = default
-	//   remote_user_key     = (none)
-	//   trusted_user_header = (none)
-	//
-	// [identifiers] in order
-	//   1. basicauth (use = "basicauth"): browser
-	//
-	// [authenticators] in order
-	//   (none)
-	//
-	// [challengers] in order
-	//   1. basicauth (use = "basicauth"): every request
-	//
-	// [mdproviders] in order
-	//   (none)
-	//
-	// per classification
-	//   browser: identifiers:    basicauth
-	//            authenticators: -
-	//            challengers:    basicauth
-	//            mdproviders:    -
-	//   dav:     identifiers:    -
-	//            authenticators: -
-	//            challengers:    basicauth
-	//            mdproviders:    -
-	//   xmlpost: identifiers:    -
-	//            authenticators: -
-	//            challengers:    basicauth
-	//            mdproviders:    -
-	//   (other): identifiers:    -
-	//            authenticators: -
-	//            challengers:    basicauth
-	//            mdproviders:    -
-	//
-	// declared, never run by a stage (referable by name)
-	//   (none)
-	//
-	// outer middleware, outermost first
-	//   (none)
+	// identifiers: basicauth (use = "basicauth") [browser], line 5
+	// challengers: basicauth (use = "basicauth") [], line 7
 }

@@ -1,51 +1,85 @@
 package config
 
 import (
-	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
-	"github.com/gowho/gowho/internal/plugintest"
+	"github.com/google/go-cmp/cmp"
 	"github.com/gowho/gowho/who"
 )
 
-// brokenIdentifier fails every request, as an identifier whose backend is
-// down.
-type brokenIdentifier struct{}
-
-func (brokenIdentifier) Identify(*http.Request) (who.Identity, error) {
-	return nil, errors.New("backend down")
+// classOf sends a request through the chain and returns its
+// classification and whether a 418 became a challenge.
+func classOf(t *testing.T, c *Chain, method string) (string, bool) {
+	t.Helper()
+	var class string
+	h := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		class = who.APIFrom(r).Classification()
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	rw := httptest.NewRecorder()
+	h.ServeHTTP(rw, httptest.NewRequest(method, "/", nil))
+	return class, rw.Header().Get("X-Challenger") != ""
 }
 
-// [general] failure_log_interval reaches the middleware: negative logs every
-// failure, the default summarises repeats.
-func TestFailureLogInterval(t *testing.T) {
+func TestClassifierAndDecider(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
-		name, general string
-		wantLines     int
+		name       string
+		general    string
+		class      string // for a GET
+		teapotIs   bool   // a 418 is a challenge
+		err        string
+		wantGenral General
 	}{
-		{"default summarises", "", 1},
-		{"negative logs every failure", `failure_log_interval = "-1s"`, 3},
+		{name: "defaults", class: "browser"},
+		{name: "default by name", general: `request_classifier = "default"` + "\n" + `challenge_decider = "default"`, class: "browser"},
+		{name: "registered classifier", general: `request_classifier = "always-dav"`, class: "dav"},
+		{name: "classifier plugin", general: `request_classifier = "cls"`, class: "custom"},
+		{name: "registered decider", general: `challenge_decider = "teapot"`, class: "browser", teapotIs: true},
+		{name: "passthrough", general: `challenge_decider = "passthrough"`, class: "browser"},
+		{name: "decider plugin", general: `challenge_decider = "dec"`, class: "browser", teapotIs: true},
+		{name: "unknown classifier", general: `request_classifier = "always-dv"`,
+			err: `who.toml:3: [general]: key "request_classifier": unknown classifier "always-dv" (did you mean "always-dav"?)`},
+		{name: "unknown classifier far", general: `request_classifier = "zzzzzzzzzzzzzzz"`,
+			err: `who.toml:3: [general]: key "request_classifier": unknown classifier "zzzzzzzzzzzzzzz" (known: always-dav, default, cls)`},
+		{name: "unknown decider", general: `challenge_decider = "teapto"`,
+			err: `who.toml:3: [general]: key "challenge_decider": unknown challenge decider "teapto" (did you mean "teapot"?)`},
+		{name: "plugin is not a classifier", general: `request_classifier = "dec"`,
+			err: `who.toml:3: [general]: key "request_classifier": plugin "dec" (use = "decider") is not a Classifier (it is: Decider)`},
+		{name: "plugin is not a decider", general: `challenge_decider = "cls"`,
+			err: `who.toml:3: [general]: key "challenge_decider": plugin "cls" (use = "classifier") is not a Decider (it is: Classifier)`},
+		{name: "wrong type", general: `challenge_decider = 401`,
+			err: `who.toml:3: [general]: key "challenge_decider" must be a string, not an integer (401)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			reg := who.NewRegistry()
-			reg.Register("broken", func(who.PluginSpec) (any, error) { return brokenIdentifier{}, nil })
-			log := &plugintest.LogBuffer{}
-			src := "[general]\n" + tt.general + "\n[plugin.b]\nuse = \"broken\"\n[identifiers]\nplugins = [\"b\"]\n"
-			c, err := Parse("who.toml", []byte(src), Options{Registry: reg, Logger: slog.New(slog.NewTextHandler(log, nil))})
+			t.Parallel()
+			src := "\n[general]\n" + tt.general + `
+[plugin.cls]
+use = "classifier"
+class = "custom"
+[plugin.dec]
+use = "decider"
+[plugin.ch]
+use = "chall"
+[challengers]
+plugins = ["ch"]
+`
+			c, _, err := load(t, src, nil)
+			if tt.err != "" {
+				if diff := cmp.Diff([]string{tt.err}, errLines(err)); diff != "" {
+					t.Fatalf("errors (-want +got):\n%s", diff)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := c.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-			for range 3 {
-				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-			}
-			if n := strings.Count(log.String(), "identifier failed"); n != tt.wantLines {
-				t.Fatalf("%d failure lines, want %d:\n%s", n, tt.wantLines, log.String())
+			class, challenged := classOf(t, c, http.MethodGet)
+			if class != tt.class || challenged != tt.teapotIs {
+				t.Errorf("classification %q, 418 challenged %v; want %q, %v", class, challenged, tt.class, tt.teapotIs)
 			}
 		})
 	}

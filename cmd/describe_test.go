@@ -1,0 +1,56 @@
+package whocmd
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gowho/gowho/config"
+)
+
+// TestDescribeGolden checks what `who check` prints for each
+// testdata/describe/NAME.toml against NAME.golden, both from describeChain
+// and through the command. The goldens were first written by
+// config.Chain.Describe, which describeChain replaces byte for byte; after
+// an intended change run `go test ./cmd -run TestDescribeGolden -update`
+// and review the diff.
+func TestDescribeGolden(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("testdata/describe/*.toml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no inputs in testdata/describe: %v", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			t.Parallel()
+			chain, err := config.Load(file, config.Options{Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer chain.Close()
+			var b strings.Builder
+			describeChain(&b, chain)
+			got := b.String()
+			golden := strings.TrimSuffix(file, ".toml") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./cmd -run TestDescribeGolden -update)", err)
+			}
+			if got != string(want) {
+				t.Errorf("describeChain(%s):\n%s\nwant (%s):\n%s", file, got, golden, want)
+			}
+			code, out, errs := runCmd("", "check", file)
+			if code != 0 || out != string(want) {
+				t.Errorf("who check %s: exit %d, stderr %q, stdout:\n%s\nwant:\n%s", file, code, errs, out, want)
+			}
+		})
+	}
+}

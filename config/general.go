@@ -1,0 +1,133 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/gowho/gowho/internal/suggest"
+	"github.com/gowho/gowho/who"
+)
+
+// general is the [general] section.
+type general struct {
+	RequestClassifier string `toml:"request_classifier"`
+	ChallengeDecider  string `toml:"challenge_decider"`
+	RemoteUserKey     string `toml:"remote_user_key"`
+	TrustedUserHeader string `toml:"trusted_user_header"`
+	// FailureLogInterval is who.Config.FailureLogInterval ("" or 0: its
+	// default; negative: log every failure).
+	FailureLogInterval who.Duration `toml:"failure_log_interval"`
+}
+
+// decodeGeneral decodes [general], reporting every mistake.
+func (l *loader) decodeGeneral() {
+	g, ok := l.src.tree["general"].(map[string]any)
+	if !ok {
+		return
+	}
+	for _, ke := range decodeTable(g, &l.general) {
+		l.errAt(append([]string{"general"}, ke.path...), ke.err)
+	}
+}
+
+// resolved is the section as Chain.General reports it.
+func (g general) resolved() General {
+	return General{
+		RequestClassifier: or(g.RequestClassifier, "default"),
+		ChallengeDecider:  or(g.ChallengeDecider, "default"),
+		RemoteUserKey:     g.RemoteUserKey,
+		TrustedUserHeader: g.TrustedUserHeader,
+	}
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// A generalKey is a [general] key that names a function F: "default", a
+// plugin implementing an interface with F as a method, or a name
+// registered in the Registry.
+type generalKey[F any] struct {
+	key        string // as in the file: "request_classifier"
+	what       string // for "unknown classifier"
+	iface      string // for "is not a Classifier"
+	def        F      // for "" and "default"
+	method     func(plugin any) (F, bool)
+	registered func(*who.Registry, string) (F, bool)
+	known      func(*who.Registry) []string
+}
+
+var classifierKey = generalKey[who.RequestClassifier]{
+	key: "request_classifier", what: "classifier", iface: "Classifier", def: who.DefaultClassifier,
+	method: func(v any) (who.RequestClassifier, bool) {
+		c, ok := v.(who.Classifier)
+		if !ok {
+			return nil, false
+		}
+		return c.Classify, true
+	},
+	registered: (*who.Registry).Classifier,
+	known:      (*who.Registry).Classifiers,
+}
+
+var deciderKey = generalKey[who.ChallengeDecider]{
+	key: "challenge_decider", what: "challenge decider", iface: "Decider", def: who.DefaultDecider,
+	method: func(v any) (who.ChallengeDecider, bool) {
+		d, ok := v.(who.Decider)
+		if !ok {
+			return nil, false
+		}
+		return d.IsChallenge, true
+	},
+	registered: (*who.Registry).Decider,
+	known:      (*who.Registry).Deciders,
+}
+
+// resolveGeneral resolves name, the value of [general] k.key: a plugin
+// of the file first, then a registered name. A mistake is reported and
+// gives the zero F.
+func resolveGeneral[F any](l *loader, k generalKey[F], name string) F {
+	var none F
+	if l.envBad[toml.Key{"general", k.key}.String()] {
+		return none
+	}
+	if name == "" || name == "default" {
+		return k.def
+	}
+	path := []string{"general", k.key}
+	if p, ok := l.plugins[name]; ok {
+		if f, ok := k.method(p.value); ok {
+			return f
+		}
+		l.errAt(path, fmt.Errorf("key %q: plugin %q (use = %q) is not a %s (it is: %s)",
+			k.key, name, p.use, k.iface, who.Implements(p.value)))
+		return none
+	}
+	if l.failed[name] {
+		return none
+	}
+	if f, ok := k.registered(l.reg, name); ok {
+		return f
+	}
+	var plugins []string
+	for _, p := range l.order {
+		if _, ok := k.method(p.value); ok {
+			plugins = append(plugins, p.name)
+		}
+	}
+	l.errAt(path, unknownName(k.key, k.what, name, slices.Concat(k.known(l.reg), plugins)))
+	return none
+}
+
+func unknownName(key, what, name string, known []string) error {
+	if s := suggest.Closest(name, known); s != "" {
+		return fmt.Errorf("key %q: unknown %s %q (did you mean %q?)", key, what, name, s)
+	}
+	return fmt.Errorf("key %q: unknown %s %q (known: %s)", key, what, name, strings.Join(known, ", "))
+}
