@@ -3,7 +3,6 @@ package session
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/gowho/gowho/internal/codec"
@@ -13,14 +12,16 @@ import (
 // ErrUnsupportedType is returned (wrapped) by Set for a value a session
 // cannot store: only strings, numbers, bools, nil, []byte, lists and
 // string-keyed maps of those are session data.
-var ErrUnsupportedType = codec.ErrUnsupported
+var ErrUnsupportedType = errors.New("session: unsupported value type")
 
 // errCorrupt is what decoding returns for bytes encode did not write.
 var errCorrupt = errors.New("session: corrupt record")
 
 // checkValue reports whether v is session data, without keeping its
 // encoding.
-func checkValue(v any) error { return codec.Check(v, codec.Widen) }
+func checkValue(v any) error {
+	return codec.WrapUnsupported(codec.Check(v, codec.Widen), ErrUnsupportedType)
+}
 
 // recordVersion is the first byte of every record. The rest is the four
 // times (zig-zag varint nanoseconds since the epoch, 0 for the zero time),
@@ -71,7 +72,7 @@ func (rc *record) encode(b []byte) ([]byte, error) {
 	}
 	b, err := codec.Append(b, rc.data, codec.Widen)
 	if err != nil {
-		return b, fmt.Errorf("session: %w", err)
+		return b, codec.WrapUnsupported(err, ErrUnsupportedType)
 	}
 	return b, nil
 }

@@ -32,6 +32,27 @@ import (
 // model, or nested deeper than MaxDepth.
 var ErrUnsupported = errors.New("unsupported value type")
 
+// unsupportedError is Append's error: ErrUnsupported and what was wrong.
+type unsupportedError struct{ what string }
+
+func (e *unsupportedError) Error() string        { return ErrUnsupported.Error() + ": " + e.what }
+func (e *unsupportedError) Is(target error) bool { return target == ErrUnsupported }
+
+// WrapUnsupported returns err, when it is an ErrUnsupported of Append or
+// Check, as sentinel (a package's own exported error) wrapped with what
+// was wrong: "session: unsupported value type: chan int". Other errors
+// are returned as they are.
+func WrapUnsupported(err, sentinel error) error {
+	if err == nil {
+		return nil // the hot path: no errors.As, which allocates
+	}
+	var ue *unsupportedError
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%w: %s", sentinel, ue.what)
+	}
+	return err
+}
+
 // ErrCorrupt is the decoder's error for bytes the encoder did not write.
 var ErrCorrupt = errors.New("corrupt encoding")
 
@@ -100,7 +121,7 @@ func Check(v any, ints Ints) error {
 
 func appendValue(b []byte, v any, ints Ints, depth int) ([]byte, error) {
 	if depth > MaxDepth {
-		return b, fmt.Errorf("%w: nested deeper than %d", ErrUnsupported, MaxDepth)
+		return b, &unsupportedError{fmt.Sprintf("nested deeper than %d", MaxDepth)}
 	}
 	switch x := v.(type) {
 	case nil:
@@ -159,7 +180,7 @@ func appendValue(b []byte, v any, ints Ints, depth int) ([]byte, error) {
 			return b, nil
 		}
 	}
-	return b, fmt.Errorf("%w: %T", ErrUnsupported, v)
+	return b, &unsupportedError{fmt.Sprintf("%T", v)}
 }
 
 // appendWidened appends the numeric types only Widen accepts.

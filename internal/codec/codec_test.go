@@ -189,3 +189,16 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestWrapUnsupported(t *testing.T) {
+	t.Parallel()
+	mine := errors.New("pkg: unsupported value type")
+	_, err := Append(nil, map[string]any{"k": make(chan int)}, Widen)
+	got := WrapUnsupported(err, mine)
+	if !errors.Is(got, mine) || got.Error() != "pkg: unsupported value type: chan int" {
+		t.Fatalf("WrapUnsupported = %v", got)
+	}
+	if WrapUnsupported(nil, mine) != nil || WrapUnsupported(ErrCorrupt, mine) != ErrCorrupt {
+		t.Fatal("WrapUnsupported changed an error that is not ErrUnsupported")
+	}
+}

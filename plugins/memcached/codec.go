@@ -17,7 +17,7 @@ import (
 // ErrUnsupported is returned (wrapped) when an identity value has a type
 // the cache cannot encode exactly (see internal/codec's Exact rule); such
 // an identity is not cached and goes straight to the wrapped plugin.
-var ErrUnsupported = codec.ErrUnsupported
+var ErrUnsupported = errors.New("memcached: value type not cacheable")
 
 // errCorrupt is returned for a cached value that fails its MAC or does not
 // parse, or was written in another format version: it counts as a miss.
@@ -33,7 +33,10 @@ const (
 )
 
 // appendValue appends v's canonical encoding, every type kept.
-func appendValue(b []byte, v any) ([]byte, error) { return codec.Append(b, v, codec.Exact) }
+func appendValue(b []byte, v any) ([]byte, error) {
+	b, err := codec.Append(b, v, codec.Exact)
+	return b, codec.WrapUnsupported(err, ErrUnsupported)
+}
 
 // keyCodec computes cache keys: hex HMAC-SHA256 over the canonical,
 // length-prefixed encoding of the method, the wrapped plugin's name and
