@@ -17,11 +17,13 @@ type API struct {
 	st *state
 }
 
-// APIFrom returns the request's API, or nil when the middleware is absent.
+// APIFrom returns the request's API, or nil when the middleware is absent
+// (also under a context from NewContext, which holds a result but no
+// chain).
 func APIFrom(r *http.Request) *API {
 	st := stateFrom(r.Context())
-	if st == nil {
-		return nil
+	if st == nil || st.m == nil {
+		return nil // no middleware, or a NewContext result
 	}
 	return &API{st: st}
 }
@@ -117,7 +119,7 @@ func (a *API) Login(credentials Identity, identifierName string) (*Result, http.
 	// The credentials are the same whichever identifier is said to have
 	// found them, so they are checked once (one bcrypt, one LDAP bind, one
 	// lockout strike), as found by the first selected identifier.
-	res := st.rank([]identified{{entry: sel[0], rank: 0, identity: credentials}}, false, true)
+	res := st.rank([]identified{{entry: sel[0], rank: 0, identity: credentials}}, false, true, nil)
 	headers := http.Header{}
 	for _, e := range sel {
 		rem, ok := e.p.(Rememberer)

@@ -12,10 +12,15 @@ const (
 	ClassXMLPost = "xmlpost"
 )
 
-var davMethods = map[string]bool{
-	"OPTIONS": true, "PROPFIND": true, "PROPPATCH": true, "MKCOL": true,
-	"LOCK": true, "UNLOCK": true, "TRACE": true, "DELETE": true,
-	"COPY": true, "MOVE": true,
+// isDAVMethod reports whether method is one of repoze.who's WebDAV
+// methods (a switch: no map hashing on every request).
+func isDAVMethod(method string) bool {
+	switch method {
+	case "OPTIONS", "PROPFIND", "PROPPATCH", "MKCOL", "LOCK", "UNLOCK",
+		"TRACE", "DELETE", "COPY", "MOVE":
+		return true
+	}
+	return false
 }
 
 var davUserAgents = []string{
@@ -35,10 +40,12 @@ var davUserAgents = []string{
 // match, as the original), "xmlpost" for a POST whose Content-Type starts
 // with text/xml, otherwise "browser".
 func DefaultClassifier(r *http.Request) string {
-	if davMethods[r.Method] {
+	if isDAVMethod(r.Method) {
 		return ClassDAV
 	}
-	if ua := r.UserAgent(); ua != "" {
+	// r.Header[k] with k canonical is what r.UserAgent and Header.Get read,
+	// without canonicalizing k on every request.
+	if ua := firstHeader(r.Header, "User-Agent"); ua != "" {
 		for _, s := range davUserAgents {
 			if strings.Contains(ua, s) {
 				return ClassDAV
@@ -46,7 +53,7 @@ func DefaultClassifier(r *http.Request) string {
 		}
 	}
 	if r.Method == http.MethodPost {
-		ct := r.Header.Get("Content-Type")
+		ct := firstHeader(r.Header, "Content-Type")
 		if len(ct) >= 8 && strings.EqualFold(ct[:8], "text/xml") {
 			return ClassXMLPost
 		}
@@ -71,4 +78,12 @@ func PassthroughDecider(_ *http.Request, status int, h http.Header) bool {
 		return false
 	}
 	return !strings.HasPrefix(strings.ToLower(h.Get("Content-Type")), "text/html")
+}
+
+// firstHeader is h.Get(key) for a key already in canonical form.
+func firstHeader(h http.Header, key string) string {
+	if vs := h[key]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
 }

@@ -107,3 +107,17 @@ func ExampleResultFrom() {
 	h.ServeHTTP(httptest.NewRecorder(), req)
 	// Output: alice found by header, checked by allow
 }
+
+// ExampleNewContext tests a handler without a chain: the context carries
+// the result a chain would have found.
+func ExampleNewContext() {
+	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello, %s", who.UserID(r.Context()))
+	})
+	r := httptest.NewRequest("GET", "/", nil)
+	r = r.WithContext(who.NewContext(r.Context(), &who.Result{UserID: "alice"}))
+	rec := httptest.NewRecorder()
+	who.Require(nil)(hello).ServeHTTP(rec, r)
+	fmt.Println(rec.Code, rec.Body.String())
+	// Output: 200 hello, alice
+}

@@ -9,14 +9,22 @@ import (
 // An Identifier extracts credentials from a request. It returns a nil
 // Identity when the request carries none of its credentials; an empty,
 // non-nil Identity counts as found. An error means a backend failed: it is
-// logged and the chain goes on. Identify is called concurrently.
+// logged and the chain goes on.
 //
-// The returned Identity belongs to the chain: it may be modified (the
-// winner gets KeyUserID and the metadata providers' keys), so return a
-// fresh map on every call, never a cached or shared one.
+// Concurrency: one plugin value serves every request, so Identify is
+// called concurrently from many requests and must be safe for concurrent
+// use; what it keeps between requests (a cache) needs its own locking.
+// It may read r but must not modify it (headers, URL, body it has not
+// consumed for itself) beyond what its own protocol needs. The returned
+// Identity belongs to the chain: it may be modified (the winner gets
+// KeyUserID and the metadata providers' keys, a handler may change it), so
+// return a fresh map on every call, never a cached or shared one, and do
+// not keep it; values in it that a caller could change in place (a slice,
+// a map) must not be shared with other requests either.
 //
 // During Identify an identifier may install a handler that answers the
-// request instead of the downstream handler, with ReplaceHandler.
+// request instead of the downstream handler, with ReplaceHandler, and keep
+// what a later stage of the same request needs with SetRequestValue.
 type Identifier interface {
 	Identify(r *http.Request) (Identity, error)
 }
@@ -24,6 +32,12 @@ type Identifier interface {
 // A Rememberer is an Identifier that can set and clear its credentials
 // (a cookie, a session key). Both return the headers to add to the
 // response; nil means none. Forget may receive a nil identity (Logout).
+//
+// Concurrency: Remember and Forget are called concurrently from many
+// requests (at the start of each response, and from Login, Logout and the
+// API) and must be safe for concurrent use. They must not modify id, which
+// is the request's result, nor keep it; the returned header is the
+// caller's to add to the response: return a fresh one per call.
 type Rememberer interface {
 	Remember(r *http.Request, id Identity) http.Header
 	Forget(r *http.Request, id Identity) http.Header
@@ -33,14 +47,24 @@ type Rememberer interface {
 // the identity is not one it recognises or the credentials are wrong. An
 // error means a backend failed (a directory down): it is logged and the
 // next authenticator is tried; it is never a "wrong password".
-// Authenticate must not modify id unless it produced it; it is called
-// concurrently.
+//
+// Concurrency: Authenticate is called concurrently from many requests and
+// must be safe for concurrent use. id is shared with the other
+// authenticators of the request: Authenticate must not modify it (unless
+// the plugin is also the identifier that produced it) nor keep it after it
+// returns; r is read-only.
 type Authenticator interface {
 	Authenticate(r *http.Request, id Identity) (userID string, err error)
 }
 
 // A MetadataProvider adds keys to the winning identity, which already holds
 // KeyUserID. An error is logged; the request goes on.
+//
+// Concurrency: AddMetadata is called concurrently from many requests and
+// must be safe for concurrent use. It may add and replace keys of id (the
+// request's own identity) but must not keep id or r after it returns; the
+// values it adds belong to the request, so a value shared between requests
+// (a cached slice or map) is added as a copy.
 type MetadataProvider interface {
 	AddMetadata(r *http.Request, id Identity) error
 }
@@ -49,32 +73,46 @@ type MetadataProvider interface {
 // It receives the downstream status and headers and the forget headers of
 // the identifier that identified the request, and returns the handler that
 // answers instead of the downstream response, or nil when it cannot.
+//
+// Concurrency: Challenge is called concurrently from many requests and
+// must be safe for concurrent use. appHeaders and forgetHeaders are the
+// request's own copies: it may read them and hand them to the handler it
+// returns, which runs once, on that request; it must not keep them for
+// another request.
 type Challenger interface {
 	Challenge(r *http.Request, status int, appHeaders, forgetHeaders http.Header) http.Handler
 }
 
 // A RequestClassifier names the kind of a request ("browser", "dav",
 // "xmlpost" or a word of its own); plugins listed with ";word" run only for
-// requests of that kind.
+// requests of that kind. It is called once per request, concurrently from
+// many, and must only read r.
 type RequestClassifier func(r *http.Request) string
 
 // A ChallengeDecider says whether a downstream response (its status and
-// headers) is a challenge.
+// headers) is a challenge. It is called once per response, concurrently
+// from many requests, and must only read r and h (the response headers
+// the downstream handler set) and keep neither.
 type ChallengeDecider func(r *http.Request, status int, h http.Header) bool
 
 // A Classifier is a plugin that classifies requests; [general]
-// request_classifier may name one.
+// request_classifier may name one. Classify is a RequestClassifier: called
+// once per request, concurrently from many, it must be safe for
+// concurrent use and only read r.
 type Classifier interface {
 	Classify(r *http.Request) string
 }
 
 // A Decider is a plugin that decides challenges; [general]
-// challenge_decider may name one.
+// challenge_decider may name one. IsChallenge is a ChallengeDecider:
+// called once per response, concurrently from many requests, it must be
+// safe for concurrent use and only read r and h.
 type Decider interface {
 	IsChallenge(r *http.Request, status int, h http.Header) bool
 }
 
-// A Validator is checked once, after references are resolved.
+// A Validator is checked once, after references are resolved, while the
+// configuration loads: never concurrently, and before any request.
 type Validator interface {
 	Validate() error
 }
@@ -89,7 +127,9 @@ type Reference struct {
 // A Resolver refers to other declared plugins by name. The loader checks
 // every reference (a missing name or a cycle is a load error), then calls
 // Resolve on referred plugins before their referrers. Resolve receives
-// every declared plugin by name, including ";unused" ones.
+// every declared plugin by name, including ";unused" ones. Both are called
+// once while the configuration loads, never concurrently; the map is the
+// loader's and must not be kept.
 type Resolver interface {
 	References() []Reference
 	Resolve(plugins map[string]any) error
@@ -116,6 +156,12 @@ func Lookup[T any](plugins map[string]any, ref Reference) (T, error) {
 // An OuterMiddleware is a declared plugin that wraps the whole chain, such
 // as a session manager, so that the plugins of the chain can reach what it
 // puts in the request context.
+//
+// Concurrency: Wrap is called once, when the chain is built; the handler
+// it returns serves every request concurrently and must be safe for
+// concurrent use, as any http.Handler. It passes each request on with its
+// own context (r.WithContext) rather than changing a request another
+// goroutine may hold.
 type OuterMiddleware interface {
 	Wrap(next http.Handler) http.Handler
 }

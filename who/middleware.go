@@ -142,12 +142,12 @@ func (k *ctxKey) String() string { return "who context key " + k.name }
 var stateKey = &ctxKey{"state"}
 
 // state is the per-request state. It is itself the request's context (it
-// embeds the parent and answers Value(stateKey)), and it holds the response
-// wrapper, so a request costs one allocation for the chain plus the
-// request copy WithContext makes.
+// embeds the parent and answers Value(stateKey)), and it holds the request
+// copy the downstream handler sees, the response wrapper and the result
+// found on the way in, so the chain costs the request one allocation.
 type state struct {
 	context.Context
-	m              *Middleware
+	m              *Middleware // nil: a NewContext state, no middleware
 	r              *http.Request
 	classification string
 	result         *Result // current result; nil: anonymous
@@ -157,7 +157,14 @@ type state struct {
 	setsCookie     bool // gowho produced a Set-Cookie for this response
 	rw             responseWriter
 	trace          *Trace // nil unless WithTrace
+	kept           []keptValue
+	keptBuf        [2]keptValue
+	ingressBuf     Result       // where the first authenticate puts its result
+	req            http.Request // what r points to: the request with this context
 }
+
+// keptValue is one SetRequestValue.
+type keptValue struct{ key, value any }
 
 // Value answers stateKey with the state itself and delegates the rest.
 func (st *state) Value(key any) any {
@@ -168,7 +175,7 @@ func (st *state) Value(key any) any {
 }
 
 func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	if prev := stateFrom(r.Context()); prev != nil && prev.result != nil {
+	if prev := stateFrom(r.Context()); prev != nil && prev.m != nil && prev.result != nil {
 		// An outer chain already authenticated: pass through.
 		if m.remoteUserKey != "" {
 			r = r.WithContext(r.Context()) // a copy whose headers may change
@@ -178,11 +185,15 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		return
 	}
 	st := &state{Context: r.Context(), m: m}
-	r = r.WithContext(st)
+	// The copy lives in the state: WithContext's own copy does not escape.
+	st.req = *r.WithContext(st)
+	r = &st.req
 	st.r = r
+	st.kept = st.keptBuf[:0]
 	if m.trustedHeader != "" {
 		if u := m.trustedUser(r); u != "" {
-			st.result = &Result{UserID: u, Identity: Identity{KeyUserID: u}, Identifier: "header:" + m.trustedHeader}
+			st.ingressBuf = Result{UserID: u, Identity: Identity{KeyUserID: u}, Identifier: "header:" + m.trustedHeader}
+			st.result = &st.ingressBuf
 			st.ingress = st.result
 			m.setIdentityHeaders(r, st.result)
 			next.ServeHTTP(w, r)
@@ -194,7 +205,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	if st.trace != nil && st.trace.Classified != nil {
 		st.trace.Classified(st.classification)
 	}
-	st.authenticate()
+	st.authenticateInto(&st.ingressBuf)
 	m.setIdentityHeaders(r, st.result)
 	h := next
 	if st.replacement != nil {
@@ -287,7 +298,13 @@ type identified struct {
 
 // authenticate runs identification, authentication and metadata, and sets
 // st.result (nil when nobody authenticated).
-func (st *state) authenticate() *Result {
+func (st *state) authenticate() *Result { return st.authenticateInto(nil) }
+
+// authenticateInto is authenticate, storing a result in dst (nil: a new
+// Result), so the one authentication of every request allocates no Result
+// of its own. A Result handed out is never overwritten: API.Authenticate
+// passes nil.
+func (st *state) authenticateInto(dst *Result) *Result {
 	m := st.m
 	debug := m.log.Enabled(st.r.Context(), slog.LevelDebug)
 	var found []identified
@@ -311,7 +328,7 @@ func (st *state) authenticate() *Result {
 			found = append(found, identified{entry: e, rank: i, identity: id})
 		}
 	}
-	st.result = st.rank(found, debug, false)
+	st.result = st.rank(found, debug, false, dst)
 	st.ingress = st.result
 	return st.result
 }
@@ -322,8 +339,9 @@ func (st *state) authenticate() *Result {
 // Results rank by (authenticator position, identifier position); since
 // authenticators are walked in configured order and identities in
 // identifier order, the first success is the best. Each success keeps its
-// own userid in its own copy of the identity.
-func (st *state) rank(found []identified, debug, copyIdentity bool) *Result {
+// own userid in its own copy of the identity. The result is stored in dst
+// (nil: a new Result).
+func (st *state) rank(found []identified, debug, copyIdentity bool, dst *Result) *Result {
 	m := st.m
 	var best *Result
 	var bestID identified
@@ -348,7 +366,11 @@ func (st *state) rank(found []identified, debug, copyIdentity bool) *Result {
 			if uid == "" || best != nil {
 				continue
 			}
-			best = &Result{UserID: uid, Identifier: f.entry.Name, Authenticator: a.Name, identifier: f.entry.p}
+			if dst == nil {
+				dst = new(Result)
+			}
+			*dst = Result{UserID: uid, Identifier: f.entry.Name, Authenticator: a.Name, identifier: f.entry.p}
+			best = dst
 			bestID = f
 		}
 	}

@@ -3,6 +3,7 @@ package who
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 )
 
 // Trace receives what the chain decides for one request, step by step, as
@@ -33,12 +34,22 @@ type Trace struct {
 
 var traceKey = &ctxKey{"trace"}
 
+// tracing is set by the first WithTrace: until then no request can carry a
+// trace, and the middleware does not walk the context looking for one.
+var tracing atomic.Bool
+
 // WithTrace returns a context that makes the middleware report to t.
 func WithTrace(ctx context.Context, t *Trace) context.Context {
+	if !tracing.Load() {
+		tracing.Store(true)
+	}
 	return context.WithValue(ctx, traceKey, t)
 }
 
 func traceFrom(ctx context.Context) *Trace {
+	if !tracing.Load() {
+		return nil
+	}
 	t, _ := ctx.Value(traceKey).(*Trace)
 	return t
 }

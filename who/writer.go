@@ -2,6 +2,7 @@ package who
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"net/http"
 )
@@ -137,6 +138,28 @@ func (rw *responseWriter) WriteString(s string) (int, error) {
 	}
 	return rw.w.Write([]byte(s))
 }
+
+// ReadFrom keeps the underlying writer's io.ReaderFrom (sendfile for
+// io.Copy and http.ServeContent) once the decision is taken, as a Write
+// would take it; after a challenge what it reads is discarded.
+func (rw *responseWriter) ReadFrom(src io.Reader) (int64, error) {
+	if !rw.decided {
+		rw.decideAt(http.StatusOK)
+	}
+	if rw.challenged {
+		return io.Copy(io.Discard, src)
+	}
+	if rf, ok := rw.w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(writerOnly{rw.w}, src)
+}
+
+// writerOnly hides every method but Write, so io.Copy cannot loop back
+// into ReadFrom.
+type writerOnly struct{ w io.Writer }
+
+func (w writerOnly) Write(p []byte) (int, error) { return w.w.Write(p) }
 
 // Flush implements http.Flusher.
 func (rw *responseWriter) Flush() { _ = rw.FlushError() }

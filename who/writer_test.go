@@ -158,3 +158,102 @@ func TestWriterHijackOnRawConn(t *testing.T) {
 		t.Errorf("got %q", line)
 	}
 }
+
+// readFromRecorder is an underlying writer with its own io.ReaderFrom,
+// as net/http's (sendfile); it records what reached it.
+type readFromRecorder struct {
+	h         http.Header
+	status    int
+	body      strings.Builder
+	readFroms int
+}
+
+func (w *readFromRecorder) Header() http.Header { return w.h }
+func (w *readFromRecorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+}
+func (w *readFromRecorder) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.body.Write(p)
+}
+func (w *readFromRecorder) ReadFrom(r io.Reader) (int64, error) {
+	w.readFroms++
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return io.Copy(&w.body, r)
+}
+
+// plainReader hides strings.Reader's WriterTo, so io.Copy asks the writer
+// for ReadFrom.
+type plainReader struct{ r io.Reader }
+
+func (p plainReader) Read(b []byte) (int, error) { return p.r.Read(b) }
+
+// TestWriterReadFrom: io.Copy into the wrapper reaches the underlying
+// writer's ReadFrom after the decision (remember headers added, status
+// passed on), and a challenged response discards what it reads.
+func TestWriterReadFrom(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		status        int // written before io.Copy; 0: none
+		wantStatus    int
+		wantBody      string
+		wantReadFroms int
+		wantCookie    string
+	}{
+		{"io.Copy decides 200", 0, 200, "file", 1, "tkt=bob"},
+		{"after WriteHeader 206", 206, 206, "file", 1, "tkt=bob"},
+		{"challenged 401 discards", 401, 401, "challenged by c", 0, "tkt=INVALID; Max-Age=0"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var n int64
+			var err error
+			h := rememberingChain(t).Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				if tc.status != 0 {
+					w.WriteHeader(tc.status)
+				}
+				n, err = io.Copy(w, plainReader{strings.NewReader("file")})
+			}))
+			rec := &readFromRecorder{h: http.Header{}}
+			req := httptest.NewRequest("GET", "/", nil)
+			req.Header.Set("X-Login", "bob")
+			h.ServeHTTP(rec, req)
+			if n != 4 || err != nil {
+				t.Errorf("io.Copy = %d, %v; want 4, nil", n, err)
+			}
+			if rec.status != tc.wantStatus || rec.body.String() != tc.wantBody || rec.readFroms != tc.wantReadFroms {
+				t.Errorf("got %d %q with %d ReadFrom calls, want %d %q with %d", rec.status, rec.body.String(), rec.readFroms,
+					tc.wantStatus, tc.wantBody, tc.wantReadFroms)
+			}
+			if got := rec.h.Get("Set-Cookie"); got != tc.wantCookie {
+				t.Errorf("Set-Cookie %q, want %q", got, tc.wantCookie)
+			}
+		})
+	}
+}
+
+// TestWriterReadFromWithoutReaderFrom: an underlying writer without
+// ReadFrom still gets every byte, through Write.
+func TestWriterReadFromWithoutReaderFrom(t *testing.T) {
+	t.Parallel()
+	h := rememberingChain(t).Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if _, err := w.(io.ReaderFrom).ReadFrom(strings.NewReader("body")); err != nil {
+			t.Error(err)
+		}
+	}))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("X-Login", "bob")
+	h.ServeHTTP(rec, req)
+	if rec.Code != 200 || rec.Body.String() != "body" || rec.Header().Get("Set-Cookie") != "tkt=bob" {
+		t.Errorf("got %d %q %v", rec.Code, rec.Body, rec.Header())
+	}
+}

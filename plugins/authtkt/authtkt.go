@@ -368,13 +368,63 @@ type found struct {
 }
 
 // find returns the first cookie value that verifies with a known secret
-// and has not expired.
+// and has not expired. When Identify found it for the same request (the
+// Remember of an identified request), the ticket it kept is reused.
 func (p *Plugin) find(r *http.Request) (found, bool) {
+	if k, ok := who.RequestValue(r, p).(*identified); ok && k.sameRequest(p, r) {
+		if p.timeout <= 0 || !time.Unix(int64(k.f.p.ts), 0).Add(p.timeout).Before(p.now()) {
+			return *k.f, true
+		}
+	}
 	f, e := p.lookup(r)
 	if e != nil {
 		return e.f, true
 	}
 	return f, f.uid != ""
+}
+
+// identified is the ticket Identify verified, kept for the request
+// (who.SetRequestValue) with what that answer depends on, so that Remember
+// reuses it only while find would give the same.
+type identified struct {
+	// lines are the Cookie lines Identify read (copied, so that a line
+	// replaced in place is seen), the first len(lines) of n; more holds
+	// them all when there are more.
+	lines      [2]string
+	n          int
+	more       []string
+	remoteAddr string // r.RemoteAddr, for include_ip
+	f          *found // a cache entry's, or the ticket's own
+}
+
+// sameRequest reports whether r still carries the cookies and (with
+// include_ip) the address Identify read. Comparing the unchanged strings
+// costs a pointer comparison each.
+func (k *identified) sameRequest(p *Plugin, r *http.Request) bool {
+	if p.includeIP && r.RemoteAddr != k.remoteAddr {
+		return false
+	}
+	lines := r.Header["Cookie"]
+	if len(lines) != k.n {
+		return false
+	}
+	if k.more != nil {
+		return slices.Equal(lines, k.more)
+	}
+	return slices.Equal(lines, k.lines[:k.n])
+}
+
+// keep records for find the ticket Identify found: f points to a cache
+// entry's (never modified) or to a copy of the request's own.
+func (p *Plugin) keep(r *http.Request, f *found) {
+	lines := r.Header["Cookie"]
+	k := &identified{n: len(lines), remoteAddr: r.RemoteAddr, f: f}
+	if len(lines) <= len(k.lines) {
+		copy(k.lines[:], lines)
+	} else {
+		k.more = slices.Clone(lines)
+	}
+	who.SetRequestValue(r, p, k)
 }
 
 // lookup is find, returning the cache entry when the ticket was a cache
@@ -443,6 +493,7 @@ func (p *Plugin) lookup(r *http.Request) (found, *cacheEntry) {
 func (p *Plugin) Identify(r *http.Request) (who.Identity, error) {
 	f, e := p.lookup(r)
 	if e != nil {
+		p.keep(r, &e.f)
 		// The entry is shared by every request that sends the ticket:
 		// each identity gets its own tokens slice.
 		return who.Identity{
@@ -455,6 +506,8 @@ func (p *Plugin) Identify(r *http.Request) (who.Identity, error) {
 	if f.uid == "" {
 		return nil, nil
 	}
+	kept := f // its own variable: only this path moves it to the heap
+	p.keep(r, &kept)
 	var tokens []string
 	if f.p.tokens != "" {
 		tokens = strings.Split(f.p.tokens, ",")

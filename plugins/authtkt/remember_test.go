@@ -1,0 +1,85 @@
+package authtkt
+
+import (
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gowho/gowho/who"
+)
+
+// TestRememberReusesIdentifiedTicket: in a chain, Remember reuses the
+// ticket Identify verified for the request, and still answers as a fresh
+// look at the request would when the handler changed what the answer
+// depends on (the cookies, the client address with include_ip, the clock
+// with a timeout).
+func TestRememberReusesIdentifiedTicket(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		opts       Options
+		remote     string
+		ticketIP   string
+		change     func(r *http.Request, now *atomic.Int64)
+		wantCookie bool
+	}{
+		{"unchanged request: no new cookie", Options{}, "", "", nil, false},
+		{"cookie removed: a new cookie", Options{}, "", "", func(r *http.Request, _ *atomic.Int64) {
+			r.Header.Del("Cookie")
+		}, true},
+		{"cookie replaced by another user's: a new cookie", Options{}, "", "", func(r *http.Request, _ *atomic.Int64) {
+			r.Header.Set("Cookie", "auth_tkt="+mustCookie(Ticket{UserID: "bob", Tokens: []string{"admin"}, Time: t1700}, "md5"))
+		}, true},
+		{"cookie value changed in place: a new cookie", Options{}, "", "", func(r *http.Request, _ *atomic.Int64) {
+			r.Header["Cookie"][0] = "auth_tkt=junk"
+		}, true},
+		{"timeout passed during the request: a new cookie", Options{Timeout: who.Duration(time.Hour)}, "", "", func(_ *http.Request, now *atomic.Int64) {
+			now.Add(3601)
+		}, true},
+		{"timeout not passed: no new cookie", Options{Timeout: who.Duration(time.Hour)}, "", "", func(_ *http.Request, now *atomic.Int64) {
+			now.Add(60)
+		}, false},
+		{"include_ip, same address: no new cookie", Options{IncludeIP: true}, "192.0.2.1:5000", "192.0.2.1", nil, false},
+		{"include_ip, address changed: a new cookie", Options{IncludeIP: true}, "192.0.2.1:5000", "192.0.2.1", func(r *http.Request, _ *atomic.Int64) {
+			r.RemoteAddr = "198.51.100.7:5000"
+		}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var now atomic.Int64
+			now.Store(t1700.Unix())
+			o := tc.opts
+			o.Now = func() time.Time { return time.Unix(now.Load(), 0) }
+			p := mustNew(t, o)
+			m, err := who.New(who.Config{
+				Identifiers:    []who.Entry{{Name: "auth_tkt", Plugin: p}},
+				Authenticators: []who.Entry{{Name: "auth_tkt", Plugin: p}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if who.UserID(r.Context()) != "alice" {
+					t.Errorf("not identified")
+				}
+				if tc.change != nil {
+					tc.change(r, &now)
+				}
+				_, _ = w.Write([]byte("ok"))
+			}))
+			tk := Ticket{UserID: "alice", Tokens: []string{"admin"}, Time: t1700}
+			if tc.ticketIP != "" {
+				tk.IP = net.ParseIP(tc.ticketIP)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req("h", tc.remote, "auth_tkt="+mustCookie(tk, "md5")))
+			if got := rec.Header()["Set-Cookie"] != nil; got != tc.wantCookie {
+				t.Errorf("Set-Cookie %q, want one: %v", rec.Header()["Set-Cookie"], tc.wantCookie)
+			}
+		})
+	}
+}
