@@ -32,7 +32,10 @@ type PluginSpec struct {
 	// Dir is the directory of the configuration file, for relative paths
 	// (repoze.who's %(here)s). Empty when built from code.
 	Dir string
-	// Logger is the chain's logger, never nil.
+	// Logger is the plugin's own logger, never nil: config gives each
+	// plugin the chain's logger with the attributes plugin=NAME and
+	// use=USE (as written in the file), so the lines of two plugins of one
+	// use can be told apart. Log through it, not slog.Default().
 	Logger *slog.Logger
 }
 
