@@ -17,3 +17,15 @@ func BenchmarkDecodeRecord(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkEncodeRecord(b *testing.B) {
+	rc := &record{created: time.Now(), accessed: time.Now(), idleEnd: time.Now(), absEnd: time.Now(),
+		data: map[string]any{"repoze.who.tkt": map[string]any{"repoze.who.userid": "alice", "userdata": "x"}, "cart": map[string]string{"a": "1", "b": "2"}}}
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := rc.encode(buf[:0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 
 	"github.com/gowho/gowho/who"
 )
@@ -232,12 +233,15 @@ func appendMap(b []byte, m map[string]any, ints Ints, depth int) ([]byte, error)
 	return b, nil
 }
 
+// sortedKeys returns m's keys, sorted. (sort.Strings, not slices.Sort:
+// with it the keys stay on the stack, and encoding a record allocates
+// nothing.)
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	sort.Strings(keys)
 	return keys
 }
 
