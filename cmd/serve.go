@@ -19,7 +19,6 @@ import (
 
 	"github.com/gowho/gowho/config"
 	"github.com/gowho/gowho/internal/origin"
-	"github.com/gowho/gowho/plugins/form"
 	"github.com/gowho/gowho/who"
 )
 
@@ -282,7 +281,7 @@ func login(w http.ResponseWriter, r *http.Request) {
 		showLogin(w, r, status, "", "could not read the form")
 		return
 	}
-	cameFrom := form.SafeRedirect(r, r.PostForm.Get("came_from"), nil, "/")
+	cameFrom := origin.SafeRedirect(r, r.PostForm.Get("came_from"), nil, "/")
 	creds := who.Identity{who.KeyLogin: r.PostForm.Get("login"), who.KeyPassword: r.PostForm.Get("password")}
 	res, headers := who.APIFrom(r).Login(creds, "")
 	addHeaders(w.Header(), headers)
@@ -312,7 +311,7 @@ func showLogin(w http.ResponseWriter, r *http.Request, status int, cameFrom, mes
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = loginPage.Execute(w, struct{ CameFrom, Message string }{form.SafeRedirect(r, cameFrom, nil, "/"), message})
+	_ = loginPage.Execute(w, struct{ CameFrom, Message string }{origin.SafeRedirect(r, cameFrom, nil, "/"), message})
 }
 
 var logoutPage = template.Must(template.New("logout").Parse(`<!doctype html>

@@ -160,7 +160,7 @@ func TestDemoWhoami(t *testing.T) {
 }
 
 // TestDemoCameFrom checks that the demo's came_from goes through
-// form.SafeRedirect, the one redirect check: a URL on this host is kept
+// origin.SafeRedirect, the one redirect check: a URL on this host is kept
 // (the demo's own check refused every absolute URL), others fall back to /.
 func TestDemoCameFrom(t *testing.T) {
 	t.Parallel()

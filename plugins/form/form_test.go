@@ -15,7 +15,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gowho/gowho/internal/origin"
 	"github.com/gowho/gowho/plugins/authtkt"
 	"github.com/gowho/gowho/who"
 	"github.com/gowho/gowho/who/whotest"
@@ -312,18 +311,6 @@ var hostile = []string{
 	"/a/%2e%2e//evil.example",
 	"/a/b/../..//evil.example?x=1",
 	"/././/evil.example#f",
-}
-
-// TestSafeRedirectWrapper: the deprecated form.SafeRedirect gives the
-// answers of the one rule, origin.SafeRedirect.
-func TestSafeRedirectWrapper(t *testing.T) {
-	t.Parallel()
-	r := httptest.NewRequest("GET", "http://good.example/login_handler", nil)
-	for _, v := range append([]string{"/protected?x=1", "https://partner.example/y"}, hostile...) {
-		if got, want := SafeRedirect(r, v, []string{"partner.example"}, "/fallback"), origin.SafeRedirect(r, v, []string{"partner.example"}, "/fallback"); got != want {
-			t.Errorf("SafeRedirect(%q) = %q, origin.SafeRedirect %q", v, got, want)
-		}
-	}
 }
 
 // TestOpenRedirectThroughLogin: a successful login with a hostile
