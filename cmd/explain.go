@@ -229,11 +229,14 @@ func printHeaders(w io.Writer, indent string, h http.Header) {
 }
 
 // secretName reports whether an identity key or a log attribute named
-// name holds a secret: config.SecretKey, or a cookie, session or
-// authorization value. who explain and who serve's log mask the same keys.
+// name holds a secret: config.SecretKey, a cookie, session or
+// authorization value, or a name whose last dotted part is "key" (a
+// plugin's "apikey.key"). who explain and who serve's log mask the same
+// keys.
 func secretName(name string) bool {
 	n := strings.ToLower(name)
-	return config.SecretKey(n) || strings.Contains(n, "cookie") || strings.Contains(n, "session") || strings.Contains(n, "authorization")
+	last := n[strings.LastIndexByte(n, '.')+1:]
+	return config.SecretKey(n) || last == "key" || strings.Contains(n, "cookie") || strings.Contains(n, "session") || strings.Contains(n, "authorization")
 }
 
 // secretHeader reports whether the header name carries a credential:

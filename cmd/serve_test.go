@@ -655,13 +655,15 @@ func TestServeSignals(t *testing.T) {
 
 // TestSecretName: who explain's identities and who serve's log mask the
 // same keys (before, the log left a "session" attribute and explain an
-// "authorization" identity key in clear).
+// "authorization" identity key in clear, and both examples/apikey's
+// "apikey.key" credential).
 func TestSecretName(t *testing.T) {
 	t.Parallel()
 	for name, want := range map[string]bool{
 		"password": true, "bind_password": true, "secret": true, "csrf_token": true,
 		"Cookie": true, "session_id": true, "Authorization": true, "auth_tkt_cookie": true,
-		"user": false, "plugin": false, "identifier": false, "err": false, "secretfile": false,
+		"apikey.key": true, "key": true, "x_api_key": true,
+		"remote_user_key": false, "user": false, "plugin": false, "identifier": false, "err": false, "secretfile": false,
 	} {
 		if got := secretName(name); got != want {
 			t.Errorf("secretName(%q) = %v, want %v", name, got, want)
