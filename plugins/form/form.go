@@ -355,7 +355,7 @@ func (p *Plugin) login(r *http.Request, action string) (who.Identity, error) {
 			p.formHandler(action, cameFrom, login, MsgFailed, n+1, http.StatusOK, nil).ServeHTTP(w, r)
 			return
 		}
-		dest := p.o.PostLoginURL
+		var dest string
 		if p.redirects {
 			dest = origin.SafeRedirect(r, cameFrom, p.o.AllowedHosts, p.o.PostLoginURL)
 		} else {

@@ -411,7 +411,6 @@ func TestReload(t *testing.T) {
 	}
 	p.now = clock.Now
 	p.nextCheck.Store(clock.Now().Add(time.Minute).UnixNano())
-	tab := p.tab.Load()
 
 	check := func(pw, want string) {
 		t.Helper()
@@ -441,7 +440,7 @@ func TestReload(t *testing.T) {
 	check("one", "")
 
 	// Unchanged file: no re-read.
-	tab = p.tab.Load()
+	tab := p.tab.Load()
 	clock.Add(2 * time.Minute)
 	check("two", "foo")
 	if p.tab.Load() != tab {

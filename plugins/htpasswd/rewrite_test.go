@@ -244,7 +244,7 @@ func TestReloadRefusesHalfWrittenRecentFile(t *testing.T) {
 				p.nextCheck.Store(0)
 				p.maybeReload()
 				if p.tab.Load() != before {
-					t.Fatalf("the periodic check swapped in a half-written file after %v", clock.Now().Sub(time.Now()))
+					t.Fatalf("the periodic check swapped in a half-written file after %v", time.Until(clock.Now()))
 				}
 				clock.Add(incompleteGrace / 3)
 			}
