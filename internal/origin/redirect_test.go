@@ -7,70 +7,16 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-)
 
-// hostile came_from values: every one must land on the fallback.
-var hostile = []string{
-	"//evil.example",
-	"//evil.example/path",
-	"///evil.example",
-	"////evil.example",
-	"https:evil.example",
-	"https:/evil.example",
-	"http:\\\\evil.example",
-	"/\\evil.example",
-	"\\/evil.example",
-	"\\\\evil.example",
-	"/%2F/evil.example",
-	"/%2f%2fevil.example",
-	"%2F%2Fevil.example",
-	"/%5Cevil.example",
-	"/%5cevil.example",
-	"/\r\nLocation: http://evil.example",
-	"/%0d%0aSet-Cookie:x=1",
-	"/\t/evil.example",
-	"/%09/evil.example",
-	" //evil.example",
-	"\t//evil.example",
-	"javascript:alert(1)",
-	"JavaScript:alert(1)",
-	"data:text/html,<script>alert(1)</script>",
-	"vbscript:msgbox(1)",
-	"http://evil.example",
-	"https://evil.example/",
-	"HTTPS://EVIL.EXAMPLE",
-	"https://good.example.evil.example/",
-	"https://good.example@evil.example/",
-	"https://evil.example@good.example/",
-	"http://evil.example%23@good.example/",
-	"ftp://good.example/",
-	"evil.example",
-	"./evil",
-	"/ok\x00",
-	"/caf\u00e9",
-	"http://[::1]evil/",
-	"",
-	// Dot segments that resolve to "//host".
-	"/.//evil.example",
-	"/./%2Fevil.example",
-	"/.%2F/evil.example",
-	"/%2e//evil.example",
-	"/%2E//evil.example",
-	"/..//evil.example",
-	"/%2e%2e//evil.example",
-	"/.%2e//evil.example",
-	"/a/..//evil.example",
-	"/a/%2e%2e//evil.example",
-	"/a/b/../..//evil.example?x=1",
-	"/././/evil.example#f",
-}
+	"github.com/gowho/gowho/internal/origin/origintest"
+)
 
 // TestSafeRedirect: every hostile target gives the fallback; paths on this
 // site and URLs on this or an allowed host are kept.
 func TestSafeRedirect(t *testing.T) {
 	t.Parallel()
 	r := httptest.NewRequest("GET", "http://good.example/login_handler", nil)
-	for _, v := range hostile {
+	for _, v := range origintest.HostileTargets {
 		if got := SafeRedirect(r, v, []string{"partner.example"}, "/fallback"); got != "/fallback" {
 			t.Errorf("SafeRedirect(%q) = %q, want the fallback", v, got)
 		}
@@ -80,8 +26,8 @@ func TestSafeRedirect(t *testing.T) {
 			t.Errorf("SafeRedirect(%q) = %q, want it kept", v, got)
 		}
 	}
-	if len(hostile) < 20 {
-		t.Fatal("the table must hold at least 20 hostile values")
+	if len(origintest.HostileTargets) < 20 {
+		t.Fatal("the table must hold at least 20 origintest.HostileTargets values")
 	}
 }
 
@@ -126,35 +72,11 @@ func TestSafeRedirectOverHTTPS(t *testing.T) {
 	}
 }
 
-// browserResolve resolves ref against base as a WHATWG URL parser (a
-// browser) would for an http(s) base: tabs and newlines removed, leading
-// and trailing C0 controls and spaces trimmed, backslashes read as
-// slashes. It returns the resolved URL's host.
-func browserResolve(base *url.URL, ref string) (string, error) {
-	ref = strings.TrimFunc(ref, func(c rune) bool { return c <= 0x20 })
-	ref = strings.NewReplacer("\t", "", "\n", "", "\r", "", "\\", "/").Replace(ref)
-	u, err := url.Parse(ref)
-	if err != nil {
-		return "", err
-	}
-	if u.Scheme == "" && strings.HasPrefix(ref, "//") {
-		// Special schemes skip any number of slashes before the host.
-		rest := strings.TrimLeft(ref, "/")
-		host, _, _ := strings.Cut(rest, "/")
-		host, _, _ = strings.Cut(host, "?")
-		if i := strings.LastIndex(host, "@"); i >= 0 {
-			host = host[i+1:]
-		}
-		return host, nil
-	}
-	return base.ResolveReference(u).Host, nil
-}
-
 // FuzzSafeRedirect: whatever SafeRedirect keeps resolves, in a browser, on
 // this host or an allowed one, never over http:// for an HTTPS request,
 // and never with dot segments that make a path "//host".
 func FuzzSafeRedirect(f *testing.F) {
-	for _, v := range hostile {
+	for _, v := range origintest.HostileTargets {
 		f.Add(v, false)
 		f.Add(v, true)
 	}
@@ -174,7 +96,7 @@ func FuzzSafeRedirect(f *testing.F) {
 			t.Fatalf("SafeRedirect(%q) = %q, neither the target nor the fallback", target, got)
 		}
 		base, _ := url.Parse(scheme + "://good.example/login_handler")
-		host, err := browserResolve(base, got)
+		host, err := origintest.BrowserHost(base, got)
 		if err != nil {
 			t.Fatalf("kept %q, which does not parse: %v", got, err)
 		}

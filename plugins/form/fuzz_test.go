@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gowho/gowho/internal/origin"
+	"github.com/gowho/gowho/internal/origin/origintest"
 )
 
 // FuzzLoginPost sends arbitrary login POSTs (body, content type, query,
@@ -78,7 +79,7 @@ func FuzzSelfAction(f *testing.F) {
 			if p, _, _ := strings.Cut(a, "?"); strings.HasPrefix(origin.RemoveDotSegments(p), "//") {
 				t.Fatalf("selfAction(%q) = %q: dot segments resolve to //", path, a)
 			}
-			if host, err := browserResolve(base, a); err != nil || host != "good.example" {
+			if host, err := origintest.BrowserHost(base, a); err != nil || host != "good.example" {
 				t.Fatalf("selfAction(%q) = %q resolves to %q (%v)", path, a, host, err)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/gowho/gowho/internal/origin/origintest"
 	"github.com/gowho/gowho/who"
 )
 
@@ -65,30 +66,6 @@ func formAction(t *testing.T, h http.Handler, r *http.Request) string {
 	return html.UnescapeString(m[1])
 }
 
-// browserResolve resolves ref against base as a WHATWG URL parser (a
-// browser) would for an http(s) base: tabs and newlines removed, leading
-// and trailing C0 controls and spaces trimmed, backslashes read as
-// slashes. It returns the resolved URL's host.
-func browserResolve(base *url.URL, ref string) (string, error) {
-	ref = strings.TrimFunc(ref, func(c rune) bool { return c <= 0x20 })
-	ref = strings.NewReplacer("\t", "", "\n", "", "\r", "", "\\", "/").Replace(ref)
-	u, err := url.Parse(ref)
-	if err != nil {
-		return "", err
-	}
-	if u.Scheme == "" && strings.HasPrefix(ref, "//") {
-		// Special schemes skip any number of slashes before the host.
-		rest := strings.TrimLeft(ref, "/")
-		host, _, _ := strings.Cut(rest, "/")
-		host, _, _ = strings.Cut(host, "?")
-		if i := strings.LastIndex(host, "@"); i >= 0 {
-			host = host[i+1:]
-		}
-		return host, nil
-	}
-	return base.ResolveReference(u).Host, nil
-}
-
 // hostileRequests gives, for each hostile path, the requests a server can
 // see: the request-URI as parsed by net/http (when it parses), and the
 // %-decoded path a router that rewrites r.URL.Path leaves behind.
@@ -130,7 +107,7 @@ func TestFormActionStaysOnOrigin(t *testing.T) {
 		if !strings.HasPrefix(action, "/") || strings.HasPrefix(action, "//") || strings.ContainsAny(action, "\\\t\r\n ") {
 			t.Errorf("action %q is not a plain path", action)
 		}
-		if host, err := browserResolve(base, action); err != nil || host != "good.example" {
+		if host, err := origintest.BrowserHost(base, action); err != nil || host != "good.example" {
 			t.Errorf("action %q resolves to host %q (%v), want good.example", action, host, err)
 		}
 		if !strings.Contains(action, "__do_login=true") {
