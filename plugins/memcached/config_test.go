@@ -66,3 +66,27 @@ func TestLoadBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadWords: memcached_urls, key_items and value_items take a list or
+// one string of names separated by spaces or commas (who.Words), as the
+// original's.
+func TestLoadWords(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ urls, items, want string }{
+		{`"127.0.0.1:1 127.0.0.1:2"`, `"login, password"`, "127.0.0.1:1,127.0.0.1:2|login,password|mail"},
+		{`["127.0.0.1:1", "127.0.0.1:2"]`, `["password", "login"]`, "127.0.0.1:1,127.0.0.1:2|login,password|mail"},
+	} {
+		src := strings.Replace(tomlBounds, `memcached_urls = ["127.0.0.1:1"]`,
+			"memcached_urls = "+tc.urls+"\nkey_items = "+tc.items+"\nvalue_items = \"mail\"", 1)
+		chain, err := config.Parse("who.toml", []byte(src), config.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := chain.Plugin("cached_ldap")
+		o := memcached.OptionsOf(p.(*memcached.Cache))
+		chain.Close()
+		if got := strings.Join(o.MemcachedURLs, ",") + "|" + strings.Join(o.KeyItems, ",") + "|" + strings.Join(o.ValueItems, ","); got != tc.want {
+			t.Errorf("memcached_urls = %s, key_items = %s: options %s; want %s", tc.urls, tc.items, got, tc.want)
+		}
+	}
+}
