@@ -13,12 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gowho/gowho/internal/plugintest"
-
 	"github.com/gowho/gowho/session"
 	"github.com/gowho/gowho/session/cookiestore"
 	"github.com/gowho/gowho/session/memstore"
 	"github.com/gowho/gowho/who"
+	"github.com/gowho/gowho/who/whotest"
 )
 
 // countingStore counts calls and can fail them.
@@ -57,12 +56,12 @@ func (c *countingStore) Delete(ctx context.Context, id string) error {
 type fixture struct {
 	st  *countingStore
 	m   *session.Manager
-	log *plugintest.LogBuffer
+	log *whotest.LogBuffer
 }
 
 func newFixture(t *testing.T, o session.Options) *fixture {
 	t.Helper()
-	f := &fixture{st: &countingStore{Store: memstore.New(memstore.Options{})}, log: &plugintest.LogBuffer{}}
+	f := &fixture{st: &countingStore{Store: memstore.New(memstore.Options{})}, log: &whotest.LogBuffer{}}
 	if o.Store == nil {
 		o.Store = f.st
 	} else {

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gowho/gowho/internal/plugintest"
 	"github.com/gowho/gowho/session"
 	"github.com/gowho/gowho/session/memstore"
+	"github.com/gowho/gowho/who/whotest"
 )
 
 // TestCookieResponsesNotShared: a response that sets or expires the
@@ -116,7 +116,7 @@ func TestCancelledRequestNotAnOutage(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			log := &plugintest.LogBuffer{}
+			log := &whotest.LogBuffer{}
 			st := &ctxStore{Store: memstore.New(memstore.Options{}), err: tc.storeErr}
 			m, err := session.New(session.Options{Store: st,
 				Logger: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))})

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gowho/gowho/internal/plugintest"
-
 	"github.com/gowho/gowho/config"
 	"github.com/gowho/gowho/internal/testserver"
 	"github.com/gowho/gowho/plugins/sessionid"
@@ -22,6 +20,7 @@ import (
 	"github.com/gowho/gowho/session/memstore"
 	_ "github.com/gowho/gowho/session/sessionplugin"
 	"github.com/gowho/gowho/who"
+	"github.com/gowho/gowho/who/whotest"
 )
 
 // testAuth accepts login == password and adds userdata.
@@ -69,13 +68,13 @@ plugins = ["sessionid", "auth"]
 // app is a test application behind the chain loaded from src.
 type app struct {
 	*httptest.Server
-	log   *plugintest.LogBuffer
+	log   *whotest.LogBuffer
 	chain *config.Chain
 }
 
 func newApp(t *testing.T, src string) *app {
 	t.Helper()
-	log := &plugintest.LogBuffer{}
+	log := &whotest.LogBuffer{}
 	c, err := config.Parse("who.toml", []byte(src), config.Options{Logger: slog.New(slog.NewTextHandler(log, nil))})
 	if err != nil {
 		t.Fatalf("load: %v", err)
@@ -448,7 +447,7 @@ func TestCancelledRequestNotLoggedAsError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := &plugintest.LogBuffer{}
+	log := &whotest.LogBuffer{}
 	p, _ := sessionid.New(sessionid.Options{Manager: m, DeleteOnLogout: true,
 		Logger: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

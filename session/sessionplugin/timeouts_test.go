@@ -2,8 +2,6 @@ package sessionplugin_test
 
 import (
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -11,13 +9,13 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/gowho/gowho/internal/plugintest"
 	"github.com/gowho/gowho/internal/testserver"
 	"github.com/gowho/gowho/session"
 	"github.com/gowho/gowho/session/memcachestore"
 	"github.com/gowho/gowho/session/redisstore"
 	"github.com/gowho/gowho/session/sessionplugin"
 	"github.com/gowho/gowho/who"
+	"github.com/gowho/gowho/who/whotest"
 )
 
 func load(t *testing.T, src string) (*sessionplugin.Plugin, error) {
@@ -26,8 +24,9 @@ func load(t *testing.T, src string) (*sessionplugin.Plugin, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := f(who.PluginSpec{Name: "sessions", Use: "session", Decode: plugintest.DecodeTOML(src), Dir: t.TempDir(),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	spec := whotest.Spec(t, src)
+	spec.Name, spec.Use = "sessions", "session"
+	v, err := f(spec)
 	if err != nil {
 		return nil, err
 	}
