@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gowho/gowho/internal/plugintest"
+	"github.com/BurntSushi/toml"
 	"github.com/gowho/gowho/who"
 	"github.com/gowho/gowho/who/whotest"
 )
@@ -33,7 +33,7 @@ type durations struct {
 
 // TestSpecDecodesLikeConfig: Spec's Decode is config's strict decoder, not
 // BurntSushi/toml's: a time.Duration written as a bare number is an error
-// there (internal/plugintest's DecodeTOML read 300 as 300ns).
+// there (BurntSushi/toml alone reads 300 as 300ns).
 func TestSpecDecodesLikeConfig(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -74,8 +74,8 @@ func TestSpecDecodesLikeConfig(t *testing.T) {
 func TestSpecNotDecodeTOML(t *testing.T) {
 	t.Parallel()
 	var old durations
-	if err := plugintest.DecodeTOML(`d = 300`)(&old); err != nil || old.D != 300 {
-		t.Fatalf("DecodeTOML: %v %v (the premise of this test changed)", err, old.D)
+	if _, err := toml.Decode(`d = 300`, &old); err != nil || old.D != 300 {
+		t.Fatalf("toml.Decode: %v %v (the premise of this test changed)", err, old.D)
 	}
 	var got durations
 	if err := whotest.Spec(t, `d = 300`).Decode(&got); err == nil {
