@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -119,7 +121,7 @@ func (l *loader) build(p *plugin, factory who.Factory, opts map[string]any) (ok 
 		}
 		err = errors.New("bad options") // reported above
 	} else if !decoded && len(opts) > 0 {
-		for _, k := range sortedKeys(opts) {
+		for _, k := range slices.Sorted(maps.Keys(opts)) {
 			l.pluginErr(p, k, p.line, tagged(ErrUnknownKey, "unknown key %q (plugin %q takes no options)", k, p.use))
 		}
 		err = errors.New("bad options")

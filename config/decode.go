@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -199,7 +200,7 @@ func (d *decoder) value(path []string, name string, data any, rv reflect.Value) 
 		if rv.IsNil() {
 			rv.Set(reflect.MakeMapWithSize(rv.Type(), len(m)))
 		}
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			e := reflect.New(rv.Type().Elem()).Elem()
 			d.value(append(path, k), join(name, k), m[k], e)
 			rv.SetMapIndex(reflect.ValueOf(k).Convert(rv.Type().Key()), e)
@@ -218,7 +219,7 @@ func (d *decoder) value(path []string, name string, data any, rv reflect.Value) 
 
 func (d *decoder) structValue(path []string, name string, m map[string]any, rv reflect.Value) {
 	fields := structFields(rv.Type())
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		f, ok := fields.byName[k]
 		if !ok {
 			for _, n := range fields.names { // BurntSushi/toml matches case-insensitively
@@ -362,15 +363,6 @@ func describe(data any) string {
 		return "nothing"
 	}
 	return fmt.Sprintf("%T", data)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // errDecodeTwice is returned by PluginSpec.Decode the second time.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -186,7 +187,7 @@ func (l *loader) expandEnv() {
 // checkTopLevel reports top-level keys and unknown sections.
 func (l *loader) checkTopLevel() {
 	tree := l.src.tree
-	for _, k := range sortedKeys(tree) {
+	for _, k := range slices.Sorted(maps.Keys(tree)) {
 		if slices.Contains(topSections, k) {
 			if _, ok := tree[k].(map[string]any); !ok {
 				l.errAt([]string{k}, wrongType(k, "a table (["+k+"])", tree[k]))

@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -19,7 +21,7 @@ func echoRegistry() *who.Registry {
 		if err := spec.Decode(&o); err != nil {
 			return nil, err
 		}
-		keys := sortedKeys(o)
+		keys := slices.Sorted(maps.Keys(o))
 		sort.Strings(keys)
 		var b strings.Builder
 		for _, k := range keys {

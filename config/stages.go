@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -23,7 +24,7 @@ func (l *loader) readStages() {
 		if !ok || l.envBad[toml.Key{stage}.String()] {
 			continue
 		}
-		for _, k := range sortedKeys(sec) {
+		for _, k := range slices.Sorted(maps.Keys(sec)) {
 			if k != "plugins" {
 				l.errAt([]string{stage, k}, unknownKey(k, k, "", []string{"plugins"}))
 			}
@@ -104,7 +105,7 @@ func (l *loader) lookupEntry(stage, name string, line int) bool {
 
 func (l *loader) declaredNames() []string {
 	sections, _ := l.src.tree["plugin"].(map[string]any)
-	return sortedKeys(sections)
+	return slices.Sorted(maps.Keys(sections))
 }
 
 // entryLines finds the line of each element of a stage list that starts

@@ -214,7 +214,7 @@ func (g *Registry) Classifier(name string) (RequestClassifier, bool) {
 func (g *Registry) Classifiers() []string {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	return sortedKeys(g.classifiers)
+	return slices.Sorted(maps.Keys(g.classifiers))
 }
 
 // Decider returns the challenge decider registered under name.
@@ -229,14 +229,5 @@ func (g *Registry) Decider(name string) (ChallengeDecider, bool) {
 func (g *Registry) Deciders() []string {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	return sortedKeys(g.deciders)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(g.deciders))
 }
