@@ -385,7 +385,8 @@ func (p *Plugin) find(r *http.Request) (found, bool) {
 
 // identified is the ticket Identify verified, kept for the request
 // (who.SetRequestValue) with what that answer depends on, so that Remember
-// reuses it only while find would give the same.
+// reuses it only while find would give the same. It is the one allocation
+// of Identify's own: it also holds the identity's tokens when they are few.
 type identified struct {
 	// lines are the Cookie lines Identify read (copied, so that a line
 	// replaced in place is seen), the first len(lines) of n; more holds
@@ -394,7 +395,11 @@ type identified struct {
 	n          int
 	more       []string
 	remoteAddr string // r.RemoteAddr, for include_ip
-	f          *found // a cache entry's, or the ticket's own
+	f          *found // a cache entry's (never modified), or &own
+	own        found  // a ticket verified without the cache
+	// tokens backs the identity's tokens slice (capped to its length, so
+	// an append copies): the request's own, as the identity.
+	tokens [4]string
 }
 
 // sameRequest reports whether r still carries the cookies and (with
@@ -414,17 +419,56 @@ func (k *identified) sameRequest(p *Plugin, r *http.Request) bool {
 	return slices.Equal(lines, k.lines[:k.n])
 }
 
-// keep records for find the ticket Identify found: f points to a cache
-// entry's (never modified) or to a copy of the request's own.
-func (p *Plugin) keep(r *http.Request, f *found) {
+// keep records for find the ticket Identify found in r: e's when it came
+// from the cache, else f.
+func (p *Plugin) keep(r *http.Request, e *cacheEntry, f *found) *identified {
 	lines := r.Header["Cookie"]
-	k := &identified{n: len(lines), remoteAddr: r.RemoteAddr, f: f}
+	k := &identified{n: len(lines), remoteAddr: r.RemoteAddr}
+	if e != nil {
+		k.f = &e.f
+	} else {
+		k.own = *f
+		k.f = &k.own
+	}
 	if len(lines) <= len(k.lines) {
 		copy(k.lines[:], lines)
 	} else {
 		k.more = slices.Clone(lines)
 	}
 	who.SetRequestValue(r, p, k)
+	return k
+}
+
+// tokensCopy returns a copy of tokens (nil for none) in k.tokens when they
+// fit.
+func (k *identified) tokensCopy(tokens []string) []string {
+	if len(tokens) == 0 || len(tokens) > len(k.tokens) {
+		return slices.Clone(tokens)
+	}
+	n := copy(k.tokens[:], tokens)
+	return k.tokens[:n:n]
+}
+
+// splitTokens is strings.Split(raw, ",") (nil for ""), in k.tokens when
+// they fit.
+func (k *identified) splitTokens(raw string) []string {
+	if raw == "" {
+		return nil
+	}
+	if strings.Count(raw, ",") >= len(k.tokens) {
+		return strings.Split(raw, ",")
+	}
+	n := 0
+	for {
+		t, rest, more := strings.Cut(raw, ",")
+		k.tokens[n] = t
+		n++
+		if !more {
+			break
+		}
+		raw = rest
+	}
+	return k.tokens[:n:n]
 }
 
 // lookup is find, returning the cache entry when the ticket was a cache
@@ -493,29 +537,24 @@ func (p *Plugin) lookup(r *http.Request) (found, *cacheEntry) {
 func (p *Plugin) Identify(r *http.Request) (who.Identity, error) {
 	f, e := p.lookup(r)
 	if e != nil {
-		p.keep(r, &e.f)
+		k := p.keep(r, e, nil)
 		// The entry is shared by every request that sends the ticket:
 		// each identity gets its own tokens slice.
 		return who.Identity{
 			KeyTicketUserID: e.uid,
 			KeyTimestamp:    e.ts,
-			who.KeyTokens:   slices.Clone(e.tokens),
+			who.KeyTokens:   k.tokensCopy(e.tokens),
 			who.KeyUserData: e.ud,
 		}, nil
 	}
 	if f.uid == "" {
 		return nil, nil
 	}
-	kept := f // its own variable: only this path moves it to the heap
-	p.keep(r, &kept)
-	var tokens []string
-	if f.p.tokens != "" {
-		tokens = strings.Split(f.p.tokens, ",")
-	}
+	k := p.keep(r, nil, &f)
 	return who.Identity{
 		KeyTicketUserID: f.uid,
 		KeyTimestamp:    int64(f.p.ts),
-		who.KeyTokens:   tokens,
+		who.KeyTokens:   k.splitTokens(f.p.tokens),
 		who.KeyUserData: normUserData(f.p.userdata),
 	}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -79,6 +80,63 @@ func TestRememberReusesIdentifiedTicket(t *testing.T) {
 			h.ServeHTTP(rec, req("h", tc.remote, "auth_tkt="+mustCookie(tk, "md5")))
 			if got := rec.Header()["Set-Cookie"] != nil; got != tc.wantCookie {
 				t.Errorf("Set-Cookie %q, want one: %v", rec.Header()["Set-Cookie"], tc.wantCookie)
+			}
+		})
+	}
+}
+
+// TestIdentifyTokens: the identity's tokens are as strings.Split gives
+// them, for few and many tokens, cached or verified afresh, and each
+// identity's own: changing one (in place or by append) changes no other.
+func TestIdentifyTokens(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		tokens []string
+		opts   Options // IncludeIP: verified without the cache
+	}{
+		{"none", nil, Options{}},
+		{"one", []string{"admin"}, Options{}},
+		{"four", []string{"a", "b", "c", "d"}, Options{}},
+		{"five", []string{"a", "b", "c", "d", "e"}, Options{}},
+		{"uncached one", []string{"admin"}, Options{IncludeIP: true}},
+		{"uncached four", []string{"a", "b", "c", "d"}, Options{IncludeIP: true}},
+		{"uncached five", []string{"a", "b", "c", "d", "e"}, Options{IncludeIP: true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := mustNew(t, tc.opts)
+			tk := Ticket{UserID: "alice", Tokens: tc.tokens, Time: t1700}
+			if tc.opts.IncludeIP {
+				tk.IP = net.ParseIP("192.0.2.1")
+			}
+			c := "auth_tkt=" + mustCookie(tk, "md5")
+			var ids []who.Identity
+			for range 3 {
+				id, err := p.Identify(req("h", "192.0.2.1:1", c))
+				if err != nil || id == nil {
+					t.Fatalf("Identify = %v, %v", id, err)
+				}
+				got, _ := id[who.KeyTokens].([]string)
+				if !slices.Equal(got, tc.tokens) || (got == nil) != (tc.tokens == nil) {
+					t.Fatalf("tokens %q, want %q", got, tc.tokens)
+				}
+				ids = append(ids, id)
+			}
+			if tc.tokens == nil {
+				return
+			}
+			first := ids[0][who.KeyTokens].([]string)
+			first[0] = "changed"
+			_ = append(first, "appended")
+			grown := append(ids[1][who.KeyTokens].([]string), "x")
+			grown[0] = "grown"
+			if got := ids[2][who.KeyTokens].([]string); !slices.Equal(got, tc.tokens) {
+				t.Errorf("another identity's change reached this one: %q", got)
+			}
+			if got := ids[1][who.KeyTokens].([]string); !slices.Equal(got, tc.tokens) {
+				t.Errorf("append wrote into the identity's tokens: %q", got)
 			}
 		})
 	}
