@@ -395,8 +395,7 @@ type identified struct {
 	n          int
 	more       []string
 	remoteAddr string // r.RemoteAddr, for include_ip
-	f          *found // a cache entry's (never modified), or &own
-	own        found  // a ticket verified without the cache
+	f          *found // a cache entry's (never modified), or the request's own
 	// tokens backs the identity's tokens slice (capped to its length, so
 	// an append copies): the request's own, as the identity.
 	tokens [4]string
@@ -427,8 +426,8 @@ func (p *Plugin) keep(r *http.Request, e *cacheEntry, f *found) *identified {
 	if e != nil {
 		k.f = &e.f
 	} else {
-		k.own = *f
-		k.f = &k.own
+		own := *f // verified without the cache (include_ip): its own allocation
+		k.f = &own
 	}
 	if len(lines) <= len(k.lines) {
 		copy(k.lines[:], lines)
