@@ -408,7 +408,7 @@ func decode(value, algo string) (raw, error) {
 	rest := v[n+8:]
 	i := strings.IndexByte(rest, '!')
 	if i < 0 {
-		return raw{}, fmt.Errorf("%w: userid is not followed by !", ErrMalformed)
+		return raw{}, fmt.Errorf("%w: no '!' after the userid", ErrMalformed)
 	}
 	p.quid, rest = rest[:i], rest[i+1:]
 	if j := strings.IndexByte(rest, '!'); j >= 0 {
@@ -433,7 +433,7 @@ func (p *raw) userID(enc string) string {
 // header-setting code (remote_user_key) as line breaks or truncations.
 // repoze.who refuses a non-UTF-8 userid too (its digest check fails).
 func validUserID(uid string) bool {
-	return utf8.ValidString(uid) && strings.IndexAny(uid, "\r\n\x00") < 0
+	return utf8.ValidString(uid) && !strings.ContainsAny(uid, "\r\n\x00")
 }
 
 // verify reports whether the ticket's digest is right for secret and ip,
