@@ -3,9 +3,6 @@ package memcachestore_test
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -115,37 +112,8 @@ func TestHungServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := session.New(session.Options{Store: st, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _ = session.From(r).Get("k") }))
-	for i := range memcachestore.BackoffAfter {
-		req := httptest.NewRequest(http.MethodGet, "/", nil)
-		req.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: session.NewID()})
-		rec := httptest.NewRecorder()
-		start := time.Now()
-		h.ServeHTTP(rec, req)
-		took := time.Since(start)
-		t.Logf("request %d with a hung memcached: %d in %v", i, rec.Code, took)
-		if rec.Code != http.StatusServiceUnavailable {
-			t.Fatalf("status %d; want 503", rec.Code)
-		}
-		if took > 3*time.Second { // 500ms timeout; generous for a loaded machine
-			t.Fatalf("a hung memcached held the request %v", took)
-		}
-	}
-	accepted := bh.Accepted()
-	if accepted > int64(memcachestore.BackoffAfter) {
-		t.Errorf("%d connections for %d requests: a timeout was retried", accepted, memcachestore.BackoffAfter)
-	}
-	_, _, _, err = st.Load(context.Background(), session.NewID())
-	if !errors.Is(err, memcachestore.ErrBackoff) {
-		t.Fatalf("after %d failures: %v; want ErrBackoff", memcachestore.BackoffAfter, err)
-	}
-	if n := bh.Accepted(); n != accepted {
-		t.Fatalf("the store dialled memcached during its back-off (%d connections, was %d)", n, accepted)
-	}
+	defer st.Close()
+	sessiontest.HungBackend(t, st, memcachestore.BackoffAfter, memcachestore.ErrBackoff, bh.Accepted)
 }
 
 // TestBackoffPerServer: a hung server's back-off leaves the sessions on
