@@ -201,7 +201,7 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if !errors.As(err, &se) {
 		status, msg = http.StatusInternalServerError, "session could not be saved"
 	}
-	if m.cancelled(r, err) {
+	if Cancelled(r.Context(), err) {
 		// The client went away (or the server gave up on the request):
 		// the store did not fail, and nobody reads this answer.
 		m.log.Debug("session: request cancelled", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -215,12 +215,6 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 	h.Set("Retry-After", "5")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(msg + "\n"))
-}
-
-// cancelled reports whether err is the request's own context being
-// cancelled (the client disconnected) rather than a backend failure.
-func (m *Manager) cancelled(r *http.Request, err error) bool {
-	return errors.Is(err, context.Canceled) && r.Context().Err() != nil
 }
 
 // save saves rec through the store, telling a SaveInfoStore whether the

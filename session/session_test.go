@@ -473,3 +473,28 @@ func TestServeContentThroughWriter(t *testing.T) {
 		t.Fatalf("served %d bytes, %d cookies", len(b), len(resp.Cookies()))
 	}
 }
+
+func TestCancelled(t *testing.T) {
+	t.Parallel()
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, cancel2 := context.WithTimeout(context.Background(), 0)
+	defer cancel2()
+	tests := []struct {
+		name string
+		ctx  context.Context
+		err  error
+		want bool
+	}{
+		{"caller went away", done, fmt.Errorf("redisstore: get: %w", context.Canceled), true},
+		{"no error", done, nil, false},
+		{"backend failure after the caller left", done, errors.New("connection refused"), false},
+		{"canceled error, live context", context.Background(), context.Canceled, false},
+		{"deadline is not a cancellation", expired, context.DeadlineExceeded, false},
+	}
+	for _, tc := range tests {
+		if got := session.Cancelled(tc.ctx, tc.err); got != tc.want {
+			t.Errorf("%s: Cancelled = %v; want %v", tc.name, got, tc.want)
+		}
+	}
+}

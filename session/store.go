@@ -29,6 +29,14 @@ type Store interface {
 	Delete(ctx context.Context, id string) error
 }
 
+// Cancelled reports whether err is ctx's own cancellation (the client went
+// away, or the server gave up on the request) rather than a backend
+// failure: the manager and the plugins log it at debug, not as an outage,
+// and a store does not count it toward its back-off.
+func Cancelled(ctx context.Context, err error) bool {
+	return errors.Is(err, context.Canceled) && ctx.Err() != nil
+}
+
 // SaveInfo tells a SaveInfoStore what the manager knows about the record
 // it saves.
 type SaveInfo struct {

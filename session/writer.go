@@ -113,7 +113,7 @@ func (sw *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !sw.started {
 		sw.started = true
 		if _, err := sw.s.commit(http.Header{}); err != nil {
-			if sw.s.m.cancelled(sw.s.r, err) {
+			if Cancelled(sw.s.r.Context(), err) {
 				sw.s.m.log.Debug("session: save before hijack: request cancelled", "err", err)
 			} else {
 				sw.s.m.log.Error("session: save before hijack failed", "err", err)

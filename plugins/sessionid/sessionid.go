@@ -2,7 +2,6 @@ package sessionid
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -237,7 +236,7 @@ func (p *Plugin) Remember(r *http.Request, id who.Identity) http.Header {
 // causes by going away: context.Canceled while the request's own context is
 // done is not a store outage, and is logged at debug.
 func (p *Plugin) logFailure(r *http.Request, msg string, err error) {
-	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+	if session.Cancelled(r.Context(), err) {
 		p.log.Debug(msg, "err", err, "cause", "request cancelled")
 		return
 	}

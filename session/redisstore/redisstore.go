@@ -118,7 +118,7 @@ func (st *Store) do(ctx context.Context, op func() error) error {
 	if retryable(ctx, err) {
 		err = op()
 	}
-	neutral := ctx.Err() != nil && errors.Is(err, context.Canceled) // the caller went away
+	neutral := session.Cancelled(ctx, err) // the caller went away
 	t.Done(backendError(err), neutral)
 	return err
 }
