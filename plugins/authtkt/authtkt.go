@@ -648,7 +648,7 @@ func (p *Plugin) headers(r *http.Request, value string, maxAge int64, hasMaxAge 
 	{
 		var b strings.Builder
 		if hasMaxAge {
-			maxAge = min(maxAge, maxCookieAge)
+			maxAge = max(min(maxAge, maxCookieAge), -maxCookieAge)
 			b.WriteString("; Max-Age=")
 			b.WriteString(strconv.FormatInt(maxAge, 10))
 			b.WriteString("; Expires=")
@@ -772,8 +772,9 @@ func userData(v any) string {
 }
 
 // maxCookieAge caps a remembered cookie's Max-Age at the 400 days browsers
-// keep a cookie at most (RFC 6265bis), whatever an identifier asked for, so
-// Expires never overflows into a nonsense date.
+// keep a cookie at most (RFC 6265bis), and a negative one at 400 days
+// ago, whatever an identifier asked for, so Expires never overflows into
+// a nonsense date.
 const maxCookieAge = 400 * 24 * 60 * 60
 
 // maxAgeOf reads who.KeyMaxAge: an integer, a float, a decimal string or a
@@ -787,13 +788,11 @@ func maxAgeOf(v any) (int64, bool) {
 	case int32:
 		return int64(x), true
 	case float64:
-		if x > maxCookieAge {
-			return maxCookieAge, true
+		if x != x {
+			return 0, true // NaN: expire now
 		}
-		if x != x || x < -maxCookieAge {
-			return 0, true // NaN or a huge negative: expire now
-		}
-		return int64(x), true
+		// Clamped before the conversion, which is undefined out of range.
+		return int64(max(min(x, maxCookieAge), -maxCookieAge)), true
 	case time.Duration:
 		return int64(x / time.Second), true
 	case who.Duration:

@@ -207,6 +207,38 @@ func TestSetCookieBytes(t *testing.T) {
 			},
 		},
 		{
+			name: "a huge negative max_age is capped at -400 days (Expires in the past, no overflow)",
+			o:    Options{CookieName: "tkt", SameSite: SameSiteOff},
+			id:   who.Identity{who.KeyUserID: "alice", who.KeyMaxAge: int64(math.MinInt64 + 1)},
+			want: []string{
+				`tkt="aa9330a397e010c15f732ae177ed1f126553f100alice!"; Path=/; Max-Age=-34560000; Expires=Mon, 10 Oct 2022 22:13:20 GMT; HttpOnly`,
+			},
+		},
+		{
+			name: "a huge negative max_age string is capped too",
+			o:    Options{CookieName: "tkt", SameSite: SameSiteOff},
+			id:   who.Identity{who.KeyUserID: "alice", who.KeyMaxAge: "-9223372036854775807"},
+			want: []string{
+				`tkt="aa9330a397e010c15f732ae177ed1f126553f100alice!"; Path=/; Max-Age=-34560000; Expires=Mon, 10 Oct 2022 22:13:20 GMT; HttpOnly`,
+			},
+		},
+		{
+			name: "a huge negative float max_age is capped too",
+			o:    Options{CookieName: "tkt", SameSite: SameSiteOff},
+			id:   who.Identity{who.KeyUserID: "alice", who.KeyMaxAge: -1e30},
+			want: []string{
+				`tkt="aa9330a397e010c15f732ae177ed1f126553f100alice!"; Path=/; Max-Age=-34560000; Expires=Mon, 10 Oct 2022 22:13:20 GMT; HttpOnly`,
+			},
+		},
+		{
+			name: "a NaN max_age expires now",
+			o:    Options{CookieName: "tkt", SameSite: SameSiteOff},
+			id:   who.Identity{who.KeyUserID: "alice", who.KeyMaxAge: math.NaN()},
+			want: []string{
+				`tkt="aa9330a397e010c15f732ae177ed1f126553f100alice!"; Path=/; Max-Age=0; Expires=Tue, 14 Nov 2023 22:13:20 GMT; HttpOnly`,
+			},
+		},
+		{
 			name:   "repoze forget",
 			o:      repozeLike(Options{}),
 			forget: true,
