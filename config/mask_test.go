@@ -80,7 +80,8 @@ use = "echo"
 file = "${FILE}"
 note = "pw is ${PW}!"
 short = "${SHORT}"
-`, []string{"env-", `"ab"`}, []string{"cannot start"}},
+mixed = "x${SHORT}y"
+`, []string{"env-", `"ab"`, `"xaby"`}, []string{"cannot start"}},
 		{"use from the environment", `
 [plugin.a]
 use = "${PW}"
