@@ -32,15 +32,16 @@ func TestClassifierAndDecider(t *testing.T) {
 		class      string // for a GET
 		teapotIs   bool   // a 418 is a challenge
 		err        string
-		wantGenral General
+		classifier string // Chain.General().RequestClassifier; "" here: "default"
+		decider    string // Chain.General().ChallengeDecider; "" here: "default"
 	}{
 		{name: "defaults", class: "browser"},
 		{name: "default by name", general: `request_classifier = "default"` + "\n" + `challenge_decider = "default"`, class: "browser"},
-		{name: "registered classifier", general: `request_classifier = "always-dav"`, class: "dav"},
-		{name: "classifier plugin", general: `request_classifier = "cls"`, class: "custom"},
-		{name: "registered decider", general: `challenge_decider = "teapot"`, class: "browser", teapotIs: true},
-		{name: "passthrough", general: `challenge_decider = "passthrough"`, class: "browser"},
-		{name: "decider plugin", general: `challenge_decider = "dec"`, class: "browser", teapotIs: true},
+		{name: "registered classifier", general: `request_classifier = "always-dav"`, class: "dav", classifier: "always-dav"},
+		{name: "classifier plugin", general: `request_classifier = "cls"`, class: "custom", classifier: "cls"},
+		{name: "registered decider", general: `challenge_decider = "teapot"`, class: "browser", teapotIs: true, decider: "teapot"},
+		{name: "passthrough", general: `challenge_decider = "passthrough"`, class: "browser", decider: "passthrough"},
+		{name: "decider plugin", general: `challenge_decider = "dec"`, class: "browser", teapotIs: true, decider: "dec"},
 		{name: "unknown classifier", general: `request_classifier = "always-dv"`,
 			err: `who.toml:3: [general]: key "request_classifier": unknown classifier "always-dv" (did you mean "always-dav"?)`},
 		{name: "unknown classifier far", general: `request_classifier = "zzzzzzzzzzzzzzz"`,
@@ -81,6 +82,10 @@ plugins = ["ch"]
 			class, challenged := classOf(t, c, http.MethodGet)
 			if class != tt.class || challenged != tt.teapotIs {
 				t.Errorf("classification %q, 418 challenged %v; want %q, %v", class, challenged, tt.class, tt.teapotIs)
+			}
+			want := General{RequestClassifier: or(tt.classifier, "default"), ChallengeDecider: or(tt.decider, "default")}
+			if got := c.General(); got != want {
+				t.Errorf("General() = %+v, want %+v", got, want)
 			}
 		})
 	}
