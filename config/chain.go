@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/gowho/gowho/who"
 )
@@ -40,6 +41,10 @@ type General struct {
 	ChallengeDecider  string // "default", "passthrough", a registered decider or a plugin name
 	RemoteUserKey     string // "" when unset
 	TrustedUserHeader string // "" when unset
+	// FailureLogInterval is the middleware's (who.Config.FailureLogInterval):
+	// who.DefaultFailureLogInterval when unset, negative when every
+	// failure is logged.
+	FailureLogInterval time.Duration
 }
 
 // PluginInfo describes one built plugin.

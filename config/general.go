@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -36,10 +37,11 @@ func (l *loader) decodeGeneral() {
 // resolved is the section as Chain.General reports it.
 func (g general) resolved() General {
 	return General{
-		RequestClassifier: or(g.RequestClassifier, "default"),
-		ChallengeDecider:  or(g.ChallengeDecider, "default"),
-		RemoteUserKey:     g.RemoteUserKey,
-		TrustedUserHeader: g.TrustedUserHeader,
+		RequestClassifier:  or(g.RequestClassifier, "default"),
+		ChallengeDecider:   or(g.ChallengeDecider, "default"),
+		RemoteUserKey:      g.RemoteUserKey,
+		TrustedUserHeader:  g.TrustedUserHeader,
+		FailureLogInterval: cmp.Or(g.FailureLogInterval.D(), who.DefaultFailureLogInterval),
 	}
 }
 

@@ -83,7 +83,8 @@ plugins = ["ch"]
 			if class != tt.class || challenged != tt.teapotIs {
 				t.Errorf("classification %q, 418 challenged %v; want %q, %v", class, challenged, tt.class, tt.teapotIs)
 			}
-			want := General{RequestClassifier: or(tt.classifier, "default"), ChallengeDecider: or(tt.decider, "default")}
+			want := General{RequestClassifier: or(tt.classifier, "default"), ChallengeDecider: or(tt.decider, "default"),
+				FailureLogInterval: who.DefaultFailureLogInterval}
 			if got := c.General(); got != want {
 				t.Errorf("General() = %+v, want %+v", got, want)
 			}

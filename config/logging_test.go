@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gowho/gowho/config"
 	"github.com/gowho/gowho/who"
@@ -27,9 +28,12 @@ func TestFailureLogInterval(t *testing.T) {
 	tests := []struct {
 		name, general string
 		wantLines     int
+		wantInterval  time.Duration // Chain.General().FailureLogInterval
 	}{
-		{"default summarises", "", 1},
-		{"negative logs every failure", `failure_log_interval = "-1s"`, 3},
+		{"default summarises", "", 1, who.DefaultFailureLogInterval},
+		{"zero is the default", "failure_log_interval = 0", 1, who.DefaultFailureLogInterval},
+		{"longer summarises", `failure_log_interval = "1m"`, 1, time.Minute},
+		{"negative logs every failure", `failure_log_interval = "-1s"`, 3, -time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,6 +44,10 @@ func TestFailureLogInterval(t *testing.T) {
 			c, err := config.Parse("who.toml", []byte(src), config.Options{Registry: reg, Logger: logger})
 			if err != nil {
 				t.Fatal(err)
+			}
+			defer c.Close()
+			if got := c.General().FailureLogInterval; got != tt.wantInterval {
+				t.Errorf("General().FailureLogInterval = %v, want %v", got, tt.wantInterval)
 			}
 			h := c.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 			for range 3 {
