@@ -13,11 +13,8 @@ func Closest(name string, options []string) string {
 			best, bestDist = o, d
 		}
 	}
-	limit := max(len(name), len(best))/3 + 1
-	if bestDist < 0 || bestDist > limit || bestDist == 0 && best != name {
-		return ""
-	}
-	if best == name {
+	// No options, name itself (distance 0), or too far.
+	if bestDist <= 0 || bestDist > max(len(name), len(best))/3+1 {
 		return ""
 	}
 	return best
