@@ -29,9 +29,12 @@ func MaskURLPasswords(s string) string {
 }
 
 // SecretKey reports whether an option or header named name holds a
-// secret: its name contains secret, password, passwd, token, credential,
-// apikey or api_key, or is or ends in pass or pw (bind_pass). Names ending
-// in "file" (secretfile) name a file, not a secret.
+// secret: its name (the last dotted part, letter case and "-" or "_"
+// alike) contains secret, password, passwd, credential, apikey, api_key
+// or private_key, ends in token or contains token_ (access_token,
+// token_value; not tokens), or is or ends in pass or pw
+// after a "_" (bind_pass; not passthrough). Names ending in "file"
+// (secretfile) name a file, not a secret.
 func SecretKey(name string) bool {
 	n := strings.ToLower(name)
 	if i := strings.IndexByte(n, '['); i >= 0 { // "old_secrets[2]"

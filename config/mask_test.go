@@ -143,6 +143,7 @@ func TestSecretKey(t *testing.T) {
 	for k, want := range map[string]bool{
 		"secret": true, "csrf_secret": true, "old_secrets[1]": true, "bind_password": true, "bind_pass": true,
 		"password": true, "tls.password": true, "api_key": true, "X-API-Key": true, "access_token": true, "pw": true,
+		"token_value": true, "X-Auth-Token": true, "private_key": true, "bypass": false, "hpw": false,
 		"secretfile": false, "tokens": false, "realm": false, "key_name": false, "passthrough": false, "htpasswd_file": false,
 		"allowed_hosts": false, "use": false,
 	} {
