@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -22,7 +21,6 @@ func echoRegistry() *who.Registry {
 			return nil, err
 		}
 		keys := slices.Sorted(maps.Keys(o))
-		sort.Strings(keys)
 		var b strings.Builder
 		for _, k := range keys {
 			fmt.Fprintf(&b, " %s=%q", k, fmt.Sprint(o[k]))
