@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gowho/gowho/internal/browsertest"
+	"github.com/gowho/gowho/internal/origin/origintest"
 	"github.com/gowho/gowho/who"
 )
 
@@ -73,7 +74,7 @@ func TestBrowserFormActionOrigin(t *testing.T) {
 		forms: document.forms.length,
 		action: document.forms.length ? document.forms[0].action : ""
 	})`)
-	for _, p := range hostilePaths {
+	for _, p := range origintest.HostilePaths {
 		targets := map[string]string{
 			"raw":     srv.URL + "/__raw?p=" + url.QueryEscape(p),
 			"decoded": srv.URL + "/__decoded?p=" + url.QueryEscape(p),

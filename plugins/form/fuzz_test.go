@@ -62,7 +62,7 @@ func FuzzLoginPost(f *testing.F) {
 // decoding router leaves it) the form-on-challenge action is a plain path
 // a browser resolves on the page's own host.
 func FuzzSelfAction(f *testing.F) {
-	for _, p := range hostilePaths {
+	for _, p := range origintest.HostilePaths {
 		f.Add(p, "a=1")
 	}
 	f.Add("/a/./b/../c", "")

@@ -16,41 +16,6 @@ import (
 	"github.com/gowho/gowho/who"
 )
 
-// hostilePaths are request paths (as request-URIs) a link can make a
-// browser, a proxy or a router hand the form-on-challenge mode. The form
-// rendered for each must post to the page's own origin.
-var hostilePaths = []string{
-	"//evil.example/x",
-	"///evil.example/x",
-	"////evil.example",
-	"/\\evil.example/x",
-	"/\\/evil.example",
-	"\\\\evil.example",
-	"/%2F%2Fevil.example/x",
-	"/%2f/evil.example",
-	"/%5Cevil.example",
-	"/%5C%5Cevil.example",
-	"/.//evil.example/x",
-	"/./%2F/evil.example",
-	"/%2e//evil.example",
-	"/%2E%2E//evil.example",
-	"/a/..//evil.example",
-	"/..//evil.example",
-	"/\t/evil.example",
-	"/%09/evil.example",
-	"\t//evil.example",
-	"/\r\n/evil.example",
-	"/%0d%0a/evil.example",
-	"/\n/evil.example",
-	"/\r/evil.example",
-	" //evil.example",
-	"/%20//evil.example",
-	"https://evil.example/x",
-	"//evil.example\\@good.example/",
-	"/caf\u00e9//evil.example",
-	"",
-}
-
 var actionRE = regexp.MustCompile(`<form method="post" action="([^"]*)"`)
 
 // formAction renders what h answers for r and returns the login form's
@@ -72,7 +37,7 @@ func formAction(t *testing.T, h http.Handler, r *http.Request) string {
 func hostileRequests(t *testing.T, method, query string) map[string]*http.Request {
 	t.Helper()
 	out := map[string]*http.Request{}
-	for _, p := range hostilePaths {
+	for _, p := range origintest.HostilePaths {
 		if u, err := url.ParseRequestURI(p); err == nil {
 			r := httptest.NewRequest(method, "http://good.example/", nil)
 			r.URL = u
