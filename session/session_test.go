@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -496,5 +497,36 @@ func TestCancelled(t *testing.T) {
 		if got := session.Cancelled(tc.ctx, tc.err); got != tc.want {
 			t.Errorf("%s: Cancelled = %v; want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestWrapExpiryLayout: the layout the file, memcached and Redis stores
+// keep (records written before an upgrade must still load): the expiry in
+// unix nanoseconds, big-endian, then the record; a zero expiry is never.
+func TestWrapExpiryLayout(t *testing.T) {
+	t.Parallel()
+	exp := time.Unix(0, 0x0102030405060708)
+	tests := []struct {
+		name   string
+		expiry time.Time
+		want   []byte
+	}{
+		{"expiry", exp, []byte{1, 2, 3, 4, 5, 6, 7, 8, 'r', 'e', 'c'}},
+		{"never", time.Time{}, []byte{0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 'r', 'e', 'c'}},
+	}
+	for _, tc := range tests {
+		b := session.WrapExpiry([]byte("rec"), tc.expiry)
+		if !bytes.Equal(b, tc.want) {
+			t.Errorf("%s: WrapExpiry = %x; want %x", tc.name, b, tc.want)
+		}
+		if rec, ok := session.UnwrapExpiry(b, exp.Add(-1)); !ok || string(rec) != "rec" {
+			t.Errorf("%s: UnwrapExpiry before expiry = %q, %v", tc.name, rec, ok)
+		}
+		if _, ok := session.UnwrapExpiry(b, exp); ok == !tc.expiry.IsZero() {
+			t.Errorf("%s: UnwrapExpiry at expiry ok = %v", tc.name, ok)
+		}
+	}
+	if _, ok := session.UnwrapExpiry([]byte{1, 2, 3}, exp); ok {
+		t.Error("UnwrapExpiry of 3 bytes: ok")
 	}
 }

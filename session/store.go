@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"time"
 )
@@ -104,7 +105,7 @@ func WrapExpiry(rec []byte, expiry time.Time) []byte {
 	if !expiry.IsZero() {
 		exp = expiry.UnixNano()
 	}
-	putInt64(out, exp)
+	binary.BigEndian.PutUint64(out, uint64(exp))
 	return append(out, rec...)
 }
 
@@ -114,24 +115,8 @@ func UnwrapExpiry(b []byte, now time.Time) (rec []byte, ok bool) {
 	if len(b) < 8 {
 		return nil, false
 	}
-	if now.UnixNano() >= getInt64(b) {
+	if now.UnixNano() >= int64(binary.BigEndian.Uint64(b)) {
 		return nil, false
 	}
 	return b[8:], true
-}
-
-func putInt64(b []byte, v int64) {
-	u := uint64(v)
-	for i := 7; i >= 0; i-- {
-		b[i] = byte(u)
-		u >>= 8
-	}
-}
-
-func getInt64(b []byte) int64 {
-	var u uint64
-	for i := range 8 {
-		u = u<<8 | uint64(b[i])
-	}
-	return int64(u)
 }
