@@ -18,13 +18,6 @@ import (
 	"github.com/gowho/gowho/who"
 )
 
-// startChromium starts headless Chromium and returns a context for its
-// first tab.
-func startChromium(t *testing.T) context.Context {
-	t.Helper()
-	return browsertest.Start(t, 3*time.Minute)
-}
-
 // TestBrowserFormActionOrigin renders the form-on-challenge page for every
 // hostile path in headless Chromium and reads document.forms[0].action as
 // the browser resolved it: its origin must be the page's. Each path is
@@ -34,7 +27,7 @@ func startChromium(t *testing.T) context.Context {
 // tabs, newlines and backslashes reach the plugin as they are). Without
 // the fix "//evil.example/x" posted the password to http://evil.example.
 func TestBrowserFormActionOrigin(t *testing.T) {
-	ctx := startChromium(t)
+	ctx := browsertest.Start(t, 3*time.Minute)
 	chain := chainWith(t, Options{}, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 	}))
@@ -117,7 +110,7 @@ func TestBrowserFormActionOrigin(t *testing.T) {
 // the site itself logs out at once. Without the fix the cross-site
 // navigation logged her out.
 func TestBrowserLogoutCrossSite(t *testing.T) {
-	ctx := startChromium(t)
+	ctx := browsertest.Start(t, 3*time.Minute)
 	h := chainWith(t, Options{LoginFormURL: "/login"}, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user := who.UserID(r.Context())
 		if user == "" {
