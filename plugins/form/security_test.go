@@ -297,6 +297,21 @@ func (c *counting) Authenticate(r *http.Request, id who.Identity) (string, error
 	return "", nil
 }
 
+// postLogin fetches the login form at /login of h, as a browser does, and
+// posts form to /login_handler with the form's CSRF token and cookie.
+func postLogin(t *testing.T, h http.Handler, form url.Values) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/login", nil))
+	form.Set(FieldCSRF, token(t, rec.Body.String()))
+	req := httptest.NewRequest("POST", "/login_handler", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(rec.Result().Cookies()[0])
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
 // TestLoginBounds: the POST body is bounded by max_body_bytes (413), a
 // password over max_password_bytes is "wrong" without reaching any
 // authenticator, one at the bound is passed on. Without the fix the
@@ -326,15 +341,7 @@ func TestLoginBounds(t *testing.T) {
 			o := tt.o
 			o.LoginFormURL = "/login"
 			h := chainWith(t, o, auth, http.NotFoundHandler())
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest("GET", "/login", nil))
-			tok, csrf := token(t, rec.Body.String()), rec.Result().Cookies()[0]
-			body := url.Values{"login": {"alice"}, "password": {strings.Repeat("w", tt.password)}, "_csrf": {tok}, "pad": {strings.Repeat("p", tt.pad)}}.Encode()
-			req := httptest.NewRequest("POST", "/login_handler", strings.NewReader(body))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.AddCookie(csrf)
-			rec = httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
+			rec := postLogin(t, h, url.Values{"login": {"alice"}, "password": {strings.Repeat("w", tt.password)}, "pad": {strings.Repeat("p", tt.pad)}})
 			if rec.Code != tt.status || auth.calls.Load() != tt.calls {
 				t.Fatalf("status %d (want %d), authenticator calls %d (want %d), longest password passed %d",
 					rec.Code, tt.status, auth.calls.Load(), tt.calls, auth.longest.Load())
@@ -374,16 +381,7 @@ func TestRememberCapped(t *testing.T) {
 			t.Parallel()
 			o := tt.o
 			o.LoginFormURL = "/login"
-			h := chain(t, o)
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest("GET", "/login", nil))
-			tok, csrf := token(t, rec.Body.String()), rec.Result().Cookies()[0]
-			body := url.Values{"login": {"alice"}, "password": {"wonderland"}, "_csrf": {tok}, "remember": {tt.remember}}.Encode()
-			req := httptest.NewRequest("POST", "/login_handler", strings.NewReader(body))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.AddCookie(csrf)
-			rec = httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
+			rec := postLogin(t, chain(t, o), url.Values{"login": {"alice"}, "password": {"wonderland"}, "remember": {tt.remember}})
 			if rec.Code != 302 {
 				t.Fatalf("status %d", rec.Code)
 			}
