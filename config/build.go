@@ -120,7 +120,9 @@ func (l *loader) build(p *plugin, factory who.Factory, opts map[string]any) (ok 
 			l.pluginErr(p, pathString(ke.path), p.line, ke.err)
 		}
 		err = errors.New("bad options") // reported above
-	} else if !decoded && len(opts) > 0 {
+	} else if !decoded && len(opts) > 0 && err == nil {
+		// A factory that failed before decoding may take options: its
+		// error is the one to report, below.
 		for _, k := range slices.Sorted(maps.Keys(opts)) {
 			l.pluginErr(p, k, p.line, tagged(ErrUnknownKey, "unknown key %q (plugin %q takes no options)", k, p.use))
 		}

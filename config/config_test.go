@@ -218,6 +218,15 @@ bar = "x"
 			},
 		},
 		{
+			name: "factory that fails before decoding",
+			src: `
+[plugin.a]
+use = "failsearly"
+foo = 1
+`,
+			want: []string{`who.toml:2: [plugin.a] (use = "failsearly"): failsearly: not available in this build`},
+		},
+		{
 			name: "option error points at its key",
 			src: `
 [plugin.a]

@@ -232,6 +232,9 @@ func testRegistry(rec *recorder) *who.Registry {
 		}
 		return nil, errors.New("failing: backend unreachable")
 	})
+	reg.Register("failsearly", func(who.PluginSpec) (any, error) {
+		return nil, errors.New("failsearly: not available in this build")
+	})
 	reg.Register("panics", func(spec who.PluginSpec) (any, error) { panic("boom") })
 	reg.RegisterClassifier("always-dav", func(*http.Request) string { return who.ClassDAV })
 	reg.RegisterDecider("teapot", func(_ *http.Request, s int, _ http.Header) bool { return s == http.StatusTeapot })
