@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -156,6 +157,11 @@ func TestTrustedUserHeaderOnlyExactSpelling(t *testing.T) {
 			}
 			if strings.Contains(buf.String(), "admin") {
 				t.Errorf("the log shows a header value:\n%s", buf)
+			}
+			for k, vs := range tc.headers {
+				if got := req.Header[k]; !slices.Equal(got, vs) {
+					t.Errorf("the caller's request header %q is %q, want %q unchanged", k, got, vs)
+				}
 			}
 		})
 	}
