@@ -424,9 +424,7 @@ func (p *Plugin) logout(w http.ResponseWriter, r *http.Request) {
 // logout_handler_path from this site, keeping a safe came_from.
 func (p *Plugin) logoutPage(w http.ResponseWriter, r *http.Request, cameFrom string, status int) {
 	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Frame-Options", "DENY")
+	pageHeaders(h)
 	h.Set("Content-Security-Policy", "frame-ancestors 'none'")
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
@@ -450,6 +448,14 @@ var logoutTmpl = template.Must(template.New("logout").Parse(`<!doctype html>
 </body>
 </html>
 `))
+
+// pageHeaders sets the headers of a page the plugin renders itself (the
+// login form, the logout button): HTML, never stored, never framed.
+func pageHeaders(h http.Header) {
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Frame-Options", "DENY")
+}
 
 func redirect(w http.ResponseWriter, dest string, extra http.Header) {
 	h := w.Header()
@@ -524,9 +530,7 @@ func (p *Plugin) formHandler(action, cameFrom, login, msg string, logins, status
 			}
 		}
 		token := p.csrfToken(w, r)
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Frame-Options", "DENY")
+		pageHeaders(h)
 		w.WriteHeader(status)
 		if r.Method == http.MethodHead {
 			return

@@ -397,3 +397,41 @@ func TestRememberCapped(t *testing.T) {
 		})
 	}
 }
+
+// TestPageHeaders: every page the plugin renders (the login form in both
+// modes, the form shown again after a refused POST, the cross-site logout
+// button) is HTML that is never stored or framed.
+func TestPageHeaders(t *testing.T) {
+	t.Parallel()
+	redirecting := chain(t, Options{LoginFormURL: "/login"})
+	onChallenge := chainWith(t, Options{}, nil, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	refused := httptest.NewRequest("POST", "/login_handler", strings.NewReader("login=alice&password=x"))
+	refused.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	crossLogout := httptest.NewRequest("GET", "/logout_handler", nil)
+	crossLogout.Header.Set("Sec-Fetch-Site", "cross-site")
+	for _, tt := range []struct {
+		name string
+		h    http.Handler
+		r    *http.Request
+		csp  bool // frame-ancestors 'none' too
+	}{
+		{"login form", redirecting, httptest.NewRequest("GET", "/login", nil), false},
+		{"form on challenge", onChallenge, httptest.NewRequest("GET", "/app", nil), false},
+		{"refused POST", redirecting, refused, false},
+		{"cross-site logout button", redirecting, crossLogout, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			tt.h.ServeHTTP(rec, tt.r)
+			h := rec.Header()
+			if h.Get("Content-Type") != "text/html; charset=utf-8" || h.Get("Cache-Control") != "no-store" || h.Get("X-Frame-Options") != "DENY" {
+				t.Fatalf("%d, headers %q", rec.Code, h)
+			}
+			if got := h.Get("Content-Security-Policy") == "frame-ancestors 'none'"; got != tt.csp {
+				t.Fatalf("frame-ancestors 'none': %v, want %v (%q)", got, tt.csp, h)
+			}
+		})
+	}
+}
