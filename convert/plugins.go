@@ -271,19 +271,20 @@ const (
 	goodTktSecret = 32
 )
 
-// authTktSecret converts the secret. gowho refuses one under 16 bytes
-// unless allow_weak_secret is set: a converted secret keeps the tickets
-// of the running site valid, so the flag is written, with a note.
+// authTktSecret converts the secret. gowho refuses one under
+// minTktSecret bytes unless allow_weak_secret is set: a converted secret
+// keeps the tickets of the running site valid, so the flag is written,
+// with a note.
 func authTktSecret(o *optCtx) {
 	n := len(o.val)
 	switch {
 	case n == 0:
-		o.drop("an empty secret: repoze.who signed with it, gowho refuses it; set a secret of 32 random bytes or more")
+		o.drop(fmt.Sprintf("an empty secret: repoze.who signed with it, gowho refuses it; set a secret of %d random bytes or more", goodTktSecret))
 	case n < minTktSecret:
-		o.set("secret", tomlString(o.val), fmt.Sprintf("%d bytes: replace it (32 random bytes or more), keeping this one in old_secrets while tickets live", n))
+		o.set("secret", tomlString(o.val), fmt.Sprintf("%d bytes: replace it (%d random bytes or more), keeping this one in old_secrets while tickets live", n, goodTktSecret))
 		o.setDefault("allow_weak_secret", "true", fmt.Sprintf("gowho refuses secrets under %d bytes; kept so the site's tickets stay valid", minTktSecret))
 		o.note(fmt.Sprintf("the secret is %d bytes, under gowho's minimum of %d: allow_weak_secret = true is written so existing tickets stay valid; "+
-			"move to a secret of 32 random bytes or more (the short one in old_secrets until its tickets expire)", n, minTktSecret))
+			"move to a secret of %d random bytes or more (the short one in old_secrets until its tickets expire)", n, minTktSecret, goodTktSecret))
 	case n < goodTktSecret:
 		o.set("secret", tomlString(o.val), fmt.Sprintf("%d bytes: gowho warns under %d at load; a longer one is better", n, goodTktSecret))
 	default:

@@ -69,6 +69,19 @@ func TestAuthTktSecretLength(t *testing.T) {
 	}
 }
 
+// TestAuthTktEmptySecret: an empty secret, which repoze.who signed with,
+// is not converted (gowho refuses it) and is reported as a problem.
+func TestAuthTktEmptySecret(t *testing.T) {
+	t.Parallel()
+	out, stderr := convertString(t, "[plugin:auth_tkt]\nuse = repoze.who.plugins.auth_tkt:make_plugin\nsecret =\n[identifiers]\nplugins = auth_tkt\n")
+	if !strings.Contains(out, "\n# secret = \"\"  # not converted: an empty secret") {
+		t.Errorf("the empty secret is not commented out:\n%s", out)
+	}
+	if !strings.Contains(stderr, "secret: not converted: an empty secret: repoze.who signed with it, gowho refuses it; set a secret of 32 random bytes or more") {
+		t.Errorf("no problem about the empty secret:\n%s", stderr)
+	}
+}
+
 // TestSQLAllowPlain: allow_plain = true is written only when the
 // original compared clear text and nothing else (before, every
 // authenticator got it, so a hash-shaped value could log in as clear
