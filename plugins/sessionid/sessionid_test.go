@@ -463,3 +463,27 @@ func TestCancelledRequestNotLoggedAsError(t *testing.T) {
 		t.Fatalf("a cancelled request was logged as a failure:\n%s", out)
 	}
 }
+
+// TestMemoryStoreKeepsLoggedInUsers: the memory store evicts anonymous
+// sessions before logged-in ones, and learns which is which from the
+// record sessionid writes (session's record.authenticated), whatever its
+// key_name: a flood of anonymous sessions must not log a user out.
+func TestMemoryStoreKeepsLoggedInUsers(t *testing.T) {
+	for _, sid := range []string{"", `key_name = "my.login"`} {
+		t.Run("key_name="+sid, func(t *testing.T) {
+			a := newApp(t, toml("store = \"memory\"\nmax_entries = 3", sid))
+			_, _, c := a.get(t, "/login?u=alice&p=alice", "")
+			if c == "" {
+				t.Fatal("no session cookie at login")
+			}
+			for i := range 20 {
+				if code, _, _ := a.get(t, fmt.Sprintf("/note?set=anon-%d", i), ""); code != http.StatusOK {
+					t.Fatalf("anonymous request %d: %d", i, code)
+				}
+			}
+			if _, body, _ := a.get(t, "/whoami", c); body != "alice data-of-alice" {
+				t.Fatalf("after 20 anonymous sessions in a store of 3: %q; want alice still logged in", body)
+			}
+		})
+	}
+}
