@@ -1,6 +1,7 @@
 package who
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"time"
@@ -52,10 +53,12 @@ func newFailureLog(log *slog.Logger, interval time.Duration) *failureLog {
 }
 
 // failed records that plugin failed with err; attrs are logged with the
-// first line only.
-func (l *failureLog) failed(msg, plugin string, err error, attrs ...any) {
+// first line only. They are slog.Attrs, not key-value pairs, so that a
+// repeat that is only counted (the common case while a backend is down)
+// allocates nothing: boxing a string attribute into an any would.
+func (l *failureLog) failed(msg, plugin string, err error, attrs ...slog.Attr) {
 	if l.interval < 0 {
-		l.log.Warn(msg, l.args(plugin, err, attrs)...)
+		l.warn(msg, plugin, err, attrs)
 		return
 	}
 	k := failKey{msg, plugin}
@@ -65,7 +68,7 @@ func (l *failureLog) failed(msg, plugin string, err error, attrs ...any) {
 	if w == nil || (w.count == 0 && !now.Before(w.end)) {
 		l.open[k] = &failWindow{end: now.Add(l.interval)}
 		l.mu.Unlock()
-		l.log.Warn(msg, l.args(plugin, err, attrs)...)
+		l.warn(msg, plugin, err, attrs)
 		return
 	}
 	w.count++
@@ -77,11 +80,13 @@ func (l *failureLog) failed(msg, plugin string, err error, attrs ...any) {
 	l.mu.Unlock()
 }
 
-func (l *failureLog) args(plugin string, err error, attrs []any) []any {
-	args := make([]any, 0, len(attrs)+4)
-	args = append(args, "plugin", plugin)
-	args = append(args, attrs...)
-	return append(args, "err", err)
+// warn logs one failure line: plugin, then attrs, then err.
+func (l *failureLog) warn(msg, plugin string, err error, attrs []slog.Attr) {
+	line := make([]slog.Attr, 0, len(attrs)+2)
+	line = append(line, slog.String("plugin", plugin))
+	line = append(line, attrs...)
+	line = append(line, slog.Any("err", err))
+	l.log.LogAttrs(context.Background(), slog.LevelWarn, msg, line...)
 }
 
 // summarise logs the repeats counted in k's interval and opens the next

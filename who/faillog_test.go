@@ -249,3 +249,26 @@ func TestFailureLogConcurrent(t *testing.T) {
 		t.Errorf("%d first lines and %d summarised, want 2 and 1998", first, total)
 	}
 }
+
+// TestFailureLogRepeatAllocatesNothing: while a backend is down every
+// request fails, and a repeat is only counted, so counting must cost the
+// request no allocation (boxing the plugin's name into an attribute did,
+// once per failing request).
+func TestFailureLogRepeatAllocatesNothing(t *testing.T) {
+	rec := &records{}
+	l := newFailureLog(slog.New(rec), time.Hour)
+	clock := &fakeClock{now: time.Unix(1_000_000, 0)}
+	clock.install(l)
+	identifier := fmt.Sprint("cookie", 1) // not a constant, as a plugin's name from who.toml
+	err := errors.New("ldap down")
+	l.failed("who: authenticator failed", "ldap", err, slog.String("identifier", identifier))
+	l.failed("who: authenticator failed", "ldap", err, slog.String("identifier", identifier)) // schedules the summary
+	if n := testing.AllocsPerRun(100, func() {
+		l.failed("who: authenticator failed", "ldap", err, slog.String("identifier", identifier))
+	}); n != 0 {
+		t.Errorf("a counted repeat allocates %v times, want 0", n)
+	}
+	if got := rec.lines("who: authenticator failed"); len(got) != 1 || got[0]["identifier"] != identifier {
+		t.Errorf("lines %v, want one with identifier=%s", got, identifier)
+	}
+}

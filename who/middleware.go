@@ -356,7 +356,7 @@ func (st *state) rank(found []identified, debug, copyIdentity bool, dst *Result)
 				st.trace.Authenticated(a.Name, f.entry.Name, [2]int{ai, f.rank}, uid, err)
 			}
 			if err != nil {
-				m.fails.failed("who: authenticator failed", a.Name, err, "identifier", f.entry.Name)
+				m.fails.failed("who: authenticator failed", a.Name, err, slog.String("identifier", f.entry.Name))
 				continue
 			}
 			if debug {
@@ -405,7 +405,7 @@ func (st *state) addMetadata(res *Result) {
 			st.trace.Metadata(p.Name, res.Identity, err)
 		}
 		if err != nil {
-			st.m.fails.failed("who: metadata provider failed", p.Name, err, "userid", res.UserID)
+			st.m.fails.failed("who: metadata provider failed", p.Name, err, slog.String("userid", res.UserID))
 		}
 	}
 }
