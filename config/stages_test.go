@@ -165,8 +165,8 @@ plugins = ["i"]
 	}
 }
 
-// TestStages: Stages and Plugins report the lists and plugins as written
-// (`who check` describes the chain from them).
+// TestStages: Stages, Plugins, File and Classifications report the lists
+// and plugins as written (`who check` describes the chain from them).
 func TestStages(t *testing.T) {
 	t.Parallel()
 	src := `
@@ -217,6 +217,13 @@ plugins = []
 	}
 	if want := []string{"form", "tkt", "ldap", "spare", "sess", "ident"}; !slices.Equal(names, want) {
 		t.Errorf("Plugins = %q, want %q", names, want)
+	}
+	if got := c.File(); got != "who.toml" {
+		t.Errorf("File = %q, want the name given to Parse", got)
+	}
+	// The three of repoze.who, then the lists' own ("unused" is none).
+	if got, want := c.Classifications(), []string{"browser", "dav", "xmlpost", "api"}; !slices.Equal(got, want) {
+		t.Errorf("Classifications = %q, want %q", got, want)
 	}
 }
 
