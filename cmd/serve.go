@@ -341,7 +341,8 @@ func addHeaders(dst, src http.Header) {
 
 // maskingHandler masks secrets in the records of the next handler: the
 // value of every attribute whose key names a secret (secretName: a
-// secret-named key, a cookie, a session or an authorization), URL
+// secret-named key, a cookie, a session or an authorization) unless it is
+// a number, bool, duration or time (plainKind), URL
 // passwords in every string and error, and, once the chain is loaded, the
 // secrets of its who.toml (config.Chain.Mask).
 type maskingHandler struct {
@@ -391,7 +392,7 @@ func (h *maskingHandler) mask(s string) string {
 
 func (h *maskingHandler) maskAttr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
-	if secretName(a.Key) {
+	if secretName(a.Key) && !plainKind(v.Kind()) {
 		return slog.String(a.Key, config.Mask)
 	}
 	switch v.Kind() {
@@ -413,4 +414,16 @@ func (h *maskingHandler) maskAttr(a slog.Attr) slog.Attr {
 		}
 	}
 	return slog.Attr{Key: a.Key, Value: v}
+}
+
+// plainKind reports whether a value of kind k is a number, a bool, a
+// duration or a time: a fact about a secret (authtkt's short_secrets=1,
+// allow_weak_secret=false), never the secret itself, so it is logged even
+// under a secret-sounding key.
+func plainKind(k slog.Kind) bool {
+	switch k {
+	case slog.KindInt64, slog.KindUint64, slog.KindFloat64, slog.KindBool, slog.KindDuration, slog.KindTime:
+		return true
+	}
+	return false
 }

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -676,5 +677,39 @@ func TestSecretName(t *testing.T) {
 	}
 	if got := formatIdentity(who.Identity{"authorization": "Basic pw-2"}); strings.Contains(got, "pw-2") {
 		t.Errorf("identity shows the authorization: %s", got)
+	}
+}
+
+// TestMaskingKeepsFacts: a number, bool, duration or time under a
+// secret-sounding key is logged, so `who check` and `who serve` show what
+// authtkt's short-secret warning says (before, short_secrets and
+// allow_weak_secret printed as ********); the secret itself stays masked.
+func TestMaskingKeepsFacts(t *testing.T) {
+	t.Parallel()
+	var buf strings.Builder
+	slog.New(newMaskingHandler(slog.NewTextHandler(&buf, nil))).Warn("x",
+		"short_secrets", 2, "allow_weak_secret", false, "secret_age", time.Minute, "token_count", uint64(3),
+		"secret", "sec-leak-1", "password", errors.New("pw-leak-2"), slog.Group("session", "id", "sess-leak-3"))
+	out := buf.String()
+	for _, want := range []string{"short_secrets=2", "allow_weak_secret=false", "secret_age=1m0s", "token_count=3"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "leak-") {
+		t.Errorf("log holds a secret:\n%s", out)
+	}
+
+	f := filepath.Join(t.TempDir(), "who.toml")
+	const secret = "a-20-byte-secret-xyz"
+	data := "[plugin.auth_tkt]\nuse = \"authtkt\"\nsecret = \"" + secret + "\"\n" +
+		"[identifiers]\nplugins = [\"auth_tkt\"]\n[authenticators]\nplugins = [\"auth_tkt\"]\n[challengers]\nplugins = []\n"
+	if err := os.WriteFile(f, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCmd("", "check", f)
+	if code != 0 || !strings.Contains(errs, "shorter than 32 bytes") || !strings.Contains(errs, "short_secrets=1") ||
+		!strings.Contains(errs, "allow_weak_secret=false") || strings.Contains(errs, secret) {
+		t.Errorf("who check: exit %d, stderr:\n%s\nwant exit 0 and the warning with short_secrets=1 allow_weak_secret=false, without the secret", code, errs)
 	}
 }
