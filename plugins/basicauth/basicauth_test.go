@@ -409,3 +409,22 @@ func TestIdentifierContract(t *testing.T) {
 	r.Header.Set("Authorization", "Basic "+b64("alice:pw"))
 	whotest.CheckIdentifier(t, v.(who.Identifier), r)
 }
+
+// TestHugeHeaderNotDecoded: credentials longer than the base64 of two
+// max_password_bytes fields are refused without being decoded (no
+// allocation), with spaces around them or without, by Identify and Parse.
+func TestHugeHeaderNotDecoded(t *testing.T) {
+	p := mustNew(t, Options{})
+	cred := b64("foo:" + strings.Repeat("p", 1<<20))
+	for _, header := range []string{"Basic " + cred, "Basic " + strings.Repeat(" ", headerSlack) + cred} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", header)
+		var id who.Identity
+		if allocs := testing.AllocsPerRun(10, func() { id, _ = p.Identify(r) }); allocs != 0 || id != nil {
+			t.Errorf("Identify of a %d-byte header: %v allocations, identity %v; want 0, nil", len(header), allocs, id)
+		}
+		if allocs := testing.AllocsPerRun(10, func() { _, _, _ = Parse(header) }); allocs != 0 {
+			t.Errorf("Parse of a %d-byte header: %v allocations, want 0", len(header), allocs)
+		}
+	}
+}
