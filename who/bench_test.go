@@ -44,3 +44,46 @@ func BenchmarkMiddleware(b *testing.B) {
 		})
 	}
 }
+
+// nullWriter is a ResponseWriter that allocates nothing, so that
+// testing.AllocsPerRun counts the middleware's allocations only.
+type nullWriter struct{ h http.Header }
+
+func (w *nullWriter) Header() http.Header         { return w.h }
+func (w *nullWriter) WriteHeader(int)             {}
+func (w *nullWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+// TestHotPathAllocations holds the chain to its allocation budget on the
+// paths every request takes: the per-request state, and on the
+// trusted-header path also the result's identity map and its userid, so
+// that work creeping into the hot path shows up here and not only in
+// BenchmarkMiddleware.
+func TestHotPathAllocations(t *testing.T) {
+	nobody := &idFunc{identify: func(*http.Request) (who.Identity, error) { return nil, nil }}
+	tests := []struct {
+		name    string
+		cfg     who.Config
+		headers []string
+		want    float64
+	}{
+		{"anonymous", who.Config{Identifiers: entries("i", nobody), Authenticators: entries("a", acceptLogin(""))}, nil, 1},
+		{"anonymous with remote_user_key", who.Config{RemoteUserKey: "Remote-User", Identifiers: entries("i", nobody), Authenticators: entries("a", acceptLogin(""))}, nil, 1},
+		{"trusted header", who.Config{TrustedUserHeader: "X-Remote-User"}, []string{"X-Remote-User", "bob"}, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+			m, err := who.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+			req := get("/", append([]string{"Accept", "text/html", "User-Agent", "bench"}, tc.headers...)...)
+			w := &nullWriter{h: http.Header{}}
+			if got := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, req) }); got > tc.want {
+				t.Errorf("%v allocations per request, want at most %v", got, tc.want)
+			}
+		})
+	}
+}

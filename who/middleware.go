@@ -86,6 +86,7 @@ type Middleware struct {
 	log            *slog.Logger
 	fails          *failureLog
 	trustedHeader  string
+	trustedName    string // "header:" + trustedHeader, the Identifier of its results
 	remoteUserKey  string
 }
 
@@ -115,6 +116,7 @@ func New(cfg Config) (*Middleware, error) {
 	if m.log == nil {
 		m.log = slog.Default()
 	}
+	m.trustedName = "header:" + m.trustedHeader
 	m.fails = newFailureLog(m.log, cfg.FailureLogInterval)
 	var errs [4]error
 	m.identifiers, errs[0] = buildStage[Identifier](StageIdentifiers, cfg.Identifiers)
@@ -192,7 +194,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	st.kept = st.keptBuf[:0]
 	if m.trustedHeader != "" {
 		if u := m.trustedUser(r); u != "" {
-			st.ingressBuf = Result{UserID: u, Identity: Identity{KeyUserID: u}, Identifier: "header:" + m.trustedHeader}
+			st.ingressBuf = Result{UserID: u, Identity: Identity{KeyUserID: u}, Identifier: m.trustedName}
 			st.result = &st.ingressBuf
 			st.ingress = st.result
 			m.setIdentityHeaders(r, st.result)
@@ -263,7 +265,7 @@ func (m *Middleware) trustedUser(r *http.Request) string {
 		}
 		return vs[0]
 	}
-	m.fails.failed("who: trusted user header ignored", "header:"+m.trustedHeader, errors.New(reason))
+	m.fails.failed("who: trusted user header ignored", m.trustedName, errors.New(reason))
 	r.Header = ownHeaders(r.Header)
 	DeleteHeaderFolded(r.Header, m.trustedHeader)
 	return ""
