@@ -291,6 +291,24 @@ plugins = ["r"]
 `,
 			want: []string{`who.toml:2: [plugin.r] (use = "ref"): fake: invalid`},
 		},
+		{
+			// who.New does not see r, so its index 0 is a, not r.
+			name: "an entry after one that failed to validate",
+			src: `
+[plugin.r]
+use = "ref"
+invalid = true
+[plugin.a]
+use = "auth"
+[identifiers]
+plugins = ["r",
+  "a"]
+`,
+			want: []string{
+				`who.toml:2: [plugin.r] (use = "ref"): fake: invalid`,
+				`who.toml:9: [plugin.a] (use = "auth"): listed under [identifiers] but is not an Identifier (it is: Authenticator)`,
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
