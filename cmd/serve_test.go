@@ -252,8 +252,22 @@ type shutdownRig struct {
 	entered  chan struct{}
 	release  chan struct{}
 	finished atomic.Int64
-	closedAt chan int64 // finished requests when the chain was closed
+	closedAt chan int64    // finished requests when the chain was closed
+	lnClosed chan struct{} // closed when the server closes its listener
 	once     sync.Once
+}
+
+// notifyListener closes closed when it is closed (once).
+type notifyListener struct {
+	net.Listener
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (l *notifyListener) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { close(l.closed) })
+	return err
 }
 
 func startRig(t *testing.T, grace time.Duration) *shutdownRig {
@@ -265,11 +279,13 @@ func startRig(t *testing.T, grace time.Duration) *shutdownRig {
 		entered:  make(chan struct{}, 100),
 		release:  make(chan struct{}),
 		closedAt: make(chan int64, 2),
+		lnClosed: make(chan struct{}),
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln := &notifyListener{Listener: tcp, closed: r.lnClosed}
 	r.url = "http://" + ln.Addr().String()
 	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.entered <- struct{}{}
@@ -350,8 +366,16 @@ func TestServeDrainsBeforeClosing(t *testing.T) {
 		t.Fatalf("the chain was closed with %d of %d requests finished", got, n)
 	default:
 	}
-	// A new connection is refused while draining.
-	if resp, err := http.Get(r.url + "/slow"); err == nil {
+	// A new connection is refused while draining. The message comes just
+	// before Shutdown closes the listener: wait for the close, or the probe
+	// could be accepted and block on release.
+	select {
+	case <-r.lnClosed:
+	case <-time.After(time.Minute):
+		t.Fatal("the listener was not closed on the stop signal")
+	}
+	probe := &http.Client{Timeout: time.Minute}
+	if resp, err := probe.Get(r.url + "/slow"); err == nil {
 		resp.Body.Close()
 		t.Error("a new request was accepted during the shutdown")
 	}
