@@ -297,6 +297,20 @@ func TestSetCookieBytes(t *testing.T) {
 	}
 }
 
+// wrap returns app behind a who chain with p as its identifier and
+// authenticator.
+func wrap(t testing.TB, p *Plugin, app http.Handler) http.Handler {
+	t.Helper()
+	m, err := who.New(who.Config{
+		Identifiers:    []who.Entry{{Name: "auth_tkt", Plugin: p}},
+		Authenticators: []who.Entry{{Name: "auth_tkt", Plugin: p}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Wrap(app)
+}
+
 func mustCookie(t Ticket, algo string) string {
 	v, err := t.Cookie("s33kr1t", algo)
 	if err != nil {
@@ -700,14 +714,7 @@ func TestPluginTicket(t *testing.T) {
 func TestThroughMiddleware(t *testing.T) {
 	t.Parallel()
 	p := mustNew(t, Options{})
-	m, err := who.New(who.Config{
-		Identifiers:    []who.Entry{{Name: "auth_tkt", Plugin: p}},
-		Authenticators: []who.Entry{{Name: "auth_tkt", Plugin: p}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := wrap(t, p, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/logout" {
 			for _, c := range who.APIFrom(r).Logout("")["Set-Cookie"] {
 				w.Header().Add("Set-Cookie", c)

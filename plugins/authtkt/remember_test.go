@@ -56,14 +56,7 @@ func TestRememberReusesIdentifiedTicket(t *testing.T) {
 			o := tc.opts
 			o.Now = func() time.Time { return time.Unix(now.Load(), 0) }
 			p := mustNew(t, o)
-			m, err := who.New(who.Config{
-				Identifiers:    []who.Entry{{Name: "auth_tkt", Plugin: p}},
-				Authenticators: []who.Entry{{Name: "auth_tkt", Plugin: p}},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := wrap(t, p, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if who.UserID(r.Context()) != "alice" {
 					t.Errorf("not identified")
 				}
