@@ -2,7 +2,6 @@ package whocmd
 
 import (
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,22 +32,9 @@ func TestDescribeGolden(t *testing.T) {
 			var b strings.Builder
 			describeChain(&b, chain)
 			got := b.String()
-			golden := strings.TrimSuffix(file, ".toml") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./cmd -run TestDescribeGolden -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("describeChain(%s):\n%s\nwant (%s):\n%s", file, got, golden, want)
-			}
+			want := checkGolden(t, strings.TrimSuffix(file, ".toml")+".golden", got)
 			code, out, errs := runCmd("", "check", file)
-			if code != 0 || out != string(want) {
+			if code != 0 || out != want {
 				t.Errorf("who check %s: exit %d, stderr %q, stdout:\n%s\nwant:\n%s", file, code, errs, out, want)
 			}
 		})

@@ -8,7 +8,27 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files of who explain")
+var update = flag.Bool("update", false, "rewrite the golden files of who explain and who check")
+
+// checkGolden compares got with the golden file path (with -update it
+// writes got there first) and returns the golden content.
+func checkGolden(t *testing.T, path, got string) string {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd -run '%s' -update)", err, t.Name())
+	}
+	if got != string(want) {
+		t.Errorf("got:\n%s\nwant (%s):\n%s", got, path, want)
+	}
+	return string(want)
+}
 
 // ticket is an auth_tkt value for alice (tokens editors) signed with the
 // secret of testdata/explain/who.toml:
@@ -62,19 +82,7 @@ func TestExplainGolden(t *testing.T) {
 					t.Errorf("%q leaked:\n%s", leak, out)
 				}
 			}
-			golden := filepath.Join("testdata/explain", tc.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./cmd -run TestExplainGolden -update)", err)
-			}
-			if out != string(want) {
-				t.Errorf("who explain printed:\n%s\nwant (%s):\n%s", out, golden, want)
-			}
+			checkGolden(t, filepath.Join("testdata/explain", tc.name+".golden"), out)
 		})
 	}
 }
