@@ -207,7 +207,7 @@ func formatIdentity(id who.Identity) string {
 		}
 		v := id[k]
 		if k == who.KeyPassword || secretName(k) {
-			v = "********"
+			v = config.Mask
 		}
 		fmt.Fprintf(&b, "%s: %#v", k, v)
 	}
