@@ -18,10 +18,15 @@ func describeChain(w io.Writer, c *config.Chain) {
 	g := c.General()
 	fmt.Fprintf(&b, "chain from %s\n\n", c.File())
 	fmt.Fprintf(&b, "[general]\n")
-	fmt.Fprintf(&b, "  request_classifier  = %s\n", g.RequestClassifier)
-	fmt.Fprintf(&b, "  challenge_decider   = %s\n", g.ChallengeDecider)
-	fmt.Fprintf(&b, "  remote_user_key     = %s\n", orNone(g.RemoteUserKey))
-	fmt.Fprintf(&b, "  trusted_user_header = %s\n", orNone(g.TrustedUserHeader))
+	fmt.Fprintf(&b, "  request_classifier   = %s\n", g.RequestClassifier)
+	fmt.Fprintf(&b, "  challenge_decider    = %s\n", g.ChallengeDecider)
+	fmt.Fprintf(&b, "  remote_user_key      = %s\n", orNone(g.RemoteUserKey))
+	fmt.Fprintf(&b, "  trusted_user_header  = %s\n", orNone(g.TrustedUserHeader))
+	interval := g.FailureLogInterval.String()
+	if g.FailureLogInterval < 0 {
+		interval += " (every failure logged)"
+	}
+	fmt.Fprintf(&b, "  failure_log_interval = %s\n", interval)
 
 	stages := c.Stages()
 	for _, s := range stages {
