@@ -267,6 +267,12 @@ func TestCheckIdentifier(t *testing.T) {
 	}
 	shared := who.Identity{who.KeyLogin: "alice"}
 	var mu sync.Mutex
+	// template: the first result is kept and cloned for the later calls,
+	// so what the chain adds to the first shows up in every later one
+	// (fresh maps, none shared, yet not independent).
+	var template who.Identity
+	var onceMu sync.Mutex
+	calls := 0
 	tests := []struct {
 		name string
 		id   who.Identifier
@@ -288,6 +294,27 @@ func TestCheckIdentifier(t *testing.T) {
 			defer mu.Unlock()
 			return shared, nil
 		}), want: "same map"},
+		{name: "later results cloned from the first", id: identifierFunc(func(r *http.Request) (who.Identity, error) {
+			if r.Header.Get("X-User") == "" {
+				return nil, nil
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if template == nil {
+				template = who.Identity{who.KeyLogin: "alice"}
+				return template, nil
+			}
+			return template.Clone(), nil
+		}), want: "changed the next call's"},
+		{name: "finds the identity only once", id: identifierFunc(func(r *http.Request) (who.Identity, error) {
+			onceMu.Lock()
+			defer onceMu.Unlock()
+			calls++
+			if calls > 1 || r.Header.Get("X-User") == "" {
+				return nil, nil
+			}
+			return who.Identity{who.KeyLogin: "alice"}, nil
+		}), want: "no identity when called again"},
 		{name: "identity without credentials", id: identifierFunc(func(*http.Request) (who.Identity, error) {
 			return who.Identity{}, nil
 		}), want: "without credentials"},
