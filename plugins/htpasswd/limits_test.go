@@ -258,3 +258,35 @@ func TestFakeHashCostsNothingToMake(t *testing.T) {
 		}
 	}
 }
+
+// TestHashShapedNeverPlain: with check_fn = "plain", a line whose value is
+// shaped like a hash of a scheme htpasswd does not check (LDAP and
+// Dovecot "{NAME}" prefixes included, whose names may hold "." and "_")
+// never logs in with the stored string itself; clear text still does.
+func TestHashShapedNeverPlain(t *testing.T) {
+	t.Parallel()
+	values := []string{
+		"{MD5}X03MO1qnZdYdgyfeuILPmQ==",
+		"{CRYPT}$6$salt$abc",
+		"{SMD5}abcdefgh",
+		"{PBKDF2-SHA256}10000$c2FsdA$aGFzaA",
+		"{SHA256.HEX}5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
+		"{SHA512.b64}c2VjcmV0",
+		"{BLF_CRYPT}$2y$05$abc",
+		"$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
+	}
+	var file strings.Builder
+	for i, v := range values {
+		fmt.Fprintf(&file, "hash%d:%s\n", i, v)
+	}
+	file.WriteString("clear:{not a scheme\n")
+	p := mustNew(t, Options{Filename: writeFile(t, file.String()), CheckFn: "plain"})
+	for i, v := range values {
+		if got := auth(t, p, creds(fmt.Sprintf("hash%d", i), v)); got != "" {
+			t.Errorf("%q logged in with the stored value itself: a hash read as clear text", v)
+		}
+	}
+	if got := auth(t, p, creds("clear", "{not a scheme")); got != "clear" {
+		t.Errorf("clear text refused: got %q", got)
+	}
+}

@@ -55,8 +55,10 @@ type parsedHash struct {
 }
 
 // looksLikeHash reports whether h is shaped like a hash of some scheme
-// ("$id$…" or "{NAME}…") or a DES hash, so that it is never read as
-// clear text.
+// ("$id$…" or "{NAME}…", where NAME may hold "-", "." and "_" as
+// Dovecot's "{SHA256.HEX}" and "{BLF_CRYPT}" do) or a DES hash, so that
+// it is never read as clear text. sqlauth's looksLikeHash is the same
+// rule.
 func looksLikeHash(h string) bool {
 	if isDESHash(h) {
 		return true
@@ -67,7 +69,7 @@ func looksLikeHash(h string) bool {
 	}
 	if len(h) > 2 && h[0] == '{' {
 		id, _, ok := strings.Cut(h[1:], "}")
-		return ok && id != "" && strings.Trim(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") == ""
+		return ok && id != "" && strings.Trim(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._") == ""
 	}
 	return false
 }

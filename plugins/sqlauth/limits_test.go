@@ -30,6 +30,8 @@ var hashShaped = []string{
 	"{ARGON2}$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
 	"{SMD5}abcdefgh",
 	"{PBKDF2-SHA256}10000$c2FsdA$aGFzaA",
+	"{SHA256.HEX}5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
+	"{BLF_CRYPT}$2y$05$abc",
 	"abJnggxhB/yWI", // DES crypt of "x"
 	"$6$saltsalt$invalid",
 	"$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
