@@ -360,3 +360,38 @@ func TestLogBufferConcurrent(t *testing.T) {
 		t.Errorf("Write: %v", err)
 	}
 }
+
+// cleanupTB runs nothing itself: the test calls its cleanups, with Failed
+// answering failed, and reads what was logged.
+type cleanupTB struct {
+	testing.TB
+	failed   bool
+	cleanups []func()
+	logged   []string
+}
+
+func (c *cleanupTB) Helper()                 {}
+func (c *cleanupTB) Failed() bool            { return c.failed }
+func (c *cleanupTB) Cleanup(f func())        { c.cleanups = append(c.cleanups, f) }
+func (c *cleanupTB) Logf(f string, a ...any) { c.logged = append(c.logged, fmt.Sprintf(f, a...)) }
+
+// TestLoggerShownOnFailure: what the plugin logged is shown with a failed
+// test, and kept out of a passing one.
+func TestLoggerShownOnFailure(t *testing.T) {
+	t.Parallel()
+	for _, failed := range []bool{true, false} {
+		t.Run(fmt.Sprint("failed=", failed), func(t *testing.T) {
+			t.Parallel()
+			tb := &cleanupTB{TB: t, failed: failed}
+			logger, _ := whotest.Logger(tb)
+			logger.Warn("ldap down")
+			for _, f := range tb.cleanups {
+				f()
+			}
+			shown := strings.Contains(strings.Join(tb.logged, "\n"), "msg=\"ldap down\"")
+			if shown != failed {
+				t.Errorf("log shown %v for a test with Failed() = %v: %q", shown, failed, tb.logged)
+			}
+		})
+	}
+}
