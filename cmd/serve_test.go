@@ -733,7 +733,7 @@ func TestMaskingKeepsFacts(t *testing.T) {
 	}
 	code, _, errs := runCmd("", "check", f)
 	if code != 0 || !strings.Contains(errs, "shorter than 32 bytes") || !strings.Contains(errs, "short_secrets=1") ||
-		!strings.Contains(errs, "allow_weak_secret=false") || strings.Contains(errs, secret) {
-		t.Errorf("who check: exit %d, stderr:\n%s\nwant exit 0 and the warning with short_secrets=1 allow_weak_secret=false, without the secret", code, errs)
+		!strings.Contains(errs, "allow_weak_secret=false") || !strings.Contains(errs, "option=secret") || strings.Contains(errs, secret) {
+		t.Errorf("who check: exit %d, stderr:\n%s\nwant exit 0 and the warning with option=secret short_secrets=1 allow_weak_secret=false, without the secret", code, errs)
 	}
 }

@@ -222,7 +222,7 @@ func New(o Options) (*Plugin, error) {
 			log = slog.Default()
 		}
 		log.Warn("authtkt: a ticket secret is shorter than 32 bytes; anyone holding one ticket can try to guess it offline: use 32 random bytes or more (openssl rand -hex 32)",
-			"key", secretKey, "short_secrets", short, "allow_weak_secret", o.AllowWeakSecret)
+			"option", secretKey, "short_secrets", short, "allow_weak_secret", o.AllowWeakSecret)
 	}
 	if p.name == "" {
 		p.name = "auth_tkt"
