@@ -49,7 +49,7 @@
 //
 // came_from (from the form, or the logout query) is followed only when it
 // is a path on this site or an http(s) URL on this host or one of
-// allowed_hosts (see SafeRedirect); anything else goes to post_login_url or
+// allowed_hosts (the redirect rule of docs/security.md); anything else goes to post_login_url or
 // post_logout_url.
 //
 // The built-in page is an html/template; form = "login.html" replaces it
