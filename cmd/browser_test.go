@@ -1,7 +1,6 @@
 package whocmd
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -71,19 +70,8 @@ func TestBrowserLogin(t *testing.T) {
 	// bodyHas waits until the page's text holds s, across navigations
 	// (a poll inside the page dies when the page goes away).
 	bodyHas := func(s string) chromedp.Action[chromedp.Void] {
-		expr := `!!(document.body && document.body.innerText.includes(` + strconv.Quote(s) + `))`
-		return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-			for {
-				if ok, err := chromedp.Evaluate[bool](expr)(ctx, tg); err == nil && ok {
-					return chromedp.Void{}, nil
-				}
-				select {
-				case <-ctx.Done():
-					return chromedp.Void{}, fmt.Errorf("page never showed %q: %w", s, ctx.Err())
-				case <-time.After(50 * time.Millisecond):
-				}
-			}
-		}
+		return browsertest.WaitTrue(`!!(document.body && document.body.innerText.includes(`+strconv.Quote(s)+`))`,
+			fmt.Sprintf("page never showed %q", s))
 	}
 
 	// 1. /protected sends the browser to the login form.

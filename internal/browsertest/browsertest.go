@@ -5,6 +5,7 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"slices"
@@ -55,4 +56,23 @@ func Start(t testing.TB, timeout time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(bctx, timeout)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// WaitTrue waits until the JavaScript expression expr is true in the
+// current page, across navigations (a poll inside the page dies when the
+// page goes away, so it polls from outside every 50 ms); it fails with
+// what, when ctx ends first.
+func WaitTrue(expr, what string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		for {
+			if ok, err := chromedp.Evaluate[bool](expr)(ctx, tg); err == nil && ok {
+				return chromedp.Void{}, nil
+			}
+			select {
+			case <-ctx.Done():
+				return chromedp.Void{}, fmt.Errorf("%s: %w", what, ctx.Err())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
 }

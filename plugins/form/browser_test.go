@@ -161,17 +161,8 @@ func TestBrowserLogoutCrossSite(t *testing.T) {
 	landed := func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		expr := `location.origin === ` + strconv.Quote(site.URL) + ` && !!(document.getElementById("logout") || document.getElementById("user"))`
-		for {
-			if ok, err := chromedp.Evaluate[bool](expr)(ctx, tg); err == nil && ok {
-				return chromedp.Void{}, nil
-			}
-			select {
-			case <-ctx.Done():
-				return chromedp.Void{}, ctx.Err()
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
+		return browsertest.WaitTrue(`location.origin === `+strconv.Quote(site.URL)+` && !!(document.getElementById("logout") || document.getElementById("user"))`,
+			"the browser never came back to the site")(ctx, tg)
 	}
 
 	login()
