@@ -1,8 +1,11 @@
 package who_test
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gowho/gowho/who"
@@ -169,5 +172,72 @@ func TestChallengeWithoutWriteIsPrivate(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"Cookie"}, rec.Header()["Vary"]); diff != "" {
 		t.Errorf("Vary (-want +got):\n%s", diff)
+	}
+}
+
+// answeringChallenger answers with answer, which sets a cookie of the
+// challenger's own at some point.
+type answeringChallenger struct{ answer http.HandlerFunc }
+
+func (c answeringChallenger) Challenge(*http.Request, int, http.Header, http.Header) http.Handler {
+	return c.answer
+}
+
+// TestChallengerAnswersArePrivate: however a challenger starts its answer
+// (Write without WriteHeader, a Flush, a 103 before it sets its cookie),
+// the response that leaves with its Set-Cookie is Cache-Control: private
+// and Vary: Cookie, as a client sees it over a real connection.
+func TestChallengerAnswersArePrivate(t *testing.T) {
+	t.Parallel()
+	setCookie := func(w http.ResponseWriter) { w.Header().Add("Set-Cookie", "came_from=/x") }
+	tests := []struct {
+		name   string
+		answer http.HandlerFunc
+		status int
+	}{
+		{"WriteHeader", func(w http.ResponseWriter, _ *http.Request) {
+			setCookie(w)
+			w.WriteHeader(http.StatusUnauthorized)
+		}, http.StatusUnauthorized},
+		{"Write without WriteHeader", func(w http.ResponseWriter, _ *http.Request) {
+			setCookie(w)
+			_, _ = w.Write([]byte("log in"))
+		}, http.StatusOK},
+		{"Flush first", func(w http.ResponseWriter, _ *http.Request) {
+			setCookie(w)
+			_ = http.NewResponseController(w).Flush()
+			_, _ = w.Write([]byte("log in"))
+		}, http.StatusOK},
+		{"103 before the cookie", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Link", "</login.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			setCookie(w)
+			w.WriteHeader(http.StatusUnauthorized)
+		}, http.StatusUnauthorized},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := mustNew(t, who.Config{Challengers: entries("c", answeringChallenger{tc.answer})})
+			srv := httptest.NewServer(m.Wrap(status(http.StatusUnauthorized, "no")))
+			t.Cleanup(srv.Close)
+			client := srv.Client()
+			client.Timeout = 30 * time.Second
+			resp, err := client.Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || resp.Header.Get("Set-Cookie") != "came_from=/x" {
+				t.Fatalf("got %d with Set-Cookie %q, want %d with the challenger's cookie", resp.StatusCode, resp.Header.Get("Set-Cookie"), tc.status)
+			}
+			if got := resp.Header.Get("Cache-Control"); got != "private" {
+				t.Errorf("Cache-Control %q, want private", got)
+			}
+			if diff := cmp.Diff([]string{"Cookie"}, resp.Header["Vary"]); diff != "" {
+				t.Errorf("Vary (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
