@@ -18,6 +18,7 @@ import (
 
 	"github.com/gowho/gowho/internal/backoff"
 	"github.com/gowho/gowho/internal/codec"
+	"github.com/gowho/gowho/internal/memcachettl"
 	"github.com/gowho/gowho/who"
 )
 
@@ -828,25 +829,12 @@ func (c *Cache) set(key string, e entry, ttl time.Duration) {
 	if err != nil {
 		return
 	}
-	err = s.client.Load().Set(&memcache.Item{Key: key, Value: b, Expiration: expiration(ttl)})
+	err = s.client.Load().Set(&memcache.Item{Key: key, Value: b, Expiration: memcachettl.Expiration(ttl, c.now())})
 	if isServerError(err) {
 		c.failed(s, t, "set", err)
 		return
 	}
 	t.Done(nil, false)
-}
-
-// expiration converts ttl to memcached's expiration: seconds (at least 1)
-// up to 30 days, a unix time beyond.
-func expiration(ttl time.Duration) int32 {
-	secs := int64((ttl + time.Second - 1) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
-	if secs > 30*24*3600 {
-		return int32(time.Now().Unix() + secs)
-	}
-	return int32(secs)
 }
 
 // nearCache is a small in-process cache with expiry and a size bound.

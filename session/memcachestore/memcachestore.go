@@ -11,6 +11,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/gowho/gowho/internal/backoff"
+	"github.com/gowho/gowho/internal/memcachettl"
 	"github.com/gowho/gowho/session"
 )
 
@@ -145,12 +146,8 @@ func (st *Store) Save(_ context.Context, id string, rec []byte, expiry time.Time
 	}
 	var exp int32
 	if !expiry.IsZero() {
-		secs := int64(time.Until(expiry)/time.Second) + 1 // round up
-		if secs > 30*24*3600 {
-			exp = int32(expiry.Unix() + 1) // memcached reads large values as unix time
-		} else {
-			exp = int32(max(secs, 1))
-		}
+		now := time.Now()
+		exp = memcachettl.Expiration(expiry.Sub(now), now)
 	}
 	it := &memcache.Item{Key: st.prefix + id, Value: session.WrapExpiry(rec, expiry), Expiration: exp}
 	err := st.retry(it.Key, func() error { return st.c.Set(it) })
