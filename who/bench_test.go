@@ -60,6 +60,7 @@ func (w *nullWriter) Write(b []byte) (int, error) { return len(b), nil }
 // BenchmarkMiddleware.
 func TestHotPathAllocations(t *testing.T) {
 	nobody := &idFunc{identify: func(*http.Request) (who.Identity, error) { return nil, nil }}
+	bob := &idFunc{identify: func(*http.Request) (who.Identity, error) { return who.Identity{who.KeyLogin: "bob"}, nil }}
 	tests := []struct {
 		name    string
 		cfg     who.Config
@@ -68,6 +69,7 @@ func TestHotPathAllocations(t *testing.T) {
 	}{
 		{"anonymous", who.Config{Identifiers: entries("i", nobody), Authenticators: entries("a", acceptLogin(""))}, nil, 1},
 		{"anonymous with remote_user_key", who.Config{RemoteUserKey: "Remote-User", Identifiers: entries("i", nobody), Authenticators: entries("a", acceptLogin(""))}, nil, 1},
+		{"authenticated", who.Config{Identifiers: entries("i", bob), Authenticators: entries("a", acceptLogin(""))}, nil, 4},
 		{"trusted header", who.Config{TrustedUserHeader: "X-Remote-User"}, []string{"X-Remote-User", "bob"}, 4},
 	}
 	for _, tc := range tests {
