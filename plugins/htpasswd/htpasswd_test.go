@@ -530,6 +530,9 @@ func TestUnknownUserChecksFakeHash(t *testing.T) {
 			if n := p.fakeChecks.Load(); n != 1 {
 				t.Errorf("fake hash checked %d times, want 1", n)
 			}
+			if n := p.hashes.Load(); n != 2 {
+				t.Errorf("%d hashes for a known and an unknown user, want 2 (the unknown one's fake hash skipped?)", n)
+			}
 		})
 	}
 }
