@@ -20,6 +20,16 @@ import (
 // and localhost into dir, and returns the CA file and slapd's TLS lines.
 func makeTLS(t testing.TB, dir string) (caFile, conf string) {
 	t.Helper()
+	caFile, certFile, keyFile := WriteTLS(t, dir)
+	conf = fmt.Sprintf("TLSCACertificateFile %s\nTLSCertificateFile %s\nTLSCertificateKeyFile %s\n", caFile, certFile, keyFile)
+	return caFile, conf
+}
+
+// WriteTLS writes a throw-away CA (ca.pem) and a certificate it signed for
+// 127.0.0.1 and localhost (server.pem, its key server.key) into dir, all
+// PEM, and returns their paths: the one test CA of the project's tests.
+func WriteTLS(t testing.TB, dir string) (caFile, certFile, keyFile string) {
+	t.Helper()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -62,8 +72,8 @@ func makeTLS(t testing.TB, dir string) (caFile, conf string) {
 		t.Fatal(err)
 	}
 	caFile = filepath.Join(dir, "ca.pem")
-	certFile := filepath.Join(dir, "server.pem")
-	keyFile := filepath.Join(dir, "server.key")
+	certFile = filepath.Join(dir, "server.pem")
+	keyFile = filepath.Join(dir, "server.key")
 	for _, f := range []struct {
 		name, typ string
 		der       []byte
@@ -72,6 +82,5 @@ func makeTLS(t testing.TB, dir string) (caFile, conf string) {
 			t.Fatal(err)
 		}
 	}
-	conf = fmt.Sprintf("TLSCACertificateFile %s\nTLSCertificateFile %s\nTLSCertificateKeyFile %s\n", caFile, certFile, keyFile)
-	return caFile, conf
+	return caFile, certFile, keyFile
 }
