@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -261,6 +262,29 @@ func (s *Server) PID() int {
 // Output returns what the server wrote to stdout and stderr so far (the
 // last 8 MiB).
 func (s *Server) Output() string { return s.stderr.String() }
+
+// WaitOutput waits until the output from byte offset from on (a len of an
+// earlier Output) holds substr and returns that part, or fails the test
+// after 10s. The server's output reaches Output through a pipe, so a line
+// the server logged before it answered may show a moment after the answer:
+// a test that looks for it reads it with WaitOutput, not Output.
+func (s *Server) WaitOutput(t testing.TB, from int, substr string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out := s.Output()
+		if from > len(out) {
+			from = len(out) // the buffer dropped its head
+		}
+		if strings.Contains(out[from:], substr) {
+			return out[from:]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testserver: %s did not write %q within 10s; it wrote:\n%s", s.name, substr, out[from:])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
 
 // Memcached starts memcached -l 127.0.0.1 -p PORT -U 0 (with -u memcache
 // when run as root).

@@ -121,15 +121,7 @@ func TestEscapedOnTheWire(t *testing.T) {
 	if uid, err := login(d, "eve", ""); uid != "" || err != nil {
 		t.Fatalf("empty: %q %v", uid, err)
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	var out string
-	for time.Now().Before(deadline) {
-		out = s.Output()
-		if strings.Contains(out, `alice\2Cou\3Dx`) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	out := s.WaitOutput(t, 0, `alice\2Cou\3Dx`)
 	for _, want := range []string{`(uid=\2A\29\28uid=\2A)`, `(uid=admin\29\28|\28uid=\2A)`, `(uid=x\00y)`} {
 		if !strings.Contains(strings.ToUpper(out), strings.ToUpper(want)) {
 			t.Errorf("slapd did not receive %s; its log:\n%s", want, grep(out, "SRCH"))
@@ -213,7 +205,7 @@ func TestTLS(t *testing.T) {
 			t.Fatalf("after restart: %q %v", uid, err)
 		}
 		// Every connection that bound a user after the restart started TLS.
-		out := s.Output()
+		out := s.WaitOutput(t, 0, `BIND dn="uid=carol,`)
 		out = out[strings.LastIndex(out, "slapd starting"):]
 		binds := regexp.MustCompile(`(conn=\d+) op=\d+ BIND dn="uid=`).FindAllStringSubmatch(out, -1)
 		if len(binds) == 0 {

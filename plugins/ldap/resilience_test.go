@@ -446,11 +446,7 @@ func TestEqualizeTiming(t *testing.T) {
 	eq := newPlugin(t, o)
 	userBinds := func(after int, sentinel string) []string {
 		t.Helper()
-		var out string
-		waitFor(t, "the sentinel bind in slapd's log", func() bool {
-			out = s.Output()[after:]
-			return strings.Contains(out, `BIND dn="`+sentinel+`"`)
-		})
+		out := s.WaitOutput(t, after, `BIND dn="`+sentinel+`"`)
 		var binds []string
 		for _, l := range strings.Split(out, "\n") {
 			if i := strings.Index(l, `BIND dn="`); i >= 0 && !strings.Contains(l, testserver.ReaderDN) && !strings.Contains(l, sentinel) {
