@@ -391,15 +391,23 @@ func notFound(err error) bool {
 	return false
 }
 
-// Authenticate binds as the user. It returns "" for a missing login, an
-// empty password (refused before any bind: some servers take it as an
-// anonymous bind), a password longer than max_password_bytes (refused
-// before any bind), an unknown user or a wrong password, and an error
+// MaxLoginBytes is the longest login Authenticate sends to the directory;
+// a longer one is "no" without a request. Once escaped into a DN or a
+// filter a login can triple, and slapd drops a connection whose request is
+// over its sockbuf_max_incoming (256 KiB before a bind): a network failure
+// that, backoff_after times in a row, would back the directory off for
+// everyone at the request of one anonymous client.
+const MaxLoginBytes = 1024
+
+// Authenticate binds as the user. It returns "" for a missing login, a
+// login longer than MaxLoginBytes, an empty password (refused before any
+// bind: some servers take it as an anonymous bind), a password longer than
+// max_password_bytes (refused before any bind), an unknown user or a wrong password, and an error
 // wrapping ErrBackend when the directory fails, does not answer within
 // timeout, or is refused work (ErrTooBusy, ErrBackingOff).
 func (p *Plugin) Authenticate(r *http.Request, id who.Identity) (string, error) {
 	login, pw := id.Str(who.KeyLogin), id.Str(who.KeyPassword)
-	if login == "" || pw == "" || len(pw) > p.o.MaxPasswordBytes {
+	if login == "" || len(login) > MaxLoginBytes || pw == "" || len(pw) > p.o.MaxPasswordBytes {
 		return "", nil
 	}
 	ctx, end, err := p.begin(r.Context())

@@ -524,3 +524,33 @@ func TestEqualizeTimingCost(t *testing.T) {
 			tc.name, mean("mallory").Round(10*time.Microsecond), mean("bob").Round(10*time.Microsecond))
 	}
 }
+
+// TestLongLoginCannotTripTheBackoff: a login over MaxLoginBytes is "no"
+// without contacting the directory. Sent on, a 1 MiB login makes slapd
+// drop the connection (sockbuf_max_incoming), a network failure:
+// backoff_after such requests from an anonymous client backed the
+// directory off for everyone.
+func TestLongLoginCannotTripTheBackoff(t *testing.T) {
+	t.Parallel()
+	s := testserver.Slapd(t, testserver.SlapdOptions{Seed: true})
+	for mode, o := range modes(s) {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			o.BackoffAfter, o.Backoff = 2, who.Duration(time.Hour)
+			p := newPlugin(t, o)
+			for _, n := range []int{MaxLoginBytes + 1, 100_000, 1 << 20} {
+				for range 3 {
+					if uid, err := login(p, strings.Repeat(",", n), "pw"); uid != "" || err != nil {
+						t.Fatalf("login of %d bytes: %q, %v; want a plain no", n, uid, err)
+					}
+				}
+			}
+			if uid, err := login(p, "alice", "alice-pass"); uid != "alice" || err != nil {
+				t.Fatalf("alice after the long logins: %q, %v", uid, err)
+			}
+			if uid, err := login(p, strings.Repeat("x", MaxLoginBytes), "pw"); uid != "" || err != nil {
+				t.Fatalf("a login of MaxLoginBytes: %q, %v; want an answer from the directory", uid, err)
+			}
+		})
+	}
+}
