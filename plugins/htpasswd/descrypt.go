@@ -1,5 +1,7 @@
 package htpasswd
 
+import "github.com/gowho/gowho/internal/passhash"
+
 // Traditional Unix DES crypt(3): the first 8 bytes of the password, each
 // shifted left one bit, are the DES key; a zero block is encrypted 25
 // times with a DES whose E expansion is perturbed by the 12-bit salt (salt
@@ -174,7 +176,7 @@ func desCrypt(password, salt string) string {
 		}
 	}
 	ks := desSubkeys(key)
-	s := uint32(cryptIndex[salt[0]]) | uint32(cryptIndex[salt[1]])<<6
+	s := uint32(passhash.CryptIndex[salt[0]]) | uint32(passhash.CryptIndex[salt[1]])<<6
 	mask := desSaltMask(s)
 	var block uint64
 	for range 25 {
@@ -183,15 +185,8 @@ func desCrypt(password, salt string) string {
 	out := make([]byte, 0, 13)
 	out = append(out, salt[0], salt[1])
 	for i := range 10 {
-		out = append(out, cryptAlphabet[block>>uint(58-6*i)&0x3f])
+		out = append(out, passhash.CryptAlphabet[block>>uint(58-6*i)&0x3f])
 	}
-	out = append(out, cryptAlphabet[block<<2&0x3f])
+	out = append(out, passhash.CryptAlphabet[block<<2&0x3f])
 	return string(out)
-}
-
-// isDESHash reports whether h looks like a traditional DES crypt hash: 13
-// characters of the crypt alphabet. Such a line is never read as plain
-// text.
-func isDESHash(h string) bool {
-	return len(h) == 13 && isCryptChars(h)
 }

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gowho/gowho/internal/passhash"
 	"github.com/gowho/gowho/internal/suggest"
 	"github.com/gowho/gowho/who"
 	"golang.org/x/crypto/bcrypt"
@@ -482,7 +483,7 @@ func (p *Plugin) fake(scheme string, cost int) *parsedHash {
 			*ph, perr = parseHash(h)
 		}
 		if err != nil || perr != nil { // cannot happen; keep a working fake
-			*ph = parsedHash{scheme: SchemeAPR1, hash: md5Crypt(secret, "fakesalt", "$apr1$"), salt: "fakesalt"}
+			*ph = parsedHash{scheme: SchemeAPR1, hash: passhash.MD5Crypt(secret, "fakesalt", "$apr1$"), salt: "fakesalt"}
 		}
 	}
 	p.fakes[key] = ph
@@ -519,7 +520,7 @@ func parseLine(line string, allowPlain bool) (user string, ph *parsedHash, err e
 	switch {
 	case err == nil:
 		return user, &h, nil
-	case errors.Is(err, ErrUnknownScheme) && allowPlain && !looksLikeHash(rest):
+	case errors.Is(err, ErrUnknownScheme) && allowPlain && !passhash.LooksLikeHash(rest):
 		return user, &parsedHash{scheme: SchemePlain, hash: rest}, nil
 	}
 	return "", nil, err

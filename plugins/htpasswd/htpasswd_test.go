@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gowho/gowho/internal/passhash"
 	"github.com/gowho/gowho/who"
 	"github.com/gowho/gowho/who/whotest"
 )
@@ -186,9 +187,9 @@ func TestVectors(t *testing.T) {
 				case SchemeCrypt:
 					again = desCrypt(pw, ph.salt)
 				case SchemeMD5Crypt:
-					again = md5Crypt(pw, ph.salt, "$1$")
+					again = passhash.MD5Crypt(pw, ph.salt, "$1$")
 				case SchemeAPR1:
-					again = md5Crypt(pw, ph.salt, "$apr1$")
+					again = passhash.MD5Crypt(pw, ph.salt, "$apr1$")
 				case SchemeSHA256:
 					again = sha256Crypt.crypt(pw, ph.salt, ph.cost, ph.explicitRounds)
 				case SchemeSHA512:

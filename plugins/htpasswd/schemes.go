@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gowho/gowho/internal/passhash"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -54,26 +55,6 @@ type parsedHash struct {
 	explicitRounds bool
 }
 
-// looksLikeHash reports whether h is shaped like a hash of some scheme
-// ("$id$…" or "{NAME}…", where NAME may hold "-", "." and "_" as
-// Dovecot's "{SHA256.HEX}" and "{BLF_CRYPT}" do) or a DES hash, so that
-// it is never read as clear text. sqlauth's looksLikeHash is the same
-// rule.
-func looksLikeHash(h string) bool {
-	if isDESHash(h) {
-		return true
-	}
-	if len(h) > 2 && h[0] == '$' {
-		id, _, ok := strings.Cut(h[1:], "$")
-		return ok && id != "" && strings.Trim(id, "abcdefghijklmnopqrstuvwxyz0123456789-") == ""
-	}
-	if len(h) > 2 && h[0] == '{' {
-		id, _, ok := strings.Cut(h[1:], "}")
-		return ok && id != "" && strings.Trim(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._") == ""
-	}
-	return false
-}
-
 // parseHash detects the scheme of h from its prefix (or its DES shape)
 // and validates it. Plain text is never detected: it returns
 // ErrUnknownScheme for anything that is not a known hash, and
@@ -87,16 +68,16 @@ func parseHash(h string) (parsedHash, error) {
 		// $2y$ and $2b$ are the same algorithm as $2a$ for passwords
 		// bcrypt can hash (at most 72 bytes, with no 8-bit wrap bug).
 		c, err := bcrypt.Cost([]byte("$2a$" + h[4:]))
-		if err != nil || len(h) != 60 || !isCryptChars(h[7:]) || h[6] != '$' {
+		if err != nil || len(h) != 60 || !passhash.IsCryptChars(h[7:]) || h[6] != '$' {
 			return ph, fmt.Errorf("%w: bad bcrypt hash", ErrMalformedHash)
 		}
 		ph.cost, ok = c, true
 	case strings.HasPrefix(h, "$apr1$"):
 		ph.scheme = SchemeAPR1
-		ph.salt, ok = parseMD5Crypt(h, "$apr1$")
+		ph.salt, ok = passhash.ParseMD5Crypt(h, "$apr1$")
 	case strings.HasPrefix(h, "$1$"):
 		ph.scheme = SchemeMD5Crypt
-		ph.salt, ok = parseMD5Crypt(h, "$1$")
+		ph.salt, ok = passhash.ParseMD5Crypt(h, "$1$")
 	case strings.HasPrefix(h, "$5$"):
 		ph.scheme = SchemeSHA256
 		ph.salt, ph.cost, ph.explicitRounds, ok = sha256Crypt.parse(h)
@@ -107,7 +88,7 @@ func parseHash(h string) (parsedHash, error) {
 		ph.scheme = SchemeSHA
 		raw, err := base64.StdEncoding.DecodeString(h[5:])
 		ok = err == nil && len(raw) == sha1.Size
-	case isDESHash(h):
+	case passhash.IsDESHash(h):
 		ph.scheme = SchemeCrypt
 		ph.salt, ok = h[:2], true
 	default:
@@ -141,9 +122,9 @@ func (ph *parsedHash) verify(password string) bool {
 		}
 		return bcrypt.CompareHashAndPassword([]byte("$2a$"+ph.hash[4:]), pw) == nil
 	case SchemeAPR1:
-		computed = md5Crypt(password, ph.salt, "$apr1$")
+		computed = passhash.MD5Crypt(password, ph.salt, "$apr1$")
 	case SchemeMD5Crypt:
-		computed = md5Crypt(password, ph.salt, "$1$")
+		computed = passhash.MD5Crypt(password, ph.salt, "$1$")
 	case SchemeSHA256:
 		computed = sha256Crypt.crypt(password, ph.salt, ph.cost, ph.explicitRounds)
 	case SchemeSHA512:
@@ -236,9 +217,9 @@ func HashCost(scheme, password string, cost int) (string, error) {
 	}
 	switch scheme {
 	case SchemeAPR1:
-		return md5Crypt(password, randomSalt(8), "$apr1$"), nil
+		return passhash.MD5Crypt(password, randomSalt(8), "$apr1$"), nil
 	case SchemeMD5Crypt:
-		return md5Crypt(password, randomSalt(8), "$1$"), nil
+		return passhash.MD5Crypt(password, randomSalt(8), "$1$"), nil
 	case SchemeSHA:
 		sum := sha1.Sum([]byte(password))
 		return "{SHA}" + base64.StdEncoding.EncodeToString(sum[:]), nil
@@ -250,7 +231,7 @@ func HashCost(scheme, password string, cost int) (string, error) {
 			return "", errors.New("htpasswd: a plain-text password cannot hold a line break")
 		case password != strings.TrimRight(password, " \t"):
 			return "", errors.New("htpasswd: a plain-text password cannot end with a space (lines are trimmed)")
-		case password == "" || looksLikeHash(password):
+		case password == "" || passhash.LooksLikeHash(password):
 			return "", errors.New("htpasswd: this plain-text password would never match (it is empty or looks like a hash)")
 		}
 		return password, nil
@@ -263,7 +244,7 @@ func randomSalt(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
 	for i := range b {
-		b[i] = cryptAlphabet[b[i]&0x3f]
+		b[i] = passhash.CryptAlphabet[b[i]&0x3f]
 	}
 	return string(b)
 }

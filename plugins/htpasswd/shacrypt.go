@@ -6,6 +6,8 @@ import (
 	"hash"
 	"strconv"
 	"strings"
+
+	"github.com/gowho/gowho/internal/passhash"
 )
 
 // SHA-crypt rounds, from Ulrich Drepper's specification
@@ -148,12 +150,12 @@ func (v *shaCryptVariant) crypt(password, salt string, rounds int, explicit bool
 	out = append(out, s...)
 	out = append(out, '$')
 	for _, t := range v.perm {
-		out = b64From24(out, c[t[0]], c[t[1]], c[t[2]], 4)
+		out = passhash.B64From24(out, c[t[0]], c[t[1]], c[t[2]], 4)
 	}
 	if len(v.tail) == 2 {
-		out = b64From24(out, 0, c[v.tail[0]], c[v.tail[1]], 3)
+		out = passhash.B64From24(out, 0, c[v.tail[0]], c[v.tail[1]], 3)
 	} else {
-		out = b64From24(out, 0, 0, c[v.tail[0]], 2)
+		out = passhash.B64From24(out, 0, 0, c[v.tail[0]], 2)
 	}
 	return string(out)
 }
@@ -180,7 +182,7 @@ func (v *shaCryptVariant) parse(h string) (salt string, rounds int, explicit, ok
 		rest = after
 	}
 	salt, sum, found := strings.Cut(rest, "$")
-	if !found || len(salt) > shaSaltMax || len(sum) != v.encodedLen() || !isCryptChars(sum) ||
+	if !found || len(salt) > shaSaltMax || len(sum) != v.encodedLen() || !passhash.IsCryptChars(sum) ||
 		strings.ContainsAny(salt, ":\x00") {
 		return "", 0, false, false
 	}

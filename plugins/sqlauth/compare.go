@@ -1,7 +1,6 @@
 package sqlauth
 
 import (
-	"crypto/md5"
 	"crypto/sha1"
 	"crypto/subtle"
 	"encoding/base64"
@@ -9,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gowho/gowho/internal/passhash"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -67,7 +67,7 @@ func classify(stored string, allowPlain bool) (scheme, int) {
 		return schemeSHA, 0
 	case strings.HasPrefix(stored, "{SSHA}"):
 		return schemeSSHA, 0
-	case stored == "", strings.HasPrefix(stored, "$"), looksLikeHash(stored):
+	case stored == "", strings.HasPrefix(stored, "$"), passhash.LooksLikeHash(stored):
 		return schemeNone, 0 // no password set, or a scheme this package does not know
 	case allowPlain:
 		return schemePlain, 0
@@ -81,9 +81,9 @@ func (s scheme) check(stored, password string) bool {
 	case schemeBcrypt:
 		return bcrypt.CompareHashAndPassword([]byte(stored), []byte(password)) == nil
 	case schemeAPR1:
-		return eq(md5Crypt(password, stored, "$apr1$"), stored)
+		return md5CryptMatches(password, stored, "$apr1$")
 	case schemeMD5Crypt:
-		return eq(md5Crypt(password, stored, "$1$"), stored)
+		return md5CryptMatches(password, stored, "$1$")
 	case schemeSHAHex:
 		sum := sha1.Sum([]byte(password))
 		return eq(hex.EncodeToString(sum[:]), strings.ToLower(stored[len("{SHA}"):]))
@@ -144,24 +144,6 @@ func fakeStored(s scheme, cost int) string {
 	return "\x00 no password \x00"
 }
 
-// looksLikeHash reports whether v is shaped like a hash ("$id$…",
-// "{NAME}…" or a 13-character DES crypt), so that it is never read as
-// clear text.
-func looksLikeHash(v string) bool {
-	if len(v) == 13 && strings.Trim(v, cryptAlphabet) == "" {
-		return true
-	}
-	if len(v) > 2 && v[0] == '$' {
-		id, _, ok := strings.Cut(v[1:], "$")
-		return ok && id != "" && strings.Trim(id, "abcdefghijklmnopqrstuvwxyz0123456789-") == ""
-	}
-	if len(v) > 2 && v[0] == '{' {
-		id, _, ok := strings.Cut(v[1:], "}")
-		return ok && id != "" && strings.Trim(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._") == ""
-	}
-	return false
-}
-
 func eq(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
 func isHex(s string) bool {
@@ -174,68 +156,9 @@ func isHex(s string) bool {
 	return true
 }
 
-const cryptAlphabet = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-// md5Crypt is the MD5-crypt of FreeBSD (magic "$1$") and Apache's variant
-// (magic "$apr1$"); stored gives the salt. It returns magic+salt+"$"+hash.
-func md5Crypt(password, stored, magic string) string {
-	salt := strings.TrimPrefix(stored, magic)
-	if i := strings.IndexByte(salt, '$'); i >= 0 {
-		salt = salt[:i]
-	}
-	if len(salt) > 8 {
-		salt = salt[:8]
-	}
-	pw := []byte(password)
-	alt := md5.Sum([]byte(password + salt + password))
-	h := md5.New()
-	h.Write(pw)
-	h.Write([]byte(magic + salt))
-	for i := len(pw); i > 0; i -= 16 {
-		h.Write(alt[:min(i, 16)])
-	}
-	for i := len(pw); i > 0; i >>= 1 {
-		if i&1 == 1 {
-			h.Write([]byte{0})
-		} else {
-			h.Write(pw[:1])
-		}
-	}
-	sum := h.Sum(nil)
-	for i := 0; i < 1000; i++ {
-		h := md5.New()
-		if i&1 == 1 {
-			h.Write(pw)
-		} else {
-			h.Write(sum)
-		}
-		if i%3 != 0 {
-			h.Write([]byte(salt))
-		}
-		if i%7 != 0 {
-			h.Write(pw)
-		}
-		if i&1 == 1 {
-			h.Write(sum)
-		} else {
-			h.Write(pw)
-		}
-		sum = h.Sum(nil)
-	}
-	var out strings.Builder
-	out.WriteString(magic + salt + "$")
-	enc := func(a, b, c byte, n int) {
-		v := uint(a)<<16 | uint(b)<<8 | uint(c)
-		for ; n > 0; n-- {
-			out.WriteByte(cryptAlphabet[v&0x3f])
-			v >>= 6
-		}
-	}
-	enc(sum[0], sum[6], sum[12], 4)
-	enc(sum[1], sum[7], sum[13], 4)
-	enc(sum[2], sum[8], sum[14], 4)
-	enc(sum[3], sum[9], sum[15], 4)
-	enc(sum[4], sum[10], sum[5], 4)
-	enc(0, 0, sum[11], 2)
-	return out.String()
+// md5CryptMatches reports whether password gives stored, an MD5-crypt
+// hash with magic ("$1$" or "$apr1$"); a malformed one never matches.
+func md5CryptMatches(password, stored, magic string) bool {
+	salt, ok := passhash.ParseMD5Crypt(stored, magic)
+	return ok && eq(passhash.MD5Crypt(password, salt, magic), stored)
 }
