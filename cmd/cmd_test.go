@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gowho/gowho/internal/testserver"
 	"github.com/gowho/gowho/plugins/htpasswd"
 )
 
@@ -97,13 +98,7 @@ func TestHtpasswdCommand(t *testing.T) {
 // apacheVerifies checks the line with Apache's own htpasswd -v.
 func apacheVerifies(t *testing.T, line, user, password, scheme string) {
 	t.Helper()
-	bin, err := exec.LookPath("htpasswd")
-	if err != nil {
-		if os.Getenv("GOWHO_REQUIRE_SERVERS") == "1" {
-			t.Fatal("htpasswd not on PATH: apt-get install apache2-utils")
-		}
-		t.Skip("htpasswd not on PATH: apt-get install apache2-utils (set GOWHO_REQUIRE_SERVERS=1 to fail instead)")
-	}
+	bin := testserver.Find(t, "htpasswd", "apache2-utils")
 	if scheme == "plain" {
 		return // Apache on Linux reads unknown lines as crypt(3), never as plain text
 	}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gowho/gowho/internal/testserver"
 )
 
 // demoINI is REPOZE-WHO.md §7.1's who.ini with the secret, digest and IP
@@ -165,30 +167,13 @@ func TestConvertedServesRepozeTickets(t *testing.T) {
 	}
 }
 
-// pythonRepoze is Debian's python3 when it has repoze.who; otherwise the
-// test is skipped, or fails under GOWHO_REQUIRE_SERVERS=1.
-func pythonRepoze(t *testing.T) string {
-	t.Helper()
-	const py = "/usr/bin/python3"
-	err := exec.Command(py, "-c", "import repoze.who._auth_tkt").Run()
-	if err == nil {
-		return py
-	}
-	msg := fmt.Sprintf("%s cannot import repoze.who (%v): install python3-repoze.who (add it to .ci/run)", py, err)
-	if os.Getenv("GOWHO_REQUIRE_SERVERS") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
 // TestConvertedAcceptsPythonTicket: a ticket minted now by repoze.who's
 // own AuthTicket with the who.ini's secret logs in on the converted
 // configuration; a login through it (htpasswd, DES crypt) sets cookies
 // that repoze.who's parse_ticket reads back.
 func TestConvertedAcceptsPythonTicket(t *testing.T) {
 	t.Parallel()
-	py := pythonRepoze(t)
+	py := testserver.PythonRepoze(t)
 	h := convertedServer(t, "demo-secret", "")
 	now := time.Now().Unix()
 	script := fmt.Sprintf(`from repoze.who._auth_tkt import AuthTicket

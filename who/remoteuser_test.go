@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/gowho/gowho/internal/testserver"
 	"github.com/gowho/gowho/who"
 )
 
@@ -212,17 +213,11 @@ func checkRemoteUserBackend(t *testing.T, backend http.Handler) {
 }
 
 // requireBinary skips the test when the program at path is missing, or
-// fails it when GOWHO_REQUIRE_SERVERS=1, the rule of the real-server tests
-// (internal/testserver).
+// fails it when GOWHO_REQUIRE_SERVERS=1 (testserver.Missing).
 func requireBinary(t *testing.T, path string) {
 	t.Helper()
-	_, err := os.Stat(path)
-	switch {
-	case err == nil:
-	case os.Getenv("GOWHO_REQUIRE_SERVERS") == "1":
-		t.Fatalf("%s is required (GOWHO_REQUIRE_SERVERS=1): %v", path, err)
-	default:
-		t.Skipf("%s not installed: %v", path, err)
+	if _, err := os.Stat(path); err != nil {
+		testserver.Missing(t, "%s not installed: %v", path, err)
 	}
 }
 

@@ -20,10 +20,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// RequireEnv turns a missing binary into a failure.
-const RequireEnv = "GOWHO_REQUIRE_SERVERS"
+	"github.com/gowho/gowho/internal/testserver"
+)
 
 // ModulesDir is where Debian installs Apache modules.
 const ModulesDir = "/usr/lib/apache2/modules"
@@ -69,25 +68,6 @@ type Server struct {
 	done chan struct{}
 }
 
-func skipOrFail(t testing.TB, format string, a ...any) {
-	t.Helper()
-	if os.Getenv(RequireEnv) == "1" {
-		t.Fatalf(format, a...)
-	}
-	t.Skipf(format, a...)
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // Start starts Apache for the test and stops it at cleanup.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
@@ -96,11 +76,11 @@ func Start(t testing.TB, o Options) *Server {
 		if _, e := os.Stat("/usr/sbin/apache2"); e == nil {
 			bin = "/usr/sbin/apache2"
 		} else {
-			skipOrFail(t, "apachetest: apache2 not found (apt-get install -y apache2 libapache2-mod-auth-tkt)")
+			testserver.Missing(t, "apachetest: apache2 not found (apt-get install -y apache2 libapache2-mod-auth-tkt)")
 		}
 	}
 	if _, err := os.Stat(filepath.Join(ModulesDir, "mod_auth_tkt.so")); err != nil {
-		skipOrFail(t, "apachetest: %s/mod_auth_tkt.so not found (apt-get install -y libapache2-mod-auth-tkt)", ModulesDir)
+		testserver.Missing(t, "apachetest: %s/mod_auth_tkt.so not found (apt-get install -y libapache2-mod-auth-tkt)", ModulesDir)
 	}
 	if o.Secret == "" {
 		o.Secret = "s33kr1t-gowho"
@@ -173,7 +153,7 @@ TKTAuthSecret %q
 `, dir, filepath.Join(dir, "httpd.pid"), dir, dir, runAs, filepath.Join(dir, "error.log"),
 		filepath.Join(dir, "access.log"), ModulesDir, filepath.Join(dir, "htdocs"), o.Secret)
 	for _, d := range Digests {
-		port := freePort(t)
+		port := testserver.FreePort(t)
 		base := fmt.Sprintf("http://127.0.0.1:%d", port)
 		s.URL[d] = base
 		loginURL := o.LoginURL

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gowho/gowho/internal/testserver"
 )
 
 // ChromiumPath is Debian's chromium.
@@ -27,10 +28,8 @@ func Start(t testing.TB, timeout time.Duration) context.Context {
 	if _, err := os.Stat(exe); err != nil {
 		if p, err := exec.LookPath("chromium"); err == nil {
 			exe = p
-		} else if os.Getenv("GOWHO_REQUIRE_SERVERS") == "1" {
-			t.Fatalf("chromium not found at %s (apt-get install -y chromium)", ChromiumPath)
 		} else {
-			t.Skipf("chromium not found at %s (apt-get install -y chromium); GOWHO_REQUIRE_SERVERS=1 makes this a failure", ChromiumPath)
+			testserver.Missing(t, "chromium not found at %s: apt-get install -y chromium", ChromiumPath)
 		}
 	}
 	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),

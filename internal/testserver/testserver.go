@@ -105,12 +105,39 @@ func find(t testing.TB, name, pkg string, extra ...string) string {
 			return p
 		}
 	}
-	msg := fmt.Sprintf("%s not on PATH: apt-get install %s (set %s=1 to fail instead)", name, pkg, RequireEnv)
+	Missing(t, "%s not on PATH: apt-get install %s", name, pkg)
+	return ""
+}
+
+// Find returns the path of the program name on PATH, or skips the test
+// (fails it under GOWHO_REQUIRE_SERVERS=1) with the apt-get line of pkg.
+func Find(t testing.TB, name, pkg string) string {
+	t.Helper()
+	return find(t, name, pkg)
+}
+
+// Missing is the rule of every test that needs something installed: it
+// skips the test with the message, or fails it when
+// GOWHO_REQUIRE_SERVERS=1 (as in CI), so a missing package never passes
+// CI silently.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...) + fmt.Sprintf(" (set %s=1 to fail instead)", RequireEnv)
 	if os.Getenv(RequireEnv) == "1" {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
-	return ""
+}
+
+// PythonRepoze returns Debian's /usr/bin/python3 when it imports
+// repoze.who (package python3-repoze.who), else Missing.
+func PythonRepoze(t testing.TB) string {
+	t.Helper()
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import repoze.who._auth_tkt").Run(); err != nil {
+		Missing(t, "%s cannot import repoze.who (%v): apt-get install python3-repoze.who", py, err)
+	}
+	return py
 }
 
 // FreePort returns a TCP port that was free on 127.0.0.1 a moment ago. It

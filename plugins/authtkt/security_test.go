@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gowho/gowho/internal/testserver"
 	"github.com/gowho/gowho/who"
 )
 
@@ -238,13 +239,7 @@ func TestUserIDControlBytes(t *testing.T) {
 		t.Fatalf("UTF-8 userid refused: %v", id)
 	}
 	t.Run("repoze.who", func(t *testing.T) {
-		py := "/usr/bin/python3"
-		if err := exec.Command(py, "-c", "import repoze.who._auth_tkt").Run(); err != nil {
-			if os.Getenv("GOWHO_REQUIRE_SERVERS") == "1" {
-				t.Fatalf("%s cannot import repoze.who: %v", py, err)
-			}
-			t.Skipf("%s cannot import repoze.who: %v", py, err)
-		}
+		py := testserver.PythonRepoze(t)
 		script := `import sys
 from repoze.who._auth_tkt import parse_ticket, BadTicket
 for v in sys.argv[1:]:

@@ -5,19 +5,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/gowho/gowho/internal/testserver"
 )
 
 // TestApacheAcceptsOurHashes writes a file with Hash and asks Apache's
 // own `htpasswd -vb FILE USER PASS` to verify each entry.
 func TestApacheAcceptsOurHashes(t *testing.T) {
 	t.Parallel()
-	bin, err := exec.LookPath("htpasswd")
-	if err != nil {
-		if os.Getenv("GOWHO_REQUIRE_SERVERS") == "1" {
-			t.Fatal("htpasswd (apache2-utils) not on PATH and GOWHO_REQUIRE_SERVERS=1")
-		}
-		t.Skip("htpasswd (Debian apache2-utils) not on PATH; install it to check interoperation")
-	}
+	bin := testserver.Find(t, "htpasswd", "apache2-utils")
 	const pw = "s3cret:p\u00e4ss word"
 	tests := []struct {
 		scheme string
