@@ -162,6 +162,22 @@ func (a *API) Logout(identifierName string) http.Header {
 	return headers
 }
 
+// WriteLogin is Login for a handler: it adds the returned headers (the
+// new ticket or session cookie on success, the forget headers on failure)
+// to w's headers, which must not have been written yet, and returns the
+// result, nil when the credentials are wrong.
+func (a *API) WriteLogin(w http.ResponseWriter, credentials Identity, identifierName string) *Result {
+	res, headers := a.Login(credentials, identifierName)
+	addHeaders(w.Header(), headers)
+	return res
+}
+
+// WriteLogout is Logout for a handler: it adds the forget headers to w's
+// headers, which must not have been written yet.
+func (a *API) WriteLogout(w http.ResponseWriter, identifierName string) {
+	addHeaders(w.Header(), a.Logout(identifierName))
+}
+
 // select_ returns the identifiers named name (all when ""), regardless of
 // classification, as repoze.who's login and logout.
 func (st *state) select_(name string) []*stageEntry[Identifier] {

@@ -144,3 +144,68 @@ func TestAPIRememberForgetChallenge(t *testing.T) {
 		}
 	})
 }
+
+// WriteLogin and WriteLogout put Login's and Logout's headers on the
+// response, so no caller copies them by hand.
+func TestAPIWriteLoginLogout(t *testing.T) {
+	t.Parallel()
+	pw := &authFunc{fn: func(id who.Identity) (string, error) {
+		if id.Str(who.KeyPassword) == "wonderland" {
+			return id.Str(who.KeyLogin), nil
+		}
+		return "", nil
+	}}
+	cfg := who.Config{Identifiers: entries("tkt", cookieID()), Authenticators: entries("pw", pw)}
+	tests := []struct {
+		name     string
+		do       func(w http.ResponseWriter, api *who.API)
+		wantUser string
+		want     []string
+	}{
+		{"good login", func(w http.ResponseWriter, api *who.API) {
+			api.WriteLogin(w, who.Identity{who.KeyLogin: "alice", who.KeyPassword: "wonderland"}, "")
+		}, "alice", []string{"tkt=alice"}},
+		{"wrong password", func(w http.ResponseWriter, api *who.API) {
+			if res := api.WriteLogin(w, who.Identity{who.KeyLogin: "alice", who.KeyPassword: "x"}, ""); res != nil {
+				t.Errorf("WriteLogin with a wrong password = %+v", res)
+			}
+		}, "", []string{"tkt=INVALID; Max-Age=0"}},
+		{"logout", func(w http.ResponseWriter, api *who.API) { api.WriteLogout(w, "") }, "", []string{"tkt=INVALID; Max-Age=0"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rec := withAPI(t, cfg, httptest.NewRequest("POST", "/login", nil), func(w http.ResponseWriter, r *http.Request, api *who.API) {
+				w.Header().Set("X-Before", "kept")
+				tc.do(w, api)
+				if got := who.UserID(r.Context()); got != tc.wantUser {
+					t.Errorf("user after the call = %q, want %q", got, tc.wantUser)
+				}
+			})
+			if diff := cmp.Diff(tc.want, rec.Header()["Set-Cookie"]); diff != "" {
+				t.Errorf("Set-Cookie on the response (-want +got):\n%s", diff)
+			}
+			if rec.Header().Get("X-Before") != "kept" {
+				t.Error("a header set before the call is gone")
+			}
+		})
+	}
+	var api *who.API // no middleware: nothing written, no panic
+	rec := httptest.NewRecorder()
+	if api.WriteLogin(rec, who.Identity{}, "") != nil || len(rec.Header()) != 0 {
+		t.Error("a nil API wrote headers")
+	}
+	api.WriteLogout(rec, "")
+}
+
+type keyer []string
+
+func (k keyer) SecretKeys() []string { return k }
+
+func TestSecretKeysOf(t *testing.T) {
+	t.Parallel()
+	got := who.SecretKeysOf(keyer{"apikey.key", ""}, struct{}{}, keyer{"apikey.key", "otp"}, nil)
+	if diff := cmp.Diff([]string{who.KeyPassword, "apikey.key", "otp"}, got); diff != "" {
+		t.Errorf("SecretKeysOf (-want +got):\n%s", diff)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 )
 
 // An Identifier extracts credentials from a request. It returns a nil
@@ -164,4 +165,34 @@ func Lookup[T any](plugins map[string]any, ref Reference) (T, error) {
 // goroutine may hold.
 type OuterMiddleware interface {
 	Wrap(next http.Handler) http.Handler
+}
+
+// A SecretKeyer is a plugin whose identities hold secrets under keys of
+// its own (an API key, a one-time code): SecretKeys names them, and who
+// explain, debug logs and error messages mask their values. KeyPassword is
+// always masked and need not be listed. Every built-in identifier
+// declares its keys, even when it has none beyond KeyPassword.
+//
+// Concurrency: SecretKeys is called while the chain is built and may be
+// called concurrently afterwards; it returns the same keys every time.
+type SecretKeyer interface {
+	SecretKeys() []string
+}
+
+// SecretKeysOf returns KeyPassword and the keys every plugin of plugins
+// that is a SecretKeyer declares, each once, in the order first seen.
+func SecretKeysOf(plugins ...any) []string {
+	keys := []string{KeyPassword}
+	for _, p := range plugins {
+		sk, ok := p.(SecretKeyer)
+		if !ok {
+			continue
+		}
+		for _, k := range sk.SecretKeys() {
+			if k != "" && !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
 }
