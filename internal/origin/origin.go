@@ -1,8 +1,9 @@
 // Package origin holds the rules that keep what gowho sends back on the
-// site's own origin: a request path made safe to reuse as a reference,
-// whether a redirect target is safe (SafeRedirect) or a configured login
-// URL sound (ParseLoginURL), and whether a request came from this origin
-// or another site.
+// site's own origin: which host a request was sent to (Host) and its URL
+// to come back to (RequestURL, the redirector's came_from), a request path
+// made safe to reuse as a reference, whether a redirect target is safe
+// (SafeRedirect) or a configured login URL sound (ParseLoginURL), and
+// whether a request came from this origin or another site.
 package origin
 
 import (

@@ -11,11 +11,13 @@ import (
 // SafeRedirect returns target when it is safe to redirect the request r
 // there: a path on this site ("/x", never "//host", "/\host", "/.//host"
 // or anything a browser could read as another host), or an absolute
-// http(s) URL whose host is r.Host or one of allowedHosts, without user
-// info. Anything else, including control characters, backslashes,
+// http(s) URL whose host is this site's (Host: r.Host, or where an
+// HTTP/1.0 request without Host connected) or one of allowedHosts, without
+// user info. Anything else, including control characters, backslashes,
 // whitespace and encoded variants of those, gives fallback. It is the one
 // check of a redirect target that came with a request (came_from): the
-// form plugin and `who serve`'s demo login page use it.
+// form plugin and `who serve`'s demo login page use it, and it keeps every
+// came_from RequestURL builds for the same site (the redirector's).
 //
 // A path whose dot segments resolve (as a browser resolves them, "%2e"
 // included, on the raw and on the %-decoded path) to one starting with
@@ -61,7 +63,7 @@ func SafeRedirect(r *http.Request, target string, allowedHosts []string, fallbac
 	if u.Scheme == "http" && isHTTPS(r) {
 		return fallback
 	}
-	if strings.EqualFold(u.Host, r.Host) {
+	if host := Host(r); host != "" && strings.EqualFold(u.Host, host) {
 		return target
 	}
 	for _, h := range allowedHosts {

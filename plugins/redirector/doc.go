@@ -20,7 +20,9 @@
 // The challenge is a 302 whose Location is login_url with its own query
 // parameters, then reason_param=<the X-Authorization-Failure-Reason header
 // the handler set, when non-empty>, then came_from_param=<the absolute URL
-// of the refused request>. The forget headers of the identifier and the
+// of the refused request> (origin.RequestURL: https when the request came
+// over HTTPS to this server or, by X-Forwarded-Proto or Forwarded, to a
+// proxy; the server's own address for an HTTP/1.0 request without Host). The forget headers of the identifier and the
 // handler's own Set-Cookie headers are kept. A relative login_url is
 // resolved against the request path and stays a path (repoze.who's WebOb
 // made it absolute with the request's scheme and host, which is wrong
@@ -29,5 +31,7 @@
 // leading slashes collapsed, so no Location is ever "//host/...".
 //
 // came_from is not validated here: the login page must check it before it
-// redirects there (the form plugin does).
+// redirects there, with the same rule as the form plugin and `who serve`'s
+// demo login page (internal/origin.SafeRedirect, which keeps a URL on the
+// request's own host).
 package redirector

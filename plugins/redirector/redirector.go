@@ -77,20 +77,6 @@ func New(o Options) (*Plugin, error) {
 	return p, nil
 }
 
-// requestURL returns the absolute URL of the request (scheme from TLS,
-// host from the Host header), as repoze.who's came_from.
-func requestURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	host := r.Host
-	if host == "" {
-		host = r.URL.Host
-	}
-	return scheme + "://" + host + r.URL.RequestURI()
-}
-
 // Location returns where a challenge of r redirects: login_url resolved
 // against the request path, with its own query parameters first, then
 // reason_param (when the reason header is non-empty) and came_from_param.
@@ -135,7 +121,7 @@ func (p *Plugin) Location(r *http.Request, appHeaders http.Header) string {
 		}
 	}
 	if p.cameFrom != "" {
-		add(p.cameFrom, requestURL(r))
+		add(p.cameFrom, origin.RequestURL(r))
 	}
 	u.RawQuery = q
 	return u.String()

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/gowho/gowho/internal/origin"
 	"github.com/gowho/gowho/internal/origin/origintest"
 	"github.com/gowho/gowho/who"
 )
@@ -258,4 +259,53 @@ func FuzzLocation(f *testing.F) {
 			t.Fatalf("login_url %q at %q: Location %q has a host", login, path, loc)
 		}
 	})
+}
+
+// TestCameFromWithoutHost: an HTTP/1.0 request without a Host header, over
+// a real listener, gets came_from on the server's own address. Without the
+// fix it was "http:///protected", which no login page can go back to.
+func TestCameFromWithoutHost(t *testing.T) {
+	t.Parallel()
+	p, _ := New(Options{LoginURL: "/login"})
+	m, err := who.New(who.Config{Challengers: []who.Entry{{Name: "redirector", Plugin: p}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+	})))
+	defer srv.Close()
+	addr := srv.Listener.Addr().String()
+	resp, _ := origintest.RawRequest(t, addr, "GET /protected?x=1 HTTP/1.0\r\n\r\n")
+	want := "/login?came_from=" + url.QueryEscape("http://"+addr+"/protected?x=1")
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
+		t.Fatalf("HTTP/1.0 without Host: %d, Location %q, want 302 to %q", resp.StatusCode, resp.Header.Get("Location"), want)
+	}
+}
+
+// TestCameFromBehindTLSProxy: behind a proxy that says the request came
+// over HTTPS (X-Forwarded-Proto, Forwarded), came_from is https, the
+// scheme origin.SafeRedirect then requires of it. Without the fix it was
+// http://, which the login page refused: the user landed on its fallback.
+func TestCameFromBehindTLSProxy(t *testing.T) {
+	t.Parallel()
+	p, _ := New(Options{LoginURL: "/login", ReasonParam: ptr("")})
+	for _, h := range [][2]string{{"X-Forwarded-Proto", "https"}, {"Forwarded", "for=192.0.2.1;proto=https"}} {
+		r := httptest.NewRequest("GET", "http://good.example/protected", nil)
+		r.Header.Set(h[0], h[1])
+		loc, err := url.Parse(p.Location(r, http.Header{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cameFrom := loc.Query().Get("came_from")
+		if cameFrom != "https://good.example/protected" {
+			t.Errorf("%s: %s: came_from %q, want https://good.example/protected", h[0], h[1], cameFrom)
+		}
+		// The login POST comes through the same proxy.
+		login := httptest.NewRequest("POST", "http://good.example/login", nil)
+		login.Header.Set(h[0], h[1])
+		if got := origin.SafeRedirect(login, cameFrom, nil, "/"); got != cameFrom {
+			t.Errorf("%s: %s: the login page goes to %q, want %q", h[0], h[1], got, cameFrom)
+		}
+	}
 }
