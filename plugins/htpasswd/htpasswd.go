@@ -140,10 +140,56 @@ type table struct {
 	info    os.FileInfo
 	sum     [sha256.Size]byte // of the contents, to log only real changes
 	recheck bool              // read within mtimeGranule of its mtime: read again
+	bad     lineProblems      // lines that could not be read
+	dups    lineProblems      // lines of a user named before
+}
+
+// lineProblems counts the lines of one kind of problem and keeps the
+// first, so that a file of a hundred thousand bad lines gives one warning.
+type lineProblems struct {
+	count int
+	line  int    // the first such line, from 1
+	why   string // why the first was skipped (never quoting a hash)
+}
+
+func (lp *lineProblems) add(line int, why string) {
+	if lp.count == 0 {
+		lp.line, lp.why = line, why
+	}
+	lp.count++
+}
+
+// plural is "1 line" or "N lines".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// warn logs, once per load of a new content, what was skipped in t and
+// whether it holds no user at all: one warning per kind of problem, with
+// the count and the first line.
+func (p *Plugin) warn(t *table) {
+	if t.bad.count > 0 {
+		p.log.Warn(fmt.Sprintf("htpasswd: %s could not be read, skipped (first at line %d: %s)",
+			plural(t.bad.count, "line", "lines"), t.bad.line, t.bad.why),
+			"file", p.path, "first", p.path+":"+strconv.Itoa(t.bad.line), "count", t.bad.count)
+	}
+	if t.dups.count > 0 {
+		p.log.Warn(fmt.Sprintf("htpasswd: %s of a user named before skipped, the first line wins (first at line %d: %s)",
+			plural(t.dups.count, "line", "lines"), t.dups.line, t.dups.why),
+			"file", p.path, "first", p.path+":"+strconv.Itoa(t.dups.line), "count", t.dups.count)
+	}
+	if len(t.users) == 0 {
+		p.log.Warn("htpasswd: the file holds no user: nobody can log in with it", "file", p.path)
+	}
 }
 
 // New reads the file and returns the plugin. A missing or unreadable
-// file is an error naming the path; bad lines are skipped with a warning.
+// file is an error naming the path. Bad lines and repeated users are
+// skipped with one warning each kind (the count and the first line), and a
+// file without a single user is a warning too.
 func New(o Options) (*Plugin, error) {
 	if o.Filename == "" {
 		return nil, ErrNoFilename
@@ -189,6 +235,7 @@ func New(o Options) (*Plugin, error) {
 		return nil, err
 	}
 	p.tab.Store(t)
+	p.warn(t)
 	p.nextCheck.Store(p.now().Add(p.interval).UnixNano())
 	return p, nil
 }
@@ -358,6 +405,7 @@ func (p *Plugin) reloadLocked(periodic bool) error {
 	p.tab.Store(t)
 	if t.sum != cur.sum {
 		p.log.Info("htpasswd: file reloaded", "file", p.path, "users", len(t.users))
+		p.warn(t)
 	}
 	return nil
 }
@@ -429,15 +477,14 @@ func (p *Plugin) load() (t *table, complete bool, err error) {
 		line, text, _ = strings.Cut(text, "\n")
 		user, ph, err := parseLine(line, p.allowPlain)
 		if err != nil {
-			p.log.Warn("htpasswd: bad line skipped", "line", p.path+":"+strconv.Itoa(n), "err", err)
+			t.bad.add(n, strings.TrimPrefix(err.Error(), "htpasswd: "))
 			continue
 		}
 		if user == "" {
 			continue // blank or comment
 		}
 		if _, dup := t.users[user]; dup {
-			p.log.Warn("htpasswd: duplicate user skipped (the first line wins)",
-				"line", p.path+":"+strconv.Itoa(n), "user", user)
+			t.dups.add(n, fmt.Sprintf("user %q", user))
 			continue
 		}
 		t.users[user] = ph

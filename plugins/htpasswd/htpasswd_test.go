@@ -132,7 +132,7 @@ func TestFixturesPlainRefusedByDefault(t *testing.T) {
 	if auth(t, p, creds("alice", "alicepw")) != "" {
 		t.Error("plain text accepted without allow_plain")
 	}
-	for _, want := range []string{"testdata/plain.htpasswd:1", "testdata/plain.htpasswd:3", "unknown hash scheme"} {
+	for _, want := range []string{"3 lines could not be read", "testdata/plain.htpasswd:1", "unknown hash scheme", "holds no user"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, logs)
 		}
@@ -242,13 +242,13 @@ func TestAuthenticate(t *testing.T) {
 		{name: "non-string login", file: "foo:" + apr + "\n", id: who.Identity{"login": 1, "password": "pw"}},
 		{name: "non-string password", file: "foo:" + apr + "\n", id: who.Identity{"login": "foo", "password": []byte("pw")}},
 		{name: "empty login", file: "foo:" + apr + "\n", id: creds("", "pw")},
-		{name: "no lines", file: "", id: creds("foo", "pw")},
+		{name: "no lines", file: "", id: creds("foo", "pw"), wantLog: []string{"holds no user"}},
 		{name: "no user match", file: "nobody:" + apr + "\n", id: creds("foo", "pw")},
 		{name: "match", file: "nobody:" + sha + "\nfoo:" + apr + "\n", id: creds("foo", "pw"), want: "foo"},
 		{name: "wrong password", file: "foo:" + apr + "\n", id: creds("foo", "pwx")},
 		{name: "bad line logged", file: "garbage\nfoo:" + apr + "\n:" + apr + "\nbar:\n",
 			id: creds("foo", "pw"), want: "foo",
-			wantLog: []string{"users.htpasswd:1", "no colon", "users.htpasswd:3", "empty user name", "users.htpasswd:4", "empty hash"}},
+			wantLog: []string{"3 lines could not be read", "first at line 1: no colon", "users.htpasswd:1"}},
 		{name: "unknown scheme logged", file: "foo:$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA\n",
 			id: creds("foo", "pw"), wantLog: []string{"users.htpasswd:1", "unknown hash scheme"}},
 		{name: "malformed bcrypt logged", file: "foo:$2y$05$short\n", id: creds("foo", "pw"),
@@ -277,7 +277,8 @@ func TestAuthenticate(t *testing.T) {
 		{name: "hash-shaped plain refused", file: "foo:{SSHA}abc\n", opts: Options{AllowPlain: true}, id: creds("foo", "{SSHA}abc"),
 			wantLog: []string{"unknown hash scheme"}},
 		{name: "padding backdoor absent", file: "foo:secret\n", opts: Options{AllowPlain: true}, id: creds("aaaaaa", "bbbbbb")},
-		{name: "padding backdoor absent, empty file", file: "", opts: Options{CheckFn: "plain"}, id: creds("aaaaaa", "bbbbbb")},
+		{name: "padding backdoor absent, empty file", file: "", opts: Options{CheckFn: "plain"}, id: creds("aaaaaa", "bbbbbb"),
+			wantLog: []string{"holds no user"}},
 		{name: "overlong password", file: "foo:" + apr + "\n", id: creds("foo", strings.Repeat("x", MaxPasswordLen+1))},
 	}
 	for _, tt := range tests {
@@ -664,5 +665,66 @@ func TestVerifyErrorsAndBcryptVariants(t *testing.T) {
 	h, _ = HashCost(SchemeBcrypt, long, 4)
 	if ok, _ := Verify(h, long+"tail"); !ok {
 		t.Error("bcrypt: a password longer than 72 bytes should match on its first 72")
+	}
+}
+
+// TestWarnsOncePerKind: a file of many bad lines, repeated users or no
+// user at all gives one warning per kind, with the count and the first
+// line, and a reload of the same content warns no more. Before, every
+// bad line was a warning of its own (30 MB of random bytes: 116,267
+// lines of log) and a file without a user was no warning at all.
+func TestWarnsOncePerKind(t *testing.T) {
+	t.Parallel()
+	apr, _ := Hash(SchemeAPR1, "pw")
+	many := func(n int, line string) string { return strings.Repeat(line+"\n", n) }
+	tests := []struct {
+		name     string
+		file     string
+		wantWarn []string // substrings of the warnings
+		warnings int      // how many lines of log, all warnings
+	}{
+		{"good", "foo:" + apr + "\n", nil, 0},
+		{"10,000 bad lines", "# users\n" + many(10000, "garbage") + "foo:" + apr + "\n",
+			[]string{`msg="htpasswd: 10000 lines could not be read, skipped (first at line 2: no colon)"`}, 1},
+		{"one bad line", "foo:" + apr + "\nbar:$2y$05$short\n",
+			[]string{`msg="htpasswd: 1 line could not be read, skipped (first at line 2: malformed hash: bad bcrypt hash)"`}, 1},
+		{"1,000 repeated users", "foo:" + apr + "\n" + many(1000, "foo:"+apr),
+			[]string{`msg="htpasswd: 1000 lines of a user named before skipped, the first line wins (first at line 2: user \"foo\")"`}, 1},
+		{"bad lines and no user", many(5, "x:y"),
+			[]string{"5 lines could not be read", "first at line 1: unknown hash scheme", "holds no user"}, 2},
+		{"only a comment", "# no users\n", []string{"holds no user: nobody can log in"}, 1},
+		{"empty", "", []string{"holds no user"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			logger, logs := testLogger()
+			p := mustNew(t, Options{Filename: writeFile(t, tt.file), Logger: logger})
+			lines := strings.Count(logs.String(), "\n")
+			if warns := strings.Count(logs.String(), "level=WARN"); warns != tt.warnings || lines != tt.warnings {
+				t.Errorf("%d lines of log, %d warnings; want %d warnings:\n%s", lines, warns, tt.warnings, logs)
+			}
+			for _, w := range tt.wantWarn {
+				if !strings.Contains(logs.String(), w) {
+					t.Errorf("log lacks %s:\n%s", w, logs)
+				}
+			}
+			if strings.Contains(logs.String(), "$apr1$") {
+				t.Errorf("log quotes a hash:\n%s", logs)
+			}
+			// A reload of the same content (read again, as one read too
+			// soon after its mtime is) warns no more.
+			before := logs.String()
+			if err := p.Reload(); err != nil && !errors.Is(err, ErrFileChanging) {
+				t.Fatal(err)
+			}
+			p.tab.Load().recheck = true
+			if err := p.Reload(); err != nil && !errors.Is(err, ErrFileChanging) {
+				t.Fatal(err)
+			}
+			if logs.String() != before {
+				t.Errorf("a reload of the same content logged again:\n%s", strings.TrimPrefix(logs.String(), before))
+			}
+		})
 	}
 }
