@@ -154,10 +154,9 @@ func (m *Manager) Wrap(next http.Handler) http.Handler {
 				return
 			}
 		}
-		sw := &s.wv
-		sw.w, sw.s = w, s
-		next.ServeHTTP(sw, r)
-		sw.finish()
+		s.wv.Reset(w, (*saver)(s))
+		next.ServeHTTP(&s.wv, r)
+		s.wv.Finish()
 	})
 }
 
@@ -208,8 +207,9 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		m.log.Error("session: request failed", "status", status, "method", r.Method, "path", r.URL.Path, "err", err)
 	}
+	// w's headers are the ones set before the manager ran (the writer
+	// restored them): an outer middleware's HSTS or request id stays.
 	h := w.Header()
-	clear(h)
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Retry-After", "5")

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gowho/gowho/internal/respwriter"
 )
 
 // ErrNoMiddleware is returned by the methods of a nil *Session: the
@@ -45,7 +47,7 @@ type Session struct {
 
 	// Allocated with the session, to save allocations per request.
 	rcv record
-	wv  writer
+	wv  respwriter.Writer // what the handler writes to
 }
 
 // Load loads the session now, if it is not loaded yet. Every other method

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/gowho/gowho/internal/respwriter"
 )
 
 // Unused is the reserved classification of repoze.who's "name;unused":
@@ -155,10 +157,10 @@ type state struct {
 	result         *Result // current result; nil: anonymous
 	ingress        *Result // the result found on the way in
 	replacement    http.Handler
-	started        bool // the downstream handler runs
-	setsCookie     bool // gowho produced a Set-Cookie for this response
-	rw             responseWriter
-	trace          *Trace // nil unless WithTrace
+	started        bool              // the downstream handler runs
+	setsCookie     bool              // gowho produced a Set-Cookie for this response
+	rw             respwriter.Writer // what the downstream handler writes to
+	trace          *Trace            // nil unless WithTrace
 	kept           []keptValue
 	keptBuf        [2]keptValue
 	ingressBuf     Result       // where the first authenticate puts its result
@@ -214,9 +216,9 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		h = st.replacement
 	}
 	st.started = true
-	st.rw = responseWriter{w: w, st: st}
+	st.rw.Reset(w, (*chainOwner)(st))
 	h.ServeHTTP(&st.rw, r)
-	st.rw.finish()
+	st.rw.Finish()
 }
 
 // setIdentityHeaders sets the identity headers gowho passes to the
