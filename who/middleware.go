@@ -426,8 +426,8 @@ func (st *state) decide(status int, h http.Header) (challenge http.Handler, chal
 		appHeaders := h.Clone()
 		ch := st.challenge(status, appHeaders)
 		if ch == nil {
-			m.log.Error("who: no challenger answered", "classification", st.classification, "status", status,
-				"path", st.r.URL.Path)
+			m.log.Error("who: no challenger answered", "method", st.r.Method, "path", st.r.URL.Path,
+				"classification", st.classification, "status", status)
 			ch = http.HandlerFunc(noChallenger)
 		}
 		return ch, true
@@ -508,7 +508,9 @@ func (st *state) challenge(status int, appHeaders http.Header) http.Handler {
 			continue
 		}
 		if h := c.p.Challenge(st.r, status, appHeaders, forget); h != nil {
-			st.m.log.Info("who: challenge", "plugin", c.Name, "classification", st.classification, "status", status)
+			// The path without the query, which may hold a token.
+			st.m.log.Info("who: challenge", "method", st.r.Method, "path", st.r.URL.Path,
+				"plugin", c.Name, "classification", st.classification, "status", status)
 			if st.trace != nil && st.trace.Challenged != nil {
 				st.trace.Challenged(c.Name, status, forget)
 			}
