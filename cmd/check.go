@@ -1,36 +1,47 @@
 package whocmd
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gowho/gowho/config"
+	"github.com/gowho/gowho/who"
 )
 
 // runCheck validates a who.toml: it prints the resolved chain and exits 0,
-// or prints every mistake (one per line) and exits 1.
+// or prints every mistake (one per line) and exits 1. What the plugins
+// warn about while they are built (an htpasswd file without a user) and
+// what makes the chain unable to work (no plugin at all, no challenger)
+// are warnings on stderr; with -strict, warnings exit 1 too.
 func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("who check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: who check FILE")
-		fmt.Fprintln(stderr, "Validates FILE (every mistake, with its line) and prints the chain per stage and classification.")
-	}
-	if code, ok := parseFlags(fs, args); !ok {
+	cfgPath := fs.String("config", "", "the who.toml to check (or give it as the argument)")
+	strict := fs.Bool("strict", false, "exit 1 when there were warnings, as for a mistake")
+	setUsage(fs, stderr, []string{"who check [-strict] -config FILE", "who check [-strict] FILE"},
+		"Validates FILE (every mistake, with its line) and prints the chain per stage and classification.",
+		"Warnings (a plugin's, or a chain that cannot work) go to stderr; they exit 0 unless -strict.")
+	pos, code, ok := parseArgs(fs, args)
+	if !ok {
 		return code
 	}
-	if fs.NArg() != 1 {
+	file, _, err := configArg(*cfgPath, pos, 0)
+	if err != nil {
+		fmt.Fprintln(stderr, errorLine("who check", err))
 		fs.Usage()
 		return 2
 	}
 	// What the plugins log while they are built goes to stderr, masked
-	// (config masks the errors itself).
+	// (config masks the errors itself), and its warnings are counted.
 	mh := newMaskingHandler(slog.NewTextHandler(stderr, nil))
-	chain, err := config.Load(fs.Arg(0), config.Options{Logger: slog.New(mh)})
+	warnings := &atomic.Int64{}
+	chain, err := config.Load(file, config.Options{Logger: slog.New(&countingHandler{Handler: mh, warnings: warnings})})
 	if err != nil {
 		printErrors(stderr, err)
 		return 1
@@ -38,7 +49,94 @@ func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	mh.chain.Store(chain)
 	defer chain.Close()
 	describeChain(stdout, chain)
+	for _, w := range chainWarnings(chain) {
+		warnings.Add(1)
+		fmt.Fprintf(stderr, "who check: warning: %s\n", w)
+	}
+	n := warnings.Load()
+	switch {
+	case n == 0:
+		return 0
+	case *strict:
+		fmt.Fprintf(stderr, "who check: %s (-strict: exit 1)\n", plural(int(n), "warning", "warnings"))
+		return 1
+	}
+	fmt.Fprintf(stderr, "who check: %s (with -strict they exit 1)\n", plural(int(n), "warning", "warnings"))
 	return 0
+}
+
+// chainWarnings says why a chain that loaded cannot work: it declares no
+// plugin at all (an empty file), or some classification has no
+// challenger, so a challenge there (the application's 401) answers 500.
+func chainWarnings(c *config.Chain) []string {
+	if len(c.Plugins()) == 0 {
+		return []string{c.File() + " declares no plugin: every request stays anonymous and every challenge answers 500"}
+	}
+	classes := c.Classifications()
+	if c.General().RequestClassifier != "default" {
+		classes = append(classes, "") // a custom classifier's word no list names
+	}
+	var missing []string
+	for _, cl := range classes {
+		found := false
+		for _, s := range c.Stages() {
+			if s.Name != who.StageChallengers {
+				continue
+			}
+			for _, e := range s.Entries {
+				if !e.Unused && (who.Entry{Classifications: e.Classifications}).RunsFor(cl) {
+					found = true
+				}
+			}
+		}
+		if !found {
+			if cl == "" {
+				cl = "(other)"
+			}
+			missing = append(missing, cl)
+		}
+	}
+	switch {
+	case len(missing) == 0:
+		return nil
+	case len(missing) == len(classes):
+		return []string{"no challenger for any classification: every challenge (a 401 from the application) answers 500; list one under [challengers]"}
+	}
+	return []string{fmt.Sprintf("no challenger for %s of %d classifications (%s): a challenge there (a 401 from the application) answers 500",
+		plural(len(missing), "", ""), len(classes), strings.Join(missing, ", "))}
+}
+
+// plural is "1 warning" or "N warnings"; with one and many empty, just N.
+func plural(n int, one, many string) string {
+	w := many
+	if n == 1 {
+		w = one
+	}
+	return strings.TrimSpace(fmt.Sprintf("%d %s", n, w))
+}
+
+// countingHandler counts the records of level Warn and above it passes on.
+type countingHandler struct {
+	slog.Handler
+	warnings *atomic.Int64
+}
+
+// Handle counts r when it is a warning or worse and passes it on.
+func (h *countingHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		h.warnings.Add(1)
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// WithAttrs keeps counting into the same counter.
+func (h *countingHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &countingHandler{Handler: h.Handler.WithAttrs(attrs), warnings: h.warnings}
+}
+
+// WithGroup keeps counting into the same counter.
+func (h *countingHandler) WithGroup(name string) slog.Handler {
+	return &countingHandler{Handler: h.Handler.WithGroup(name), warnings: h.warnings}
 }
 
 // printErrors prints each joined error on its own line.

@@ -29,14 +29,17 @@
 //
 //	who serve -config FILE [-addr 127.0.0.1:8080] [-debug] [-read-header-timeout 10s] [-read-timeout 30s]
 //	          [-write-timeout 60s] [-idle-timeout 120s] [-max-header-bytes 65536] [-shutdown-timeout 30s]
-//	who check FILE
-//	who convert [-o FILE] who.ini
-//	who explain -config FILE [-H 'Name: value']... [-status 401] METHOD URL
-//	who htpasswd [-scheme bcrypt|apr1|sha|sha256|sha512|plain] USER   (password on stdin)
+//	who check [-strict] -config FILE   (or: who check [-strict] FILE)
+//	who convert [-o FILE] -config who.ini   (or: who convert [-o FILE] who.ini)
+//	who explain -config FILE [-H 'Name: value']... [-status 401] METHOD URL   (or: who explain FILE METHOD URL)
+//	who htpasswd [-scheme bcrypt|apr1|sha|sha256|sha512|plain] USER   (password at the prompt or on stdin)
 //	who ticket make|read ...
+//	who version
 //
-// Every command takes -h: it prints the command's usage and exits 0. A
-// usage mistake exits 2.
+// Flags may come before, between or after the arguments ("--" ends them).
+// Every command takes -h: it prints the command's usage, every flag
+// included, and exits 0. A usage mistake exits 2; an unknown command gets
+// a did-you-mean.
 package whocmd
 
 import (
@@ -44,8 +47,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"github.com/gowho/gowho/internal/suggest"
 )
 
 // command is one subcommand: it gets its arguments and the standard
@@ -63,7 +71,8 @@ var commands = map[string]command{
 	"ticket": {func(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return runTicket(args, stdout, stderr)
 	}, "make or read an auth_tkt cookie value"},
-	"htpasswd": {runHtpasswd, "print an htpasswd line for USER, password read from stdin"},
+	"htpasswd": {runHtpasswd, "print an htpasswd line for USER, password read at the prompt or from stdin"},
+	"version":  {runVersion, "print gowho's module version and the Go version it was built with"},
 }
 
 // Main runs the command line on os.Args and exits with its status. The
@@ -90,7 +99,11 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "who: unknown command %q\n", args[0])
+		hint := ""
+		if near := suggest.Closest(args[0], slices.Sorted(maps.Keys(commands))); near != "" {
+			hint = fmt.Sprintf(" (did you mean %q?)", near)
+		}
+		fmt.Fprintf(stderr, "who: unknown command %q%s\n", args[0], hint)
 		usage(stderr)
 		return 2
 	}
@@ -100,12 +113,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: who COMMAND [flags] [args]")
 	fmt.Fprintln(w, "\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(commands)) {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'who COMMAND -h' for a command's flags.")
@@ -121,6 +129,9 @@ func isHelp(arg string) bool {
 // and exit with code: 0 after -h (the usage printed), 2 after a flag
 // mistake (the mistake and the usage printed).
 func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if h := flagSetHook.Load(); h != nil {
+		(*h)(fs)
+	}
 	err := fs.Parse(args)
 	switch {
 	case err == nil:
@@ -130,4 +141,84 @@ func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
 	default:
 		return 2, false
 	}
+}
+
+// flagSetHook, when set (by a test), sees every command's FlagSet before
+// it parses: the test that every flag is in its command's usage.
+var flagSetHook atomic.Pointer[func(*flag.FlagSet)]
+
+// parseArgs parses args into fs with the flags anywhere: before, between
+// or after the positional arguments (`who check who.toml -strict`), which
+// it returns in order. "--" ends the flags; what follows is positional.
+// ok and code are as for parseFlags.
+func parseArgs(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
+	for {
+		if code, ok := parseFlags(fs, args); !ok {
+			return nil, code, false
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, 0, true
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), 0, true
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// configArg returns the configuration file of a command that takes it as
+// -config FILE (flagValue) or as its first positional argument, and the
+// positional arguments that follow it. It is an error to give neither or
+// both when want more arguments are left than the command takes.
+func configArg(flagValue string, pos []string, want int) (file string, rest []string, err error) {
+	switch {
+	case flagValue != "" && len(pos) == want:
+		return flagValue, pos, nil
+	case flagValue == "" && len(pos) == want+1:
+		return pos[0], pos[1:], nil
+	case flagValue == "" && len(pos) == 0:
+		return "", nil, errors.New("give the configuration file: -config FILE, or FILE as the first argument")
+	}
+	got := len(pos)
+	if flagValue != "" {
+		got++
+	}
+	return "", nil, fmt.Errorf("want the configuration file and %d more arguments, got %d arguments in all", want, got)
+}
+
+// setUsage makes fs's usage the synopsis lines, then the about lines, then
+// every flag fs defines (flag.PrintDefaults), so no flag goes unlisted.
+func setUsage(fs *flag.FlagSet, w io.Writer, synopsis []string, about ...string) {
+	fs.Usage = func() {
+		for i, l := range synopsis {
+			if i == 0 {
+				fmt.Fprintln(w, "usage: "+l)
+			} else {
+				fmt.Fprintln(w, "       "+l)
+			}
+		}
+		for _, l := range about {
+			fmt.Fprintln(w, l)
+		}
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintln(w, "\nflags (before, between or after the arguments):")
+			fs.PrintDefaults()
+		}
+	}
+}
+
+// errorLine is "who CMD: MESSAGE" without a repeated prefix: an error of
+// package htpasswd reads "htpasswd: ...", which `who htpasswd` would print
+// as "who htpasswd: htpasswd: ...".
+func errorLine(cmd string, err error) string {
+	msg := err.Error()
+	last := cmd[strings.LastIndexByte(cmd, ' ')+1:]
+	for strings.HasPrefix(msg, last+": ") {
+		msg = strings.TrimPrefix(msg, last+": ")
+	}
+	return cmd + ": " + msg
 }
