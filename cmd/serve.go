@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -31,46 +32,113 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	return serveMain(args, stop, stdout, stderr)
 }
 
-// serveMain is runServe with the stop signals coming from stop.
-func serveMain(args []string, stop <-chan os.Signal, stdout, stderr io.Writer) int {
+// serveFlags holds what `who serve`'s command line sets.
+type serveFlags struct {
+	config string
+	debug  bool
+	server serverOptions
+}
+
+// newServeFlags returns serve's flag set, its usage written to stderr.
+// The usage's first line names every flag, built from the set itself.
+func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs := flag.NewFlagSet("who serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "", "the who.toml to load (required)")
-	debug := fs.Bool("debug", false, "log every plugin's answer")
-	var so serverOptions
-	so.register(fs)
+	var sf serveFlags
+	fs.StringVar(&sf.config, "config", "", "the who.toml to load (or give it as the argument)")
+	fs.BoolVar(&sf.debug, "debug", false, "log every plugin's answer")
+	sf.server.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: who serve -config FILE [-addr 127.0.0.1:8080] [-debug] [timeout flags]")
-		fmt.Fprintln(stderr, "Runs the demo app (/, /protected, /whoami, /login, /logout) behind the configured chain.")
-		fmt.Fprintln(stderr, "On SIGINT or SIGTERM it stops accepting, lets running requests finish (up to")
-		fmt.Fprintln(stderr, "-shutdown-timeout), then closes the chain; a second signal stops at once.")
+		fmt.Fprintln(stderr, "usage: who serve [flags] FILE")
+		fmt.Fprintln(stderr, "       who serve -config FILE [flags]")
+		fmt.Fprintln(stderr, "flags: "+serveSynopsis(fs))
+		fmt.Fprintln(stderr, "Runs the demo app (/, /protected, /whoami, /login, /logout) behind the chain of the")
+		fmt.Fprintln(stderr, "who.toml FILE. On SIGINT or SIGTERM it stops accepting, lets running requests finish")
+		fmt.Fprintln(stderr, "(up to -shutdown-timeout), then closes the chain; a second signal stops at once.")
 		fs.PrintDefaults()
 	}
+	return fs, &sf
+}
+
+// serveSynopsis lists every flag of fs but -config, with its default:
+// "[-addr 127.0.0.1:8080] [-debug] ...".
+func serveSynopsis(fs *flag.FlagSet) string {
+	var parts []string
+	fs.VisitAll(func(f *flag.Flag) {
+		switch {
+		case f.Name == "config":
+		case isBoolFlag(f):
+			parts = append(parts, "[-"+f.Name+"]")
+		default:
+			parts = append(parts, "[-"+f.Name+" "+f.DefValue+"]")
+		}
+	})
+	return strings.Join(parts, " ")
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// parseServeArgs parses serve's command line: the who.toml comes as
+// -config FILE or as the one argument, and flags may follow the argument
+// (`who serve who.toml -debug`). ok is false when serve should exit with
+// code (0 after -h, 2 after a mistake, the usage printed).
+func parseServeArgs(args []string, stderr io.Writer) (sf *serveFlags, code int, ok bool) {
+	fs, sf := newServeFlags(stderr)
 	if code, ok := parseFlags(fs, args); !ok {
+		return nil, code, false
+	}
+	if fs.NArg() > 0 {
+		file := fs.Arg(0)
+		if code, ok := parseFlags(fs, fs.Args()[1:]); !ok {
+			return nil, code, false
+		}
+		switch {
+		case fs.NArg() > 0:
+			fmt.Fprintf(stderr, "who serve: one who.toml only; %q is one argument too many\n", fs.Arg(0))
+			fs.Usage()
+			return nil, 2, false
+		case sf.config != "" && sf.config != file:
+			fmt.Fprintf(stderr, "who serve: two who.toml files (-config %q and %q); give one\n", sf.config, file)
+			fs.Usage()
+			return nil, 2, false
+		}
+		sf.config = file
+	}
+	if sf.config == "" {
+		fmt.Fprintln(stderr, "who serve: no who.toml; give it as the argument or with -config FILE")
+		fs.Usage()
+		return nil, 2, false
+	}
+	return sf, 0, true
+}
+
+// serveMain is runServe with the stop signals coming from stop.
+func serveMain(args []string, stop <-chan os.Signal, stdout, stderr io.Writer) int {
+	sf, code, ok := parseServeArgs(args, stderr)
+	if !ok {
 		return code
 	}
-	if *cfgPath == "" || fs.NArg() != 0 {
-		fs.Usage()
-		return 2
-	}
 	level := slog.LevelInfo
-	if *debug {
+	if sf.debug {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(newMaskingHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
-	handler, closeChain, err := newServer(*cfgPath, logger)
+	handler, closeChain, err := newServer(sf.config, logger)
 	if err != nil {
 		printErrors(stderr, err)
 		return 1
 	}
-	ln, err := net.Listen("tcp", so.addr)
+	ln, err := net.Listen("tcp", sf.server.addr)
 	if err != nil {
 		_ = closeChain()
 		fmt.Fprintf(stderr, "who serve: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
-	return serveHTTP(ln, handler, closeChain, so, stop, logger, stderr)
+	return serveHTTP(ln, handler, closeChain, sf.server, stop, logger, stderr)
 }
 
 // serverOptions are the listening address and the timeouts every server
@@ -249,7 +317,7 @@ func demoApp() http.Handler {
 }
 
 func logout(w http.ResponseWriter, r *http.Request) {
-	addHeaders(w.Header(), who.APIFrom(r).Logout(""))
+	who.APIFrom(r).WriteLogout(w, "")
 	http.Redirect(w, r, "/", http.StatusFound)
 }
 
@@ -283,9 +351,7 @@ func login(w http.ResponseWriter, r *http.Request) {
 	}
 	cameFrom := origin.SafeRedirect(r, r.PostForm.Get("came_from"), nil, "/")
 	creds := who.Identity{who.KeyLogin: r.PostForm.Get("login"), who.KeyPassword: r.PostForm.Get("password")}
-	res, headers := who.APIFrom(r).Login(creds, "")
-	addHeaders(w.Header(), headers)
-	if res == nil {
+	if who.APIFrom(r).WriteLogin(w, creds, "") == nil {
 		showLogin(w, r, http.StatusOK, cameFrom, "bad login")
 		return
 	}
@@ -329,14 +395,6 @@ func showLogout(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = logoutPage.Execute(w, nil)
-}
-
-func addHeaders(dst, src http.Header) {
-	for k, vs := range src {
-		for _, v := range vs {
-			dst.Add(k, v)
-		}
-	}
 }
 
 // maskingHandler masks secrets in the records of the next handler: the

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gowho/gowho/internal/origin/origintest"
 	"github.com/gowho/gowho/who"
 )
 
@@ -735,5 +737,235 @@ func TestMaskingKeepsFacts(t *testing.T) {
 	if code != 0 || !strings.Contains(errs, "shorter than 32 bytes") || !strings.Contains(errs, "short_secrets=1") ||
 		!strings.Contains(errs, "allow_weak_secret=false") || !strings.Contains(errs, "option=secret") || strings.Contains(errs, secret) {
 		t.Errorf("who check: exit %d, stderr:\n%s\nwant exit 0 and the warning with option=secret short_secrets=1 allow_weak_secret=false, without the secret", code, errs)
+	}
+}
+
+// serverFor serves the chain of the who.toml at path in front of the demo
+// app.
+func serverFor(t *testing.T, path string) *httptest.Server {
+	t.Helper()
+	h, closeChain, err := newServer(path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("loading %s: %v", path, err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { srv.Close(); _ = closeChain() })
+	return srv
+}
+
+// TestDemoRedirectorComesBack walks the chain of examples/redirector.toml
+// (the redirector challenger and the demo's own /login page) as a browser
+// does: /protected redirects to /login with an absolute came_from, the
+// page keeps it, the login goes back there with a ticket, and the ticket
+// opens /protected. Behind a TLS-terminating proxy (X-Forwarded-Proto)
+// came_from is https; without origin.RequestURL it was http://, which the
+// login page refused over HTTPS, and the user landed on /.
+func TestDemoRedirectorComesBack(t *testing.T) {
+	t.Parallel()
+	srv := serverFor(t, "../examples/redirector.toml")
+	host := strings.TrimPrefix(srv.URL, "http://")
+	for _, tc := range []struct {
+		name     string
+		headers  map[string]string
+		cameFrom string
+	}{
+		{"direct", nil, "http://" + host + "/protected?x=1"},
+		{"behind a TLS proxy", map[string]string{"X-Forwarded-Proto": "https"}, "https://" + host + "/protected?x=1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := "/login?reason=login+required&came_from=" + url.QueryEscape(tc.cameFrom)
+			exchange{method: "GET", path: "/protected?x=1", headers: tc.headers, wantStatus: 302,
+				wantHeader: map[string]string{"Location": want}}.run(t, srv)
+			page := exchange{method: "GET", path: want, headers: tc.headers, wantStatus: 200,
+				wantBody: `name="came_from" value="` + tc.cameFrom + `"`}
+			page.run(t, srv)
+			resp := exchange{method: "POST", path: "/login", headers: tc.headers, setCookie: 1,
+				form: "login=alice&password=wonderland&came_from=" + url.QueryEscape(tc.cameFrom), wantStatus: 302,
+				wantHeader: map[string]string{"Location": tc.cameFrom}}.run(t, srv)
+			var ticket string
+			for _, c := range resp.Cookies() {
+				if c.Name == "auth_tkt" && c.Value != "" {
+					ticket = c.Name + "=" + c.Value
+				}
+			}
+			if ticket == "" {
+				t.Fatalf("login set no auth_tkt cookie: %q", resp.Header.Values("Set-Cookie"))
+			}
+			with := map[string]string{"Cookie": ticket}
+			for k, v := range tc.headers {
+				with[k] = v
+			}
+			exchange{method: "GET", path: "/protected?x=1", headers: with, wantStatus: 200, wantBody: "protected: alice"}.run(t, srv)
+			// WriteLogout sends the forget headers.
+			out := exchange{method: "POST", path: "/logout", form: "x=1", headers: with, wantStatus: 302, setCookie: 1}.run(t, srv)
+			for _, c := range out.Cookies() {
+				if c.Name == "auth_tkt" && c.Value != "" && c.MaxAge >= 0 {
+					t.Errorf("logout kept the ticket: %q", out.Header.Values("Set-Cookie"))
+				}
+			}
+		})
+	}
+}
+
+// TestDemoRedirectorWithoutHost: an HTTP/1.0 browser that sends no Host
+// header is sent to /login with came_from on the server's own address
+// (before: http:///protected, which the login page refused for /), and the
+// demo's login goes back there.
+func TestDemoRedirectorWithoutHost(t *testing.T) {
+	t.Parallel()
+	srv := serverFor(t, "../examples/redirector.toml")
+	addr := srv.Listener.Addr().String()
+	cameFrom := "http://" + addr + "/protected"
+	resp, _ := origintest.RawRequest(t, addr, "GET /protected HTTP/1.0\r\n\r\n")
+	if want := "/login?reason=login+required&came_from=" + url.QueryEscape(cameFrom); resp.StatusCode != 302 || resp.Header.Get("Location") != want {
+		t.Fatalf("GET /protected over HTTP/1.0 without Host: %d, Location %q, want 302 to %q", resp.StatusCode, resp.Header.Get("Location"), want)
+	}
+	form := "login=alice&password=wonderland&came_from=" + url.QueryEscape(cameFrom)
+	resp, _ = origintest.RawRequest(t, addr, "POST /login HTTP/1.0\r\nContent-Type: application/x-www-form-urlencoded\r\n"+
+		"Content-Length: "+strconv.Itoa(len(form))+"\r\n\r\n"+form)
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != cameFrom {
+		t.Fatalf("POST /login over HTTP/1.0 without Host: %d, Location %q, want 302 to %q", resp.StatusCode, resp.Header.Get("Location"), cameFrom)
+	}
+}
+
+// TestDemoLoginRenewsFixedTicket (issue 12 item 3, the demo's half): with
+// a fixed-expiry ticket (timeout without reissue_time) a POST /login of a
+// user who already holds a valid ticket sends a fresh ticket, for the same
+// user and for another; before, the same user got no cookie and was logged
+// out at the old ticket's expiry. The auth_tkt plugin makes the fix.
+func TestDemoLoginRenewsFixedTicket(t *testing.T) {
+	t.Parallel()
+	passwd, err := filepath.Abs("../examples/passwd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "who.toml")
+	toml := `[plugin.redirector]
+use = "redirector"
+login_url = "/login"
+
+[plugin.auth_tkt]
+use = "authtkt"
+secret = "a-test-secret-of-at-least-32-bytes-long"
+digest_algo = "sha256"
+timeout = "1h"
+
+[plugin.htpasswd]
+use = "htpasswd"
+filename = ` + strconv.Quote(passwd) + `
+
+[identifiers]
+plugins = ["auth_tkt"]
+
+[authenticators]
+plugins = ["auth_tkt", "htpasswd"]
+
+[challengers]
+plugins = ["redirector"]
+`
+	if err := os.WriteFile(cfg, []byte(toml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := serverFor(t, cfg)
+	ticketOf := func(resp *http.Response) string {
+		for _, c := range resp.Cookies() {
+			if c.Name == "auth_tkt" && c.Value != "" && c.MaxAge >= 0 {
+				return c.Name + "=" + c.Value
+			}
+		}
+		return ""
+	}
+	first := exchange{method: "POST", path: "/login", form: "login=alice&password=wonderland", wantStatus: 302, setCookie: 1}.run(t, srv)
+	ticket := ticketOf(first)
+	if ticket == "" {
+		t.Fatalf("first login: no ticket in %q", first.Header.Values("Set-Cookie"))
+	}
+	for _, tc := range []struct{ name, form, user string }{
+		{"same user again", "login=alice&password=wonderland", "alice"},
+		{"another user", "login=bob&password=builder", "bob"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := exchange{method: "POST", path: "/login", form: tc.form, headers: map[string]string{"Cookie": ticket},
+				wantStatus: 302}.run(t, srv)
+			fresh := ticketOf(resp)
+			if fresh == "" {
+				t.Fatalf("a login holding a valid ticket sent no fresh ticket: Set-Cookie %q", resp.Header.Values("Set-Cookie"))
+			}
+			exchange{method: "GET", path: "/protected", headers: map[string]string{"Cookie": fresh},
+				wantStatus: 200, wantBody: "protected: " + tc.user}.run(t, srv)
+		})
+	}
+}
+
+// TestServeArgs: the who.toml comes as -config FILE or as the one
+// argument, flags may follow it; two files, an extra argument or none are
+// usage mistakes (exit 2). Before, `who serve examples/who.toml` was one.
+func TestServeArgs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args   []string
+		config string
+		debug  bool
+		addr   string
+		code   int    // when not ok
+		errHas string // on stderr when not ok
+		notOK  bool
+	}{
+		{args: []string{"-config", "a.toml"}, config: "a.toml", addr: "127.0.0.1:8080"},
+		{args: []string{"a.toml"}, config: "a.toml", addr: "127.0.0.1:8080"},
+		{args: []string{"-debug", "a.toml"}, config: "a.toml", debug: true, addr: "127.0.0.1:8080"},
+		{args: []string{"a.toml", "-debug", "-addr", ":0"}, config: "a.toml", debug: true, addr: ":0"},
+		{args: []string{"-config", "a.toml", "a.toml"}, config: "a.toml", addr: "127.0.0.1:8080"},
+		{args: []string{"-config", "a.toml", "b.toml"}, notOK: true, code: 2, errHas: `two who.toml files (-config "a.toml" and "b.toml")`},
+		{args: []string{"a.toml", "b.toml"}, notOK: true, code: 2, errHas: `"b.toml" is one argument too many`},
+		{args: nil, notOK: true, code: 2, errHas: "no who.toml; give it as the argument or with -config FILE"},
+		{args: []string{"a.toml", "-nosuch"}, notOK: true, code: 2, errHas: "flag provided but not defined: -nosuch"},
+		{args: []string{"-h"}, notOK: true, code: 0, errHas: "usage: who serve [flags] FILE"},
+	}
+	for _, tt := range tests {
+		var stderr strings.Builder
+		sf, code, ok := parseServeArgs(tt.args, &stderr)
+		if ok == tt.notOK {
+			t.Errorf("%q: ok = %v, want %v (stderr %q)", tt.args, ok, !tt.notOK, stderr.String())
+			continue
+		}
+		if tt.notOK {
+			if code != tt.code || !strings.Contains(stderr.String(), tt.errHas) {
+				t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", tt.args, code, stderr.String(), tt.code, tt.errHas)
+			}
+			continue
+		}
+		if sf.config != tt.config || sf.debug != tt.debug || sf.server.addr != tt.addr {
+			t.Errorf("%q: config %q debug %v addr %q, want %q %v %q", tt.args, sf.config, sf.debug, sf.server.addr, tt.config, tt.debug, tt.addr)
+		}
+	}
+	// The positional form runs the server as -config does.
+	if code := serveMain([]string{"nosuch.toml"}, nil, io.Discard, io.Discard); code != 1 {
+		t.Errorf("`who serve nosuch.toml`: exit %d, want 1 (a load error)", code)
+	}
+}
+
+// TestServeUsageListsEveryFlag: the usage's synopsis names every flag of
+// serve, -debug and each timeout among them (before, the timeouts were
+// "[timeout flags]"), and -h lists each with its meaning.
+func TestServeUsageListsEveryFlag(t *testing.T) {
+	t.Parallel()
+	var stderr strings.Builder
+	fs, _ := newServeFlags(&stderr)
+	fs.Usage()
+	usage := stderr.String()
+	synopsis, _, _ := strings.Cut(usage, "Runs the demo app")
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		n++
+		if f.Name != "config" && !strings.Contains(synopsis, "[-"+f.Name) {
+			t.Errorf("the usage's synopsis lacks -%s:\n%s", f.Name, synopsis)
+		}
+		if !strings.Contains(usage, "  -"+f.Name) {
+			t.Errorf("the usage does not describe -%s", f.Name)
+		}
+	})
+	if n < 9 || !strings.Contains(synopsis, "[-debug]") || !strings.Contains(synopsis, "-config FILE") {
+		t.Errorf("usage:\n%s", usage)
 	}
 }
