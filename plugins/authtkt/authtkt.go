@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gowho/gowho/who"
@@ -27,6 +28,16 @@ const (
 	// (int64).
 	KeyTimestamp = "timestamp"
 )
+
+// MaxAgeToken is the prefix of the token that carries a persistent
+// login's cookie lifetime: a ticket remembered with who.KeyMaxAge = N
+// (N > 0 seconds, at most 400 days) holds the token "gowho.max_age=N"
+// after the identity's own tokens. Identify takes it out of who.KeyTokens
+// and returns N as who.KeyMaxAge, so that the ticket reissued after
+// reissue_time is again a cookie of N seconds, not a browser-session
+// cookie. Apache shows it in REMOTE_USER_TOKENS and repoze.who in the
+// identity's tokens; both keep it when they reissue the ticket.
+const MaxAgeToken = "gowho.max_age="
 
 // Secret lengths, in bytes. A secret (or old secret) shorter than
 // MinSecretBytes is refused unless Options.AllowWeakSecret is set; one
@@ -122,8 +133,9 @@ type Options struct {
 	// Now is the clock (Go only; default time.Now).
 	Now func() time.Time `toml:"-"`
 	// Logger receives the load-time warning about a secret shorter than
-	// GoodSecretBytes (Go only; nil: slog.Default(); the factory passes
-	// the chain's logger). The secret itself is never logged.
+	// GoodSecretBytes, and (once per plugin) why an identity could not be
+	// written as a ticket (Go only; nil: slog.Default(); the factory
+	// passes the chain's logger). The secret itself is never logged.
 	Logger *slog.Logger `toml:"-"`
 }
 
@@ -146,14 +158,24 @@ type Plugin struct {
 	enc        string
 	checker    func(string) bool
 	now        func() time.Time
+	log        *slog.Logger
 	cache      ticketCache
+	// unencodable is set once Remember has logged an identity it cannot
+	// write as a ticket, so the log says it once per plugin.
+	unencodable atomic.Bool
 }
 
 var (
 	_ who.Identifier    = (*Plugin)(nil)
 	_ who.Rememberer    = (*Plugin)(nil)
 	_ who.Authenticator = (*Plugin)(nil)
+	_ who.SecretKeyer   = (*Plugin)(nil)
 )
+
+// SecretKeys is nil (who.SecretKeyer): an auth_tkt identity holds the
+// userid, timestamp, tokens, user data and cookie lifetime, none of them
+// secret; the ticket's digest and the plugin's secret never enter it.
+func (p *Plugin) SecretKeys() []string { return nil }
 
 // New checks o and returns the plugin. Errors are *who.OptionError naming
 // the key.
@@ -216,12 +238,12 @@ func New(o Options) (*Plugin, error) {
 			short++
 		}
 	}
+	p.log = o.Logger
+	if p.log == nil {
+		p.log = slog.Default()
+	}
 	if short > 0 {
-		log := o.Logger
-		if log == nil {
-			log = slog.Default()
-		}
-		log.Warn("authtkt: a ticket secret is shorter than 32 bytes; anyone holding one ticket can try to guess it offline: use 32 random bytes or more (openssl rand -hex 32)",
+		p.log.Warn("authtkt: a ticket secret is shorter than 32 bytes; anyone holding one ticket can try to guess it offline: use 32 random bytes or more (openssl rand -hex 32)",
 			"option", secretKey, "short_secrets", short, "allow_weak_secret", o.AllowWeakSecret)
 	}
 	if p.name == "" {
@@ -532,30 +554,106 @@ func (p *Plugin) lookup(r *http.Request) (found, *cacheEntry) {
 // ticket is not an error: the result is nil. The identity holds
 // KeyTicketUserID, KeyTimestamp, who.KeyTokens ([]string, nil when none)
 // and who.KeyUserData (the user data string; repoze.who 2.2's
-// "userid_type:T" is read as 3.x's "userid_type=T").
+// "userid_type:T" is read as 3.x's "userid_type=T"); and who.KeyMaxAge
+// (int64 seconds) when the ticket is a persistent login's (MaxAgeToken),
+// whose token is then not among who.KeyTokens.
 func (p *Plugin) Identify(r *http.Request) (who.Identity, error) {
 	f, e := p.lookup(r)
 	if e != nil {
 		k := p.keep(r, e, nil)
 		// The entry is shared by every request that sends the ticket:
 		// each identity gets its own tokens slice.
-		return who.Identity{
+		id := who.Identity{
 			KeyTicketUserID: e.uid,
 			KeyTimestamp:    e.ts,
 			who.KeyTokens:   k.tokensCopy(e.tokens),
 			who.KeyUserData: e.ud,
-		}, nil
+		}
+		if e.maxAge != nil {
+			id[who.KeyMaxAge] = e.maxAge
+		}
+		return id, nil
 	}
 	if f.uid == "" {
 		return nil, nil
 	}
 	k := p.keep(r, nil, &f)
-	return who.Identity{
+	tokens, maxAge := splitMaxAge(f.p.tokens)
+	id := who.Identity{
 		KeyTicketUserID: f.uid,
 		KeyTimestamp:    int64(f.p.ts),
-		who.KeyTokens:   k.splitTokens(f.p.tokens),
+		who.KeyTokens:   k.splitTokens(tokens),
 		who.KeyUserData: normUserData(f.p.userdata),
-	}, nil
+	}
+	if maxAge > 0 {
+		id[who.KeyMaxAge] = maxAge
+	}
+	return id, nil
+}
+
+// splitMaxAge returns a ticket's tokens field without its MaxAgeToken
+// tokens and the lifetime they carry (0: none; the last one counts). It
+// allocates nothing for a ticket without one.
+func splitMaxAge(tokens string) (rest string, maxAge int64) {
+	if !strings.Contains(tokens, MaxAgeToken) {
+		return tokens, 0
+	}
+	parts := strings.Split(tokens, ",")
+	kept := parts[:0]
+	for _, t := range parts {
+		if n := maxAgeToken(t); n > 0 {
+			maxAge = n
+			continue
+		}
+		kept = append(kept, t)
+	}
+	if maxAge == 0 {
+		return tokens, 0
+	}
+	return strings.Join(kept, ","), maxAge
+}
+
+// maxAgeToken returns the lifetime a MaxAgeToken token carries: a
+// positive decimal number of seconds, at most maxCookieAge, without sign
+// or leading zero. Any other token (0 for it) is an ordinary token.
+func maxAgeToken(t string) int64 {
+	v, ok := strings.CutPrefix(t, MaxAgeToken)
+	if !ok || v == "" || v[0] < '1' || v[0] > '9' {
+		return 0
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n > maxCookieAge {
+		return 0
+	}
+	return n
+}
+
+// withoutMaxAge returns tokens without MaxAgeToken tokens: the lifetime
+// Remember writes is who.KeyMaxAge's, whatever the tokens say.
+func withoutMaxAge(tokens []string) []string {
+	isMarker := func(t string) bool { return maxAgeToken(t) > 0 }
+	if !slices.ContainsFunc(tokens, isMarker) {
+		return tokens
+	}
+	return slices.DeleteFunc(slices.Clone(tokens), isMarker)
+}
+
+// fromTicket reports whether id is the identity Identify returned for the
+// ticket f (its userid and timestamp), not a login's credentials: only
+// such an identity may leave an unchanged ticket as it is.
+func fromTicket(id who.Identity, f found) bool {
+	if id.Str(KeyTicketUserID) != f.uid {
+		return false
+	}
+	switch ts := id[KeyTimestamp].(type) {
+	case int64:
+		return ts == int64(f.p.ts)
+	case int:
+		return int64(ts) == int64(f.p.ts)
+	case float64: // an identity that went through JSON
+		return ts == float64(f.p.ts)
+	}
+	return false
 }
 
 // normUserData turns repoze.who 2.2's "userid_type:T" into 3.x's
@@ -604,19 +702,36 @@ func (p *Plugin) Authenticate(_ *http.Request, id who.Identity) (string, error) 
 // Remember returns the Set-Cookie headers that store the identity's
 // who.KeyUserID, who.KeyTokens ([]string) and who.KeyUserData (a string,
 // or a map / url.Values written as a query string, repoze.who 3.x style),
-// with a cookie lifetime of who.KeyMaxAge seconds when present. It
-// returns nil when the request already carries the same ticket and it
-// needs no reissue (reissue_time, or a ticket signed with an old secret).
-// An identity it cannot encode (ErrUnencodable) gives nil.
+// with a cookie lifetime of who.KeyMaxAge seconds when present. A
+// positive lifetime also goes into the ticket (MaxAgeToken), so that every
+// reissue sends a cookie of the same full lifetime again.
+//
+// It returns nil when id is the identity Identify returned for the
+// ticket the request carries, the ticket is unchanged and it needs no
+// reissue (reissue_time, or a ticket signed with an old secret). Any
+// other identity (a login) always gets a new ticket, so a login while
+// holding a fixed-expiry ticket starts a new lifetime.
+//
+// The value is written in double quotes, so tokens and user data may
+// hold spaces and user data "!" (see Ticket.Cookie for the rest). An
+// identity it cannot write (ErrUnencodable) gives nil, and the first such
+// identity is logged, once per plugin: a ticket that came in with it is
+// then not reissued, and its timeout stops sliding.
 func (p *Plugin) Remember(r *http.Request, id who.Identity) http.Header {
 	uid := id.Str(who.KeyUserID)
 	if uid == "" {
 		return nil
 	}
-	tokens := tokenList(id[who.KeyTokens])
+	tokens := withoutMaxAge(tokenList(id[who.KeyTokens]))
 	ud := userData(id[who.KeyUserData])
-	if f, ok := p.find(r); ok && f.secret == 0 && f.uid == uid && normUserData(f.p.userdata) == ud && sameTokens(f.p.tokens, tokens) {
-		if p.reissue <= 0 || !time.Unix(int64(f.p.ts), 0).Add(p.reissue).Before(p.now()) {
+	maxAge, hasMaxAge := maxAgeOf(id[who.KeyMaxAge])
+	var keep int64 // the lifetime the ticket carries
+	if hasMaxAge && maxAge > 0 {
+		keep = min(maxAge, maxCookieAge)
+	}
+	if f, ok := p.find(r); ok && f.secret == 0 && f.uid == uid && normUserData(f.p.userdata) == ud && fromTicket(id, f) {
+		if rest, had := splitMaxAge(f.p.tokens); had == keep && sameTokens(rest, tokens) &&
+			(p.reissue <= 0 || !time.Unix(int64(f.p.ts), 0).Add(p.reissue).Before(p.now())) {
 			return nil
 		}
 	}
@@ -625,12 +740,19 @@ func (p *Plugin) Remember(r *http.Request, id who.Identity) http.Header {
 	if !ok {
 		return nil
 	}
+	if keep > 0 {
+		tokens = append(tokens[:len(tokens):len(tokens)], MaxAgeToken+strconv.FormatInt(keep, 10))
+	}
 	t := Ticket{UserID: uid, Tokens: tokens, UserData: ud, Time: now, IP: ip, Encoding: p.enc}
-	v, err := t.Cookie(p.secret, p.algo)
+	v, err := t.quotedCookie(p.secret, p.algo)
 	if err != nil {
+		if p.unencodable.CompareAndSwap(false, true) {
+			p.log.Warn("authtkt: an identity cannot be written as a ticket, so no cookie is sent for it; "+
+				"a ticket that carried it is not reissued and its timeout stops sliding (logged once per plugin)",
+				"cookie_name", p.name, "error", err)
+		}
 		return nil
 	}
-	maxAge, hasMaxAge := maxAgeOf(id[who.KeyMaxAge])
 	return p.headers(r, v, maxAge, hasMaxAge, now)
 }
 

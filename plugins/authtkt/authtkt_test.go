@@ -182,12 +182,14 @@ func TestSetCookieBytes(t *testing.T) {
 			},
 		},
 		{
+			// repoze.who's bytes for alice with the token
+			// gowho.max_age=3600, which carries the lifetime to reissues.
 			name:   "repoze secure include_ip max_age",
 			o:      Options{CookieName: "tkt", Secure: true, IncludeIP: true, SameSite: SameSiteOff},
 			remote: "10.0.0.7:5555",
 			id:     who.Identity{who.KeyUserID: "alice", who.KeyMaxAge: "3600"},
 			want: []string{
-				`tkt="0a6735e125e63fa9fc6c9e2e199b59e46553f100alice!"; Path=/; Max-Age=3600; Expires=Tue, 14 Nov 2023 23:13:20 GMT; secure; HttpOnly`,
+				`tkt="3719daa35f918628b736375abec61f726553f100alice!gowho.max_age=3600!"; Path=/; Max-Age=3600; Expires=Tue, 14 Nov 2023 23:13:20 GMT; secure; HttpOnly`,
 			},
 		},
 		{
@@ -195,7 +197,7 @@ func TestSetCookieBytes(t *testing.T) {
 			o:    Options{CookieName: "tkt", SameSite: SameSiteOff},
 			id:   who.Identity{who.KeyUserID: "alice", who.KeyMaxAge: int64(math.MaxInt64)},
 			want: []string{
-				`tkt="aa9330a397e010c15f732ae177ed1f126553f100alice!"; Path=/; Max-Age=34560000; Expires=Wed, 18 Dec 2024 22:13:20 GMT; HttpOnly`,
+				`tkt="` + mustCookie(Ticket{UserID: "alice", Tokens: []string{"gowho.max_age=34560000"}, Time: t1700}, "md5") + `"; Path=/; Max-Age=34560000; Expires=Wed, 18 Dec 2024 22:13:20 GMT; HttpOnly`,
 			},
 		},
 		{
@@ -203,7 +205,7 @@ func TestSetCookieBytes(t *testing.T) {
 			o:    Options{CookieName: "tkt", SameSite: SameSiteOff},
 			id:   who.Identity{who.KeyUserID: "alice", who.KeyMaxAge: 1e30},
 			want: []string{
-				`tkt="aa9330a397e010c15f732ae177ed1f126553f100alice!"; Path=/; Max-Age=34560000; Expires=Wed, 18 Dec 2024 22:13:20 GMT; HttpOnly`,
+				`tkt="` + mustCookie(Ticket{UserID: "alice", Tokens: []string{"gowho.max_age=34560000"}, Time: t1700}, "md5") + `"; Path=/; Max-Age=34560000; Expires=Wed, 18 Dec 2024 22:13:20 GMT; HttpOnly`,
 			},
 		},
 		{
@@ -311,6 +313,22 @@ func wrap(t testing.TB, p *Plugin, app http.Handler) http.Handler {
 	return m.Wrap(app)
 }
 
+// identifiedAs is what the chain passes to Remember on an identified
+// request: Identify's identity with the authenticated userid (nil when
+// Identify found no ticket).
+func identifiedAs(t testing.TB, p *Plugin, r *http.Request) who.Identity {
+	t.Helper()
+	id, err := p.Identify(r)
+	if err != nil {
+		t.Fatalf("Identify: %v", err)
+	}
+	if id == nil {
+		return nil
+	}
+	id[who.KeyUserID] = id.Str(KeyTicketUserID)
+	return id
+}
+
 func mustCookie(t Ticket, algo string) string {
 	v, err := t.Cookie("s33kr1t", algo)
 	if err != nil {
@@ -342,7 +360,7 @@ func TestRememberUnchangedIsNil(t *testing.T) {
 	t.Parallel()
 	p := mustNew(t, Options{})
 	v := mustCookie(Ticket{UserID: "alice", Tokens: []string{"a", "b"}, UserData: "k=v", Time: t1700.Add(-time.Hour)}, "md5")
-	id := who.Identity{who.KeyUserID: "alice", who.KeyTokens: []string{"a", "b"}, who.KeyUserData: "k=v"}
+	id := identifiedAs(t, p, req("h", "", "auth_tkt=\""+v+"\""))
 	if h := p.Remember(req("h", "", "auth_tkt=\""+v+"\""), id); h != nil {
 		t.Fatalf("unchanged: got %q", h)
 	}
@@ -353,7 +371,7 @@ func TestRememberUnchangedIsNil(t *testing.T) {
 	if h := p.Remember(req("h", ""), who.Identity{}); h != nil {
 		t.Fatal("no userid: got headers")
 	}
-	if h := p.Remember(req("h", ""), who.Identity{who.KeyUserID: "bad\"quote", who.KeyTokens: []string{"a b"}}); h != nil {
+	if h := p.Remember(req("h", ""), who.Identity{who.KeyUserID: "bad\"quote", who.KeyTokens: []string{`a"b`}}); h != nil {
 		t.Fatal("unencodable token: got headers")
 	}
 }
@@ -363,7 +381,6 @@ func TestReissueAndTimeout(t *testing.T) {
 	mk := func(age time.Duration) string {
 		return "auth_tkt=" + mustCookie(Ticket{UserID: "alice", Time: t1700.Add(-age)}, "md5")
 	}
-	id := who.Identity{who.KeyUserID: "alice"}
 	tests := []struct {
 		name     string
 		o        Options
@@ -384,9 +401,12 @@ func TestReissueAndTimeout(t *testing.T) {
 			t.Parallel()
 			p := mustNew(t, tt.o)
 			r := req("h", "", mk(tt.age))
-			got, _ := p.Identify(r)
-			if (got != nil) != tt.identify {
-				t.Fatalf("identify = %v, want found=%v", got, tt.identify)
+			id := identifiedAs(t, p, r)
+			if (id != nil) != tt.identify {
+				t.Fatalf("identify = %v, want found=%v", id, tt.identify)
+			}
+			if id == nil {
+				id = who.Identity{who.KeyUserID: "alice"} // a login
 			}
 			if h := p.Remember(r, id); (h != nil) != tt.reissue {
 				t.Fatalf("remember = %q, want reissue=%v", h, tt.reissue)
@@ -559,7 +579,7 @@ func TestSecretRotation(t *testing.T) {
 	if id, _ := mustNew(t, Options{Secret: "new"}).Identify(req("h", "", nc)); id == nil {
 		t.Fatal("reissued ticket not signed with the new secret")
 	}
-	if h := p.Remember(req("h", "", nc), who.Identity{who.KeyUserID: "alice"}); h != nil {
+	if h := p.Remember(req("h", "", nc), identifiedAs(t, p, req("h", "", nc))); h != nil {
 		t.Fatal("new-secret ticket reissued again")
 	}
 }

@@ -43,7 +43,8 @@ type cacheEntry struct {
 	f       found
 	uid, ts any
 	ud      any
-	tokens  []string
+	tokens  []string // without the MaxAgeToken
+	maxAge  any      // the MaxAgeToken's int64, nil when none
 }
 
 // cacheKey appends the canonical form of a decoded ticket to dst: the
@@ -81,10 +82,14 @@ func (c *ticketCache) put(key []byte, f found) *cacheEntry {
 	f.p.tokens = strings.Clone(f.p.tokens)
 	f.p.userdata = strings.Clone(f.p.userdata)
 	var tokens []string
-	if f.p.tokens != "" {
-		tokens = strings.Split(f.p.tokens, ",")
+	rest, maxAge := splitMaxAge(f.p.tokens)
+	if rest != "" {
+		tokens = strings.Split(rest, ",")
 	}
 	e := &cacheEntry{f: f, uid: f.uid, ts: int64(f.p.ts), tokens: tokens, ud: normUserData(f.p.userdata)}
+	if maxAge > 0 {
+		e.maxAge = maxAge
+	}
 	size := entrySize(len(key), e)
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -191,6 +191,20 @@ func hashHex(dst []byte, algo string, msg []byte) int {
 // digest algorithm ("" is md5). It refuses, with ErrUnencodable, a field
 // the ticket's encoding cannot carry.
 func (t Ticket) Cookie(secret, digest string) (string, error) {
+	return t.encode(secret, digest, false)
+}
+
+// quotedCookie is Cookie for a value that is written in double quotes (the
+// plugin's own Set-Cookie lines): tokens and user data may also hold
+// spaces, and user data "!". When user data holds "!", the tokens field is
+// always written (empty when there are none, as Apache writes it), so that
+// the first "!" after the userid still ends the tokens and every reader
+// (gowho, repoze.who, mod_auth_tkt) splits the ticket as it was signed.
+func (t Ticket) quotedCookie(secret, digest string) (string, error) {
+	return t.encode(secret, digest, true)
+}
+
+func (t Ticket) encode(secret, digest string, quoted bool) (string, error) {
 	if err := CheckDigest(digest); err != nil {
 		return "", err
 	}
@@ -198,11 +212,11 @@ func (t Ticket) Cookie(secret, digest string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tokens, err := joinTokens(t.Tokens)
+	tokens, err := joinTokens(t.Tokens, quoted)
 	if err != nil {
 		return "", err
 	}
-	if err := checkUserData(t.UserData); err != nil {
+	if err := checkUserData(t.UserData, quoted); err != nil {
 		return "", err
 	}
 	ts := uint32(t.Time.Unix())
@@ -215,7 +229,7 @@ func (t Ticket) Cookie(secret, digest string) (string, error) {
 	b = fmt.Appendf(b, "%08x", ts)
 	b = append(b, quid...)
 	b = append(b, '!')
-	if tokens != "" {
+	if tokens != "" || strings.IndexByte(t.UserData, '!') >= 0 {
 		b = append(b, tokens...)
 		b = append(b, '!')
 	}
@@ -254,25 +268,46 @@ func encodeUserID(uid, enc string) (string, error) {
 	return "", fmt.Errorf("%w: unknown userid_encoding %q (want %q or %q)", ErrUnencodable, enc, EncodingRepoze, EncodingModAuthTkt)
 }
 
-func joinTokens(tokens []string) (string, error) {
+// quotedSafe reports whether c may appear inside a double-quoted cookie
+// value that every reader takes as it is: printable ASCII and the space,
+// without the quote, ";" and the backslash (which Python's and gowho's
+// readers take as an escape).
+func quotedSafe(c byte) bool {
+	return c >= 0x20 && c < 0x7f && c != '"' && c != ';' && c != '\\'
+}
+
+// joinTokens joins tokens with ","; quoted (the value goes in double
+// quotes) also allows spaces in a token.
+func joinTokens(tokens []string, quoted bool) (string, error) {
 	for _, tok := range tokens {
 		if tok == "" {
 			return "", fmt.Errorf("%w: empty token", ErrUnencodable)
 		}
 		for i := 0; i < len(tok); i++ {
-			if !cookieSafe(tok[i]) || tok[i] == ',' {
-				return "", fmt.Errorf("%w: token byte %q (tokens may not hold ',', '!', spaces, quotes or ';')", ErrUnencodable, tok[i])
+			c := tok[i]
+			if c == ',' || c == '!' || !cookieSafe(c) && !(quoted && quotedSafe(c)) {
+				if quoted {
+					return "", fmt.Errorf("%w: token byte %q (tokens may not hold ',', '!', quotes, ';', backslashes, control or non-ASCII bytes)", ErrUnencodable, c)
+				}
+				return "", fmt.Errorf("%w: token byte %q (tokens may not hold ',', '!', spaces, quotes or ';')", ErrUnencodable, c)
 			}
 		}
 	}
 	return strings.Join(tokens, ","), nil
 }
 
-func checkUserData(ud string) error {
+// checkUserData refuses user data the ticket cannot carry; quoted (the
+// value goes in double quotes) also allows spaces and "!".
+func checkUserData(ud string, quoted bool) error {
 	for i := 0; i < len(ud); i++ {
-		if !cookieSafe(ud[i]) {
-			return fmt.Errorf("%w: user data byte %q (user data may not hold '!', spaces, quotes or ';'; URL-encode it)", ErrUnencodable, ud[i])
+		c := ud[i]
+		if quoted && quotedSafe(c) || cookieSafe(c) {
+			continue
 		}
+		if quoted {
+			return fmt.Errorf("%w: user data byte %q (user data may not hold quotes, ';', backslashes, control or non-ASCII bytes; URL-encode it)", ErrUnencodable, c)
+		}
+		return fmt.Errorf("%w: user data byte %q (user data may not hold '!', spaces, quotes or ';'; URL-encode it)", ErrUnencodable, c)
 	}
 	return nil
 }
@@ -343,6 +378,48 @@ func unhex(c byte) byte {
 	}
 }
 
+// cookieUnquote is Python's http.cookies._unquote: a value of at least
+// two bytes that starts and ends with a double quote loses them, and
+// inside, a backslash and three octal digits (the first 0-3) is that byte
+// and a backslash and any other byte but LF is that byte; a backslash
+// before LF or at the end stays. Any other value is returned as it is.
+// Python decodes \ooo to the character of that code point in a
+// Latin-1-decoded header, which is the byte here. It allocates only when
+// the value holds a backslash.
+func cookieUnquote(v string) string {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return v
+	}
+	v = v[1 : len(v)-1]
+	i := strings.IndexByte(v, '\\')
+	if i < 0 {
+		return v
+	}
+	b := make([]byte, 0, len(v))
+	b = append(b, v[:i]...)
+	for ; i < len(v); i++ {
+		c := v[i]
+		if c != '\\' || i+1 >= len(v) {
+			b = append(b, c)
+			continue
+		}
+		if i+3 < len(v) && '0' <= v[i+1] && v[i+1] <= '3' && isOctal(v[i+2]) && isOctal(v[i+3]) {
+			b = append(b, (v[i+1]-'0')<<6|(v[i+2]-'0')<<3|(v[i+3]-'0'))
+			i += 3
+			continue
+		}
+		if v[i+1] == '\n' {
+			b = append(b, c) // Python's "." does not match a newline
+			continue
+		}
+		b = append(b, v[i+1])
+		i++
+	}
+	return string(b)
+}
+
+func isOctal(c byte) bool { return '0' <= c && c <= '7' }
+
 // raw is a decoded, unverified ticket.
 type raw struct {
 	digest   string
@@ -355,9 +432,14 @@ type raw struct {
 // Normalize returns the raw ticket string inside a cookie value, whatever
 // encoding it came in: raw, "quoted", URL-escaped ("!" as %21), or base64
 // (standard or URL alphabet, padded or not, quoted or not). Apache
-// mod_auth_tkt reads all of these.
+// mod_auth_tkt reads all of these. A value in double quotes has its
+// escapes decoded first, as Python's http.cookies (which repoze.who reads
+// cookies with) does: "\054" is ",", the way WebOb's set_cookie and
+// http.cookies write a comma (see cookieUnquote). Quotes left unbalanced
+// around the ticket are then stripped.
 func Normalize(value string) (string, error) {
 	v := strings.TrimSpace(value)
+	v = cookieUnquote(v)
 	v = strings.Trim(v, `"`)
 	if strings.IndexByte(v, '!') >= 0 {
 		return v, nil
