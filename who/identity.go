@@ -46,7 +46,9 @@ func (id Identity) Clone() Identity {
 	return maps.Clone(id)
 }
 
-// Public returns a copy without the password, for display.
+// Public returns a copy without the password, for display. It knows
+// nothing of the keys plugins declare secret (SecretKeyer): to print an
+// identity, prefer id.Masked(m.SecretKeys()), which masks them too.
 func (id Identity) Public() Identity {
 	if id == nil {
 		return nil

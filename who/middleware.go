@@ -90,6 +90,7 @@ type Middleware struct {
 	trustedHeader  string
 	trustedName    string // "header:" + trustedHeader, the Identifier of its results
 	remoteUserKey  string
+	secretKeys     []string // SecretKeys: masked in debug logs and plugin errors
 }
 
 type stageEntry[T any] struct {
@@ -128,6 +129,7 @@ func New(cfg Config) (*Middleware, error) {
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
+	m.secretKeys = m.chainSecretKeys()
 	return m, nil
 }
 
@@ -326,7 +328,12 @@ func (st *state) authenticateInto(dst *Result) *Result {
 			continue
 		}
 		if debug {
-			m.log.Debug("who: identifier answered", "plugin", e.Name, "found", id != nil)
+			if id == nil {
+				m.log.Debug("who: identifier answered", "plugin", e.Name, "found", false)
+			} else {
+				m.log.Debug("who: identifier answered", "plugin", e.Name, "found", true,
+					"identity", maskedLog{id, m.secretKeys})
+			}
 		}
 		if id != nil {
 			found = append(found, identified{entry: e, rank: i, identity: id})
@@ -356,6 +363,7 @@ func (st *state) rank(found []identified, debug, copyIdentity bool, dst *Result)
 		}
 		for _, f := range found {
 			uid, err := a.p.Authenticate(st.r, f.identity)
+			err = maskError(err, f.identity, m.secretKeys) // a plugin's message may quote the credential
 			if st.trace != nil && st.trace.Authenticated != nil {
 				st.trace.Authenticated(a.Name, f.entry.Name, [2]int{ai, f.rank}, uid, err)
 			}
@@ -404,7 +412,7 @@ func (st *state) addMetadata(res *Result) {
 		if !p.RunsFor(st.classification) {
 			continue
 		}
-		err := p.p.AddMetadata(st.r, res.Identity)
+		err := maskError(p.p.AddMetadata(st.r, res.Identity), res.Identity, st.m.secretKeys)
 		if st.trace != nil && st.trace.Metadata != nil {
 			st.trace.Metadata(p.Name, res.Identity, err)
 		}

@@ -9,7 +9,10 @@ import (
 // Trace receives what the chain decides for one request, step by step, as
 // httptrace.ClientTrace does for a client. Any field may be nil. Install it
 // with WithTrace; `who explain` prints one. Identities passed to a trace
-// hold passwords: print them with Identity.Public.
+// hold passwords and other secrets: print them with
+// id.Masked(m.SecretKeys()), which masks what the chain's plugins declare
+// (Identity.Public drops only the password). Errors passed to a trace have
+// those values masked in their messages and unwrap to the plugin's error.
 type Trace struct {
 	// Classified reports the request's classification.
 	Classified func(classification string)
