@@ -1,14 +1,11 @@
 package form
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -117,7 +114,21 @@ type Options struct {
 
 	// Rememberer is used instead of RemembererName (Go only).
 	Rememberer who.Rememberer `toml:"-"`
+	// Name is the plugin's name among the chain's identifiers (its
+	// who.Entry.Name): a login POST authenticates the posted credentials
+	// with who.API.Login as found by this identifier (Go only; the
+	// configuration loader sets it to NAME of [plugin.NAME]; default
+	// DefaultName).
+	Name string `toml:"-"`
+	// Logger receives the one error a misconfigured chain causes (Name
+	// not among its identifiers); nil: slog.Default() (Go only; the
+	// loader passes the plugin's own logger).
+	Logger *slog.Logger `toml:"-"`
 }
+
+// DefaultName is the default of Options.Name, the name the documentation
+// and who.toml examples give the form plugin.
+const DefaultName = "form"
 
 // Page is what the form template receives.
 type Page struct {
@@ -173,6 +184,10 @@ func New(o Options) (*Plugin, error) {
 	def(&o.PostLogoutURL, "/")
 	def(&o.LoginCounterName, "__logins")
 	def(&o.CSRFCookieName, "who_csrf")
+	def(&o.Name, DefaultName)
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
 	for key, v := range map[string]string{"login_handler_path": o.LoginHandlerPath, "logout_handler_path": o.LogoutHandlerPath} {
 		if !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") || !origin.PlainBytes(v) {
 			return nil, optErr(key, fmt.Errorf("%q must be a path starting with one /, without spaces, controls or backslashes", v))
@@ -277,12 +292,22 @@ func (p *Plugin) Forget(r *http.Request, id who.Identity) http.Header {
 	return p.rem.Forget(r, id)
 }
 
-// Identify reads a login POST (login_handler_path, or any URL with the
-// login_form_qs flag in the form-on-challenge mode) and answers the
-// request itself with who.ReplaceHandler: a redirect after a successful
-// login, the form again with a message otherwise. It also answers the
-// logout path and, in the redirecting mode, GET login_form_url.
+// Identify answers a login POST (login_handler_path, or any URL with the
+// login_form_qs flag in the form-on-challenge mode) itself with
+// who.ReplaceHandler: the replacement authenticates the posted
+// credentials with who.API.Login, as found by this plugin (Options.Name),
+// whoever the request's other identifiers (a ticket) name, and answers a
+// redirect with the rememberer's headers after a successful login, the
+// form again with a message otherwise. So Identify returns no identity
+// for a login POST: the credentials are checked once, by Login, and a
+// ticket of another user (or of the same one) cannot outrank them. It
+// also answers the logout path and, in the redirecting mode, GET
+// login_form_url; and it makes the plugin the one CSRFToken and CSRFField
+// find for the request.
 func (p *Plugin) Identify(r *http.Request) (who.Identity, error) {
+	if who.RequestValue(r, requestKey{}) == nil {
+		who.SetRequestValue(r, requestKey{}, p)
+	}
 	path := r.URL.Path
 	switch {
 	case p.redirects && path == p.o.LoginHandlerPath:
@@ -350,8 +375,19 @@ func (p *Plugin) login(r *http.Request, action string) (who.Identity, error) {
 		}
 	}
 	who.ReplaceHandler(r, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		res := who.ResultFrom(r.Context())
-		if res == nil || res.Identity.Str(who.KeyLogin) != login || res.Identity.Str(who.KeyPassword) != password {
+		// The posted credentials are authenticated whoever the request's
+		// ticket names (it ranks first, auth_tkt authenticating first),
+		// and a success is remembered through this plugin: a fresh ticket.
+		res, headers := who.APIFrom(r).Login(id, p.o.Name)
+		if headers == nil {
+			// Login's answer for a name the chain has no identifier under.
+			p.o.Logger.Error("form: the chain has no identifier named as this plugin, so no login can succeed; set form.Options.Name to the plugin's who.Entry.Name",
+				"name", p.o.Name)
+			http.Error(w, "The login is misconfigured on the server.", http.StatusInternalServerError)
+			return
+		}
+		if res == nil {
+			// A failed login forgets nothing: whoever was logged in stays.
 			p.formHandler(action, cameFrom, login, MsgFailed, n+1, http.StatusOK, nil).ServeHTTP(w, r)
 			return
 		}
@@ -365,9 +401,9 @@ func (p *Plugin) login(r *http.Request, action string) (who.Identity, error) {
 			u.RawQuery = q.Encode()
 			dest = origin.SafeRedirect(r, u.RequestURI(), nil, p.o.PostLoginURL)
 		}
-		redirect(w, dest, nil)
+		redirect(w, dest, headers)
 	}))
-	return id, nil
+	return nil, nil
 }
 
 // servesForm reports whether the plugin renders the login form itself
@@ -540,47 +576,6 @@ func (p *Plugin) formHandler(action, cameFrom, login, msg string, logins, status
 			CSRFField: FieldCSRF, CSRFToken: token, CounterName: p.o.LoginCounterName, Logins: logins,
 		})
 	})
-}
-
-// The CSRF defence is an HMAC of a per-browser cookie: the form carries
-// HMAC(csrf_secret, cookie) in a hidden field, and a POST is accepted only
-// when the field matches the cookie the browser sends. Another site can
-// neither read the cookie nor compute the HMAC.
-
-func (p *Plugin) mac(cookie string) string {
-	m := hmac.New(sha256.New, p.key)
-	m.Write([]byte(cookie))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-func validNonce(v string) bool {
-	if len(v) != 43 {
-		return false
-	}
-	_, err := base64.RawURLEncoding.DecodeString(v)
-	return err == nil
-}
-
-// csrfToken returns the token for the browser's CSRF cookie, setting a new
-// cookie when it has none.
-func (p *Plugin) csrfToken(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(p.o.CSRFCookieName); err == nil && validNonce(c.Value) {
-		return p.mac(c.Value)
-	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	v := base64.RawURLEncoding.EncodeToString(b)
-	http.SetCookie(w, &http.Cookie{Name: p.o.CSRFCookieName, Value: v, Path: "/", HttpOnly: true,
-		Secure: p.o.Secure, SameSite: http.SameSiteLaxMode})
-	return p.mac(v)
-}
-
-func (p *Plugin) checkCSRF(r *http.Request, token string) bool {
-	c, err := r.Cookie(p.o.CSRFCookieName)
-	if err != nil || !validNonce(c.Value) || token == "" {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(p.mac(c.Value)), []byte(token)) == 1
 }
 
 const builtinForm = `<!doctype html>

@@ -39,15 +39,19 @@ func (p passwords) Authenticate(_ *http.Request, id who.Identity) (string, error
 // (401 when anonymous) and / (public).
 func chain(t testing.TB, o Options) http.Handler {
 	t.Helper()
-	return chainWith(t, o, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u := who.UserID(r.Context())
-		if strings.HasPrefix(r.URL.Path, "/protected") && u == "" {
-			w.WriteHeader(401)
-			return
-		}
-		io.WriteString(w, "page "+r.URL.Path+" user="+u)
-	}))
+	return chainWith(t, o, nil, testApp)
 }
+
+// testApp answers /protected (401 when anonymous) and every other path
+// with "page PATH user=USERID".
+var testApp = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	u := who.UserID(r.Context())
+	if strings.HasPrefix(r.URL.Path, "/protected") && u == "" {
+		w.WriteHeader(401)
+		return
+	}
+	io.WriteString(w, "page "+r.URL.Path+" user="+u)
+})
 
 // chainWith builds form + auth_tkt + auth (passwords when nil) around app.
 func chainWith(t testing.TB, o Options, auth who.Authenticator, app http.Handler) http.Handler {
