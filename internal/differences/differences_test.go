@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -73,6 +74,8 @@ type want struct {
 	domain []string // the Domain attribute of each Set-Cookie ("" for host-only)
 	// location is a prefix of Location.
 	location string
+	// cookie matches every Set-Cookie (and there is one at least).
+	cookie *regexp.Regexp
 }
 
 // check returns what differs between a and w, or "".
@@ -108,6 +111,17 @@ func (w want) check(a answer) string {
 	if w.location != "" {
 		if loc := a.header("Location"); len(loc) != 1 || !strings.HasPrefix(loc[0], w.location) {
 			bad = append(bad, fmt.Sprintf("Location %q, want one starting %q", loc, w.location))
+		}
+	}
+	if w.cookie != nil {
+		cs := a.header("Set-Cookie")
+		if len(cs) == 0 {
+			bad = append(bad, "no Set-Cookie")
+		}
+		for _, c := range cs {
+			if !w.cookie.MatchString(c) {
+				bad = append(bad, fmt.Sprintf("Set-Cookie %q does not match %s", c, w.cookie))
+			}
 		}
 	}
 	if w.domain != nil {
@@ -266,14 +280,14 @@ func rows(t *testing.T) []row {
 		// Differences the plugin pages name; docs/migration.md lists them
 		// with a link.
 		{
-			name:   "basicauth: a non-ASCII Authorization header",
+			name:   `basicauth: a non-ASCII Authorization header is a "no"`,
 			probe:  "middleware",
 			raw:    get("/", "Authorization: Basic \xe9"+strings.TrimPrefix(basic("alice", "alice-pw"), "Basic ")),
 			gowho:  want{status: 200, body: nobody},
 			python: want{error: "UnicodeEncodeError"},
 		},
 		{
-			name:   "basicauth: characters outside base64",
+			name:   `basicauth: characters outside base64 make the header a "no"`,
 			probe:  "middleware",
 			raw:    get("/", "Authorization: Basic *"+strings.TrimPrefix(basic("alice", "alice-pw"), "Basic ")),
 			gowho:  want{status: 200, body: nobody},
@@ -287,21 +301,28 @@ func rows(t *testing.T) []row {
 			python: want{status: 200, body: nobody},
 		},
 		{
-			name:   "authtkt: the first cookie that verifies wins",
+			name:   "authtkt: the first that verifies wins",
 			probe:  "middleware",
 			raw:    get("/", "Cookie: auth_tkt="+tk+"; auth_tkt="+ticket(t, "bob", "")),
 			gowho:  want{status: 200, body: alice},
 			python: want{status: 200, body: "user=bob class=browser data="},
 		},
 		{
-			name:   "authtkt: a userid with CR or LF is refused",
+			name:   "authtkt: a userid holding CR, LF or NUL, or not valid UTF-8, is refused",
 			probe:  "middleware",
 			raw:    get("/", "Cookie: auth_tkt="+pythonTicket("eve\r\nX-Admin: 1", 1700000000)),
 			gowho:  want{status: 200, body: nobody},
 			python: want{status: 200, body: "user=eve\r\nX-Admin: 1 class=browser data="},
 		},
 		{
-			name:   "redirector: a relative login_url stays relative",
+			name:   "authtkt: Expires is in GMT",
+			probe:  "forget",
+			raw:    get("/"),
+			gowho:  want{cookie: regexp.MustCompile(`; Expires=\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT$`)},
+			python: want{cookie: regexp.MustCompile(`; Expires=\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d$`)},
+		},
+		{
+			name:   "redirector: a relative login_url stays a path",
 			probe:  "middleware",
 			raw:    get("/protected"),
 			gowho:  want{status: 302, location: "/login?"},
@@ -469,6 +490,27 @@ func python(t *testing.T, rs []row) map[string]answer {
 		got[a.Name] = a.answer
 	}
 	return got
+}
+
+// TestRowsNamedInDoc: every row is a difference docs/migration.md names
+// (backticks and bold aside; a "plugin: " prefix names the bullet it is
+// in), so a row and its line cannot part.
+func TestRowsNamedInDoc(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "migration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.ToLower(strings.NewReplacer("`", "", "**", "").Replace(string(b)))
+	doc = strings.Join(strings.Fields(doc), " ")
+	for _, rw := range rows(t) {
+		name := rw.name
+		if _, rest, ok := strings.Cut(name, ": "); ok {
+			name = rest
+		}
+		if !strings.Contains(doc, strings.ToLower(name)) {
+			t.Errorf("row %q: docs/migration.md does not name %q", rw.name, name)
+		}
+	}
 }
 
 // TestDifferences checks each difference on both sides: gowho always,
