@@ -19,42 +19,28 @@ func runConvert(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("who convert", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	outFile := fs.String("o", "", "write the who.toml to `FILE` (paths are made relative to its folder) instead of stdout")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: who convert [-o FILE] who.ini")
-		fmt.Fprintln(stderr, "Prints a who.toml equivalent to a repoze.who who.ini. What cannot be converted is")
-		fmt.Fprintln(stderr, "written as a commented line and listed here; the exit status is then 2.")
-		fs.PrintDefaults()
-	}
-	if code, ok := parseFlags(fs, args); !ok {
+	cfgPath := fs.String("config", "", "the repoze.who `who.ini` to convert (or give it as the argument)")
+	setUsage(fs, stderr, []string{"who convert [-o FILE] -config who.ini", "who convert [-o FILE] who.ini"},
+		"Prints a who.toml equivalent to a repoze.who who.ini. What cannot be converted is",
+		"written as a commented line and listed here; the exit status is then 2.")
+	pos, code, ok := parseArgs(fs, args)
+	if !ok {
 		return code
 	}
-	// Flags may also follow the file: who convert who.ini -o who.toml.
-	if fs.NArg() > 1 {
-		first := fs.Arg(0)
-		if code, ok := parseFlags(fs, fs.Args()[1:]); !ok {
-			return code
-		}
-		if fs.NArg() != 0 {
-			fs.Usage()
-			return 2
-		}
-		args = []string{first}
-	} else {
-		args = fs.Args()
-	}
-	if len(args) != 1 {
+	src, _, err := configArg(*cfgPath, pos, 0)
+	if err != nil {
+		fmt.Fprintln(stderr, errorLine("who convert", err))
 		fs.Usage()
 		return 2
 	}
-	src := args[0]
 	data, err := os.ReadFile(src)
 	if err != nil {
-		fmt.Fprintf(stderr, "who convert: %v\n", err)
+		fmt.Fprintln(stderr, errorLine("who convert", err))
 		return 1
 	}
 	here, err := filepath.Abs(filepath.Dir(src))
 	if err != nil {
-		fmt.Fprintf(stderr, "who convert: %v\n", err)
+		fmt.Fprintln(stderr, errorLine("who convert", err))
 		return 1
 	}
 	ini, err := convert.ParseINI(data, here)
@@ -65,7 +51,7 @@ func runConvert(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	outDir := here
 	if *outFile != "" {
 		if outDir, err = filepath.Abs(filepath.Dir(*outFile)); err != nil {
-			fmt.Fprintf(stderr, "who convert: %v\n", err)
+			fmt.Fprintln(stderr, errorLine("who convert", err))
 			return 1
 		}
 	} else if wd, err := os.Getwd(); err == nil {
@@ -76,7 +62,7 @@ func runConvert(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	toml, problems := convert.Convert(ini, convert.Options{Source: filepath.Base(src), Here: here, OutDir: outDir})
 	if *outFile != "" {
 		if err := os.WriteFile(*outFile, toml, 0o644); err != nil {
-			fmt.Fprintf(stderr, "who convert: %v\n", err)
+			fmt.Fprintln(stderr, errorLine("who convert", err))
 			return 1
 		}
 	} else if _, err := stdout.Write(toml); err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 
@@ -31,27 +32,30 @@ func (h *headerFlags) Set(v string) error {
 func runExplain(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("who explain", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "", "the who.toml to load (required)")
+	cfgPath := fs.String("config", "", "the who.toml to load (or give it as the first argument)")
 	status := fs.Int("status", 200, "the status the application answers with (401 shows the challenge)")
 	var headers headerFlags
 	fs.Var(&headers, "H", "a request header 'Name: value' (repeatable)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: who explain -config FILE [-H 'Name: value']... [-status 401] METHOD URL")
-		fmt.Fprintln(stderr, "Runs one request through the chain and prints each plugin's answer. Passwords and secrets are masked.")
-		fs.PrintDefaults()
-	}
-	if code, ok := parseFlags(fs, args); !ok {
+	setUsage(fs, stderr, []string{
+		"who explain -config FILE [-H 'Name: value']... [-status 401] METHOD URL",
+		"who explain [-H 'Name: value']... [-status 401] FILE METHOD URL",
+	}, "Runs one request through the chain and prints each plugin's answer. Passwords, secrets and",
+		"the identity keys the chain's plugins declare secret (who.SecretKeyer) are masked.")
+	pos, code, ok := parseArgs(fs, args)
+	if !ok {
 		return code
 	}
-	if *cfgPath == "" || fs.NArg() != 2 {
+	file, rest, err := configArg(*cfgPath, pos, 2)
+	if err != nil {
+		fmt.Fprintln(stderr, errorLine("who explain", err))
 		fs.Usage()
 		return 2
 	}
-	method, target := strings.ToUpper(fs.Arg(0)), fs.Arg(1)
+	method, target := strings.ToUpper(rest[0]), rest[1]
 	if !strings.Contains(target, "://") {
 		target = "http://127.0.0.1" + "/" + strings.TrimPrefix(target, "/")
 	}
-	chain, err := config.Load(*cfgPath, config.Options{Logger: slog.New(slog.DiscardHandler)})
+	chain, err := config.Load(file, config.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		printErrors(stderr, err)
 		return 1
@@ -63,7 +67,7 @@ func runExplain(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "who explain: %s\n", chain.Mask(err.Error())) // the target may hold a URL password
 		return 2
 	}
-	p := &explainPrinter{w: stdout, mask: chain.Mask}
+	p := &explainPrinter{w: stdout, mask: chain.Mask, secretKeys: chainSecretKeys(chain)}
 	fmt.Fprintf(stdout, "request: %s %s\n", method, chain.Mask(target))
 	for _, h := range headers {
 		fmt.Fprintf(stdout, "  %s\n", maskHeaderLine(h))
@@ -99,9 +103,21 @@ func newExplainRequest(method, target string, headers []string) (req *http.Reque
 
 // explainPrinter prints trace events grouped by step.
 type explainPrinter struct {
-	w       io.Writer
-	mask    func(string) string // the chain's secrets and URL passwords
-	current string
+	w          io.Writer
+	mask       func(string) string // the chain's secrets and URL passwords
+	secretKeys []string            // the identity keys the chain's plugins declare secret
+	current    string
+}
+
+// chainSecretKeys returns the identity keys every plugin of the chain
+// declares secret (who.SecretKeyer), KeyPassword first.
+func chainSecretKeys(c *config.Chain) []string {
+	infos := c.Plugins()
+	plugins := make([]any, len(infos))
+	for i, p := range infos {
+		plugins[i] = p.Plugin
+	}
+	return who.SecretKeysOf(plugins...)
 }
 
 // errText is err's message with the chain's secrets masked.
@@ -128,7 +144,7 @@ func (p *explainPrinter) trace() *who.Trace {
 			case id == nil:
 				fmt.Fprintf(w, "  %s: nothing found\n", name)
 			default:
-				fmt.Fprintf(w, "  %s: found %s\n", name, formatIdentity(id))
+				fmt.Fprintf(w, "  %s: found %s\n", name, formatIdentity(id, p.secretKeys...))
 			}
 		},
 		Authenticated: func(a, i string, rank [2]int, uid string, err error) {
@@ -156,7 +172,7 @@ func (p *explainPrinter) trace() *who.Trace {
 				fmt.Fprintf(w, "  %s: error: %s\n", name, p.errText(err))
 				return
 			}
-			fmt.Fprintf(w, "  %s: identity now %s\n", name, formatIdentity(id))
+			fmt.Fprintf(w, "  %s: identity now %s\n", name, formatIdentity(id, p.secretKeys...))
 		},
 		Decided: func(status int, challenge bool) {
 			p.section("decision")
@@ -190,10 +206,11 @@ func (p *explainPrinter) trace() *who.Trace {
 	}
 }
 
-// formatIdentity prints an identity with sorted keys and the password,
-// and every key that names a secret (config.SecretKey), a cookie or a
-// session, masked.
-func formatIdentity(id who.Identity) string {
+// formatIdentity prints an identity with sorted keys and masks the
+// password, every key of secretKeys (those the chain's plugins declare,
+// who.SecretKeyer), and every key whose name says it is a secret
+// (config.SecretKey), a cookie or a session.
+func formatIdentity(id who.Identity, secretKeys ...string) string {
 	keys := make([]string, 0, len(id))
 	for k := range id {
 		keys = append(keys, k)
@@ -206,7 +223,7 @@ func formatIdentity(id who.Identity) string {
 			b.WriteString(", ")
 		}
 		v := id[k]
-		if k == who.KeyPassword || secretName(k) {
+		if k == who.KeyPassword || slices.Contains(secretKeys, k) || secretName(k) {
 			v = config.Mask
 		}
 		fmt.Fprintf(&b, "%s: %#v", k, v)
