@@ -212,8 +212,14 @@ func (p *Plugin) Challenge(_ *http.Request, _ int, _, forgetHeaders http.Header)
 	})
 }
 
+// SecretKeys names the one secret of a Basic identity, its password
+// (who.KeyPassword): explain, debug logs and errors mask it, and show the
+// login.
+func (p *Plugin) SecretKeys() []string { return []string{who.KeyPassword} }
+
 var (
-	_ who.Identifier = (*Plugin)(nil)
-	_ who.Rememberer = (*Plugin)(nil)
-	_ who.Challenger = (*Plugin)(nil)
+	_ who.SecretKeyer = (*Plugin)(nil)
+	_ who.Identifier  = (*Plugin)(nil)
+	_ who.Rememberer  = (*Plugin)(nil)
+	_ who.Challenger  = (*Plugin)(nil)
 )

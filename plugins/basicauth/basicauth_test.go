@@ -428,3 +428,34 @@ func TestHugeHeaderNotDecoded(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretKeys (issue 12 item 16): the plugin declares its password,
+// and a chain's debug log shows a Basic identity's login but not its
+// password.
+func TestSecretKeys(t *testing.T) {
+	t.Parallel()
+	p := mustNew(t, Options{})
+	if diff := cmp.Diff([]string{who.KeyPassword}, p.SecretKeys()); diff != "" {
+		t.Errorf("SecretKeys (-want +got):\n%s", diff)
+	}
+	log, buf := whotest.Logger(t)
+	mw, err := who.New(who.Config{
+		Identifiers:    []who.Entry{{Name: "basicauth", Plugin: p}},
+		Authenticators: []who.Entry{{Name: "fixed", Plugin: fixedAuth{}}},
+		Logger:         log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{who.KeyPassword}, mw.SecretKeys()); diff != "" {
+		t.Errorf("the chain's SecretKeys (-want +got):\n%s", diff)
+	}
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Authorization", "Basic "+b64("alice:pa55-w0rd-x"))
+	mw.Wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(httptest.NewRecorder(), req)
+	out := buf.String()
+	if strings.Contains(out, "pa55-w0rd-x") || !strings.Contains(out, "identity.login=alice") ||
+		!strings.Contains(out, "identity.password="+who.Mask) {
+		t.Errorf("debug log: want the login shown and the password masked:\n%s", out)
+	}
+}

@@ -224,7 +224,24 @@ var (
 	_ who.MetadataProvider = (*Cache)(nil)
 	_ who.Resolver         = (*Cache)(nil)
 	_ who.Validator        = (*Cache)(nil)
+	_ who.SecretKeyer      = (*Cache)(nil)
 )
+
+// SecretKeys forwards the keys the wrapped authenticator and metadata
+// provider declare secret (who.SecretKeysOf over both), so that a chain
+// listing the wrapper in their place masks what they would. Before
+// Resolve (a configuration that has not loaded yet) it names only
+// who.KeyPassword.
+func (c *Cache) SecretKeys() []string {
+	var wrapped []any
+	if c.auth != nil {
+		wrapped = append(wrapped, c.auth)
+	}
+	if c.md != nil {
+		wrapped = append(wrapped, c.md)
+	}
+	return who.SecretKeysOf(wrapped...)
+}
 
 // New returns the caching wrapper. The wrapped plugins come from
 // Options.Authenticator/MDProvider or, from who.toml, from Resolve.

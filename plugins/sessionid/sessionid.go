@@ -76,7 +76,14 @@ var (
 	_ who.Authenticator = (*Plugin)(nil)
 	_ who.Resolver      = (*Plugin)(nil)
 	_ who.Validator     = (*Plugin)(nil)
+	_ who.SecretKeyer   = (*Plugin)(nil)
 )
+
+// SecretKeys declares no secret beyond who.KeyPassword (which it never
+// puts in an identity): its identity holds the session's userid
+// (KeySessionUserID) and the alsopersist keys, never the session id, which
+// stays in the session cookie.
+func (p *Plugin) SecretKeys() []string { return nil }
 
 // New returns the plugin. Without o.Manager it must be resolved (a
 // configuration does that) before use.

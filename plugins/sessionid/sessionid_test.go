@@ -487,3 +487,42 @@ func TestMemoryStoreKeepsLoggedInUsers(t *testing.T) {
 		})
 	}
 }
+
+// TestSecretKeys (issue 12 item 16): the plugin is a who.SecretKeyer with
+// no secret beyond the password (as loaded from who.toml), and an identity
+// it gives back holds only the session's userid and the alsopersist keys:
+// never the session id, nor the password of the identity it remembered.
+func TestSecretKeys(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, toml(`store = "memory"`, ""))
+	p, _ := a.chain.Plugin("sessionid")
+	sk, ok := p.(who.SecretKeyer)
+	if !ok {
+		t.Fatalf("%T is not a who.SecretKeyer", p)
+	}
+	if keys := sk.SecretKeys(); len(keys) != 0 {
+		t.Errorf("SecretKeys %q, want none beyond the password", keys)
+	}
+	m, err := session.New(session.Options{Store: memstore.New(memstore.Options{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, err := sessionid.New(sessionid.Options{Manager: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got who.Identity
+	h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sid.Remember(r, who.Identity{who.KeyUserID: "bob", who.KeyPassword: "pw", who.KeyUserData: "d"})
+		got, err = sid.Identify(r)
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range got {
+		if k != sessionid.KeySessionUserID && k != who.KeyUserData && k != who.KeyTokens {
+			t.Errorf("identity key %q beyond the userid and alsopersist: %v", k, map[string]any(got))
+		}
+	}
+}
