@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -21,15 +21,17 @@ type source struct {
 	tree       map[string]any
 }
 
-// errProbe makes BurntSushi/toml report the position of a key.
-var errProbe = errors.New("config: line probe")
+// lineProbe is a type no TOML value decodes into: decoding a key's
+// Primitive into it fails with BurntSushi/toml's "toml: line N (last key
+// ...)" error, which is the one way the library tells a key's line (it
+// keeps positions private). That error costs O(1); the library's
+// ParseError, which an Unmarshaler's error becomes, copies and splits the
+// whole document to find a column, which made loading quadratic in the
+// number of keys (issue 12).
+type lineProbe chan struct{}
 
-// lineProbe fails to decode, so that the decoder's error carries the
-// position of the value it was given: BurntSushi/toml keeps key positions
-// private and reports them only in errors.
-type lineProbe struct{}
-
-func (*lineProbe) UnmarshalTOML(any) error { return errProbe }
+// probeLine matches the start of the probe's error.
+var probeLine = regexp.MustCompile(`^toml: line ([0-9]+) `)
 
 var duplicateKey = regexp.MustCompile(`^Key '(.*)' has already been defined\.$`)
 
@@ -55,39 +57,66 @@ func parse(file string, data []byte) (*source, *Error) {
 			return nil, &Error{File: file, Err: fmt.Errorf("%w: %v", ErrSyntax, err)}
 		}
 		s.tree[k] = v
-		s.index(&md, p, []string{k})
+		s.index(&md, p, []string{k}, v)
 	}
 	return s, nil
 }
 
 // index records the line of the key at path and of every key below it.
-func (s *source) index(md *toml.MetaData, p toml.Primitive, path []string) {
+func (s *source) index(md *toml.MetaData, p toml.Primitive, path []string, value any) {
 	var probe lineProbe
-	var pe toml.ParseError
-	if err := md.PrimitiveDecode(p, &probe); errors.As(err, &pe) && pe.Position.Line > 0 {
-		s.lines[toml.Key(path).String()] = s.lineAt(pe.Position.Start)
+	if err := md.PrimitiveDecode(p, &probe); err != nil {
+		if m := probeLine.FindStringSubmatch(err.Error()); m != nil {
+			if n, err := strconv.Atoi(m[1]); err == nil && n > 0 {
+				s.lines[toml.Key(path).String()] = s.valueLine(n, path, value)
+			}
+		}
+	}
+	table, ok := value.(map[string]any)
+	if !ok {
+		return
 	}
 	var sub map[string]toml.Primitive
 	if err := md.PrimitiveDecode(p, &sub); err != nil {
 		return // not a table
 	}
 	for k, c := range sub {
-		s.index(md, c, append(path[:len(path):len(path)], k))
+		s.index(md, c, append(path[:len(path):len(path)], k), table[k])
 	}
 }
 
-// lineAt returns the line of a value that starts at byte offset off. A
-// multi-line string's value starts after the newline that follows its
-// opening quotes: that newline belongs to the key's line.
-func (s *source) lineAt(off int) int {
-	off = min(max(off, 0), len(s.text))
-	if off > 0 && s.text[off-1] == '\n' {
-		before := strings.TrimSuffix(s.text[:off-1], "\r")
-		if strings.HasSuffix(before, `"""`) || strings.HasSuffix(before, `'''`) {
-			off = len(before)
+// valueLine is the line of the key at path, whose value the library
+// places on line n. For a multi-line string that is the line where the
+// string ends (its start is known only from the library's expensive
+// ParseError): the key is then on the nearest line at or above n that
+// assigns it.
+func (s *source) valueLine(n int, path []string, value any) int {
+	if _, isString := value.(string); !isString || len(path) == 0 {
+		return n
+	}
+	key := path[len(path)-1]
+	for l := n; l >= 1; l-- {
+		if assigns(s.lineText(l), key) {
+			return l
 		}
 	}
-	return sort.Search(len(s.lineStarts), func(i int) bool { return s.lineStarts[i] > off })
+	return n
+}
+
+// assigns reports whether line holds `key =` (key bare or quoted, as the
+// last part of a dotted key, or inside an inline table).
+func assigns(line, key string) bool {
+	for i := 0; ; {
+		j := strings.Index(line[i:], key)
+		if j < 0 {
+			return false
+		}
+		rest := strings.TrimLeft(line[i+j+len(key):], `"' \t`)
+		if strings.HasPrefix(rest, "=") {
+			return true
+		}
+		i += j + 1
+	}
 }
 
 // line returns the line of the key at path, or of its nearest ancestor
