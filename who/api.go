@@ -178,6 +178,21 @@ func (a *API) WriteLogout(w http.ResponseWriter, identifierName string) {
 	addHeaders(w.Header(), a.Logout(identifierName))
 }
 
+// SecretKeys returns the identity keys the request's chain masks
+// (Middleware.SecretKeys), for a handler that shows an identity without a
+// reference to the middleware:
+//
+//	res.Identity.Masked(who.APIFrom(r).SecretKeys())
+//
+// Without the middleware (a nil API) it is KeyPassword alone. The slice is
+// the caller's.
+func (a *API) SecretKeys() []string {
+	if a == nil {
+		return []string{KeyPassword}
+	}
+	return a.st.m.SecretKeys()
+}
+
 // select_ returns the identifiers named name (all when ""), regardless of
 // classification, as repoze.who's login and logout.
 func (st *state) select_(name string) []*stageEntry[Identifier] {

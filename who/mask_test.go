@@ -145,3 +145,18 @@ type keyedMD []string
 
 func (keyedMD) AddMetadata(*http.Request, who.Identity) error { return nil }
 func (k keyedMD) SecretKeys() []string                        { return k }
+
+// TestAPISecretKeys: a handler reaches the chain's keys through the API,
+// and a request without the middleware still masks the password.
+func TestAPISecretKeys(t *testing.T) {
+	t.Parallel()
+	m := mustNew(t, who.Config{Identifiers: entries("barkey", barkey{})})
+	var got []string
+	do(m, func(_ http.ResponseWriter, r *http.Request) { got = who.APIFrom(r).SecretKeys() }, get("/"))
+	if diff := cmp.Diff([]string{who.KeyPassword, "barkey.key"}, got); diff != "" {
+		t.Errorf("API.SecretKeys (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{who.KeyPassword}, who.APIFrom(get("/")).SecretKeys()); diff != "" {
+		t.Errorf("SecretKeys without the middleware (-want +got):\n%s", diff)
+	}
+}
