@@ -16,7 +16,11 @@
 //     with ReplaceHandler;
 //  6. when the ChallengeDecider calls the response a challenge (default: a
 //     401), discards the downstream response and lets the first matching
-//     Challenger answer, passing it the identifier's forget headers;
+//     Challenger answer, passing it the identifier's forget headers; the
+//     headers set on the ResponseWriter before the chain ran (an outer
+//     middleware's Strict-Transport-Security, X-Request-Id) are kept, the
+//     downstream handler's are dropped, as repoze.who replaces the
+//     application's response;
 //  7. otherwise adds the winning identifier's remember headers.
 //
 // A response carrying a Set-Cookie from gowho (remember or forget headers,
@@ -34,7 +38,8 @@
 // "No" is a value and an error means a backend failed: a plugin error is
 // logged with the plugin's name and the chain goes on with the next plugin.
 // A plugin's first failure is logged at once and its repeats are counted
-// and summarised once per Config.FailureLogInterval.
+// and summarised once per Config.FailureLogInterval. A challenge is logged
+// at INFO with the request's method and path (never its query).
 //
 // # Optional interfaces
 //
@@ -49,6 +54,10 @@
 //   - Validator: checked once after resolution.
 //   - OuterMiddleware: a declared plugin (a session manager) that wraps the
 //     whole chain.
+//   - SecretKeyer: a plugin naming the identity keys that hold secrets;
+//     debug logs and plugin error messages mask their values (Mask), as
+//     they always mask KeyPassword, and Middleware.SecretKeys and
+//     Identity.Masked let a Trace consumer (who explain) do the same.
 //   - io.Closer: closed when the configuration is closed, in reverse order.
 //
 // Plugins register a Factory by name with Register, usually from init; the
