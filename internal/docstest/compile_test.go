@@ -242,12 +242,11 @@ func (m *docModule) copyExamples() {
 // for a fragment's imports.
 func (m *docModule) loadModulePackages() {
 	m.t.Helper()
-	cmd := exec.Command(m.goBin, "list", "-e", "-f", "{{.Name}} {{.ImportPath}}", "./...")
-	cmd.Dir = m.root
-	cmd.Env = goEnv()
-	out, err := cmd.Output()
+	// Listed from the temporary module, so the repository's go.mod is
+	// never touched (-mod=mod could rewrite it).
+	out, err := m.goCmd("list", "-e", "-f", "{{.Name}} {{.ImportPath}}", "github.com/gowho/gowho/...")
 	if err != nil {
-		m.t.Fatalf("go list ./... in the repository: %v", err)
+		m.t.Fatalf("go list github.com/gowho/gowho/...: %v\n%s", err, out)
 	}
 	m.pkgNames = map[string]string{}
 	seen := map[string]int{}

@@ -19,11 +19,17 @@
 //   - A fragment gets an import for each package name it uses (`http.`,
 //     `who.`, `config.`) and does not declare: every non-internal package
 //     of this module by its name (who, config, session, cookiestore,
-//     basicauth, ...) and the standard library packages of StdImports.
-//     Anything else it imports itself.
-//   - A fragment may use, without declaring them, the names of Givens
-//     (chain, mux, app, handler, w, r, rec, addr, ctx): what a snippet in a
-//     handler or a main function has at hand.
+//     basicauth, ...) and the common standard library packages listed in
+//     compile_test.go's stdImports (http, httptest, fmt, log, slog,
+//     context, errors, time, os, strings, ...). Anything else it imports
+//     itself.
+//   - A fragment may use, without declaring them, the names listed in
+//     compile_test.go's givens: chain (*config.Chain), mux
+//     (*http.ServeMux), app and handler (http.Handler), w
+//     (http.ResponseWriter), r (*http.Request), rec
+//     (*httptest.ResponseRecorder), addr (string) and ctx
+//     (context.Context), what a snippet in a handler or a main function
+//     has at hand; a page that declares one of them keeps its own.
 //   - Imports of example.com/you/NAME (the reader's module) are the
 //     repository's examples/NAME: docs/writing-plugins.md's apikey plugin
 //     is examples/apikey.
@@ -32,6 +38,10 @@
 //   - ```go bench: code that needs a module only bench/ requires (chi); the
 //     block is built by bench's tests: every func it declares must be
 //     written, identically, in a bench/*_test.go file.
+//
+// Errors name the Markdown file and line (the generated files carry
+// //line directives). Set GOWHO_DOCSTEST_DIR to a new directory to keep
+// the generated module and build it by hand.
 //
 // The package also gives tests the blocks themselves (Read) and the source
 // of one function (FuncSource), so a test can run the very code a page
