@@ -1,11 +1,19 @@
 package form_test
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gowho/gowho/config"
 	"github.com/gowho/gowho/plugins/form"
+	"github.com/gowho/gowho/plugins/htpasswd"
+	"github.com/gowho/gowho/who"
 
 	_ "github.com/gowho/gowho/plugins/authtkt"
 )
@@ -84,6 +92,68 @@ func TestLoadBounds(t *testing.T) {
 		}
 		if chain != nil {
 			chain.Close()
+		}
+	}
+}
+
+// TestLoadLoginUnderItsName: a form plugin declared under a name of its
+// own ([plugin.site_login]) logs in under that name (the loader passes it
+// as Options.Name), also while another user is logged in: alice switches
+// to bob with a fresh ticket. Without the fix the second login answered
+// "Wrong login or password.".
+func TestLoadLoginUnderItsName(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var lines string
+	for _, u := range [][2]string{{"alice", "wonderland"}, {"bob", "builder"}} {
+		h, err := htpasswd.Hash(htpasswd.SchemeAPR1, u[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines += u[0] + ":" + h + "\n"
+	}
+	if err := os.WriteFile(filepath.Join(dir, "users"), []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := strings.NewReplacer(
+		"[plugin.form]", "[plugin.site_login]\nserve_form = false",
+		`"form;browser"`, `"site_login;browser"`,
+		`plugins = ["auth_tkt"]`, `plugins = ["auth_tkt", "htpasswd"]`,
+	).Replace(tomlOK) + "\n[plugin.htpasswd]\nuse = \"htpasswd\"\nfilename = \"users\"\n"
+	chain, err := config.Parse(filepath.Join(dir, "who.toml"), []byte(src), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chain.Close()
+	h := chain.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "user=", who.UserID(r.Context()))
+	}))
+	var cookie *http.Cookie
+	for _, u := range [][2]string{{"alice", "wonderland"}, {"bob", "builder"}} {
+		req := httptest.NewRequest("POST", "/login_handler", strings.NewReader(url.Values{"login": {u[0]}, "password": {u[1]}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.Header.Set("Accept", "text/html")
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		cookie = nil
+		for _, c := range rec.Result().Cookies() {
+			if c.Name == "auth_tkt" {
+				cookie = c
+			}
+		}
+		if rec.Code != 302 || cookie == nil {
+			t.Fatalf("login as %s: %d, Set-Cookie %q", u[0], rec.Code, rec.Header()["Set-Cookie"])
+		}
+		req = httptest.NewRequest("GET", "/", nil)
+		req.AddCookie(cookie)
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Body.String() != "user="+u[0] {
+			t.Fatalf("after logging in as %s: %q", u[0], rec.Body)
 		}
 	}
 }
