@@ -297,7 +297,7 @@ func demoApp() http.Handler {
 	})
 	mux.HandleFunc("GET /whoami", whoami)
 	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
-		showLogin(w, r, http.StatusOK, r.URL.Query().Get("came_from"), "")
+		showLogin(w, r, http.StatusOK, r.URL.Query().Get("came_from"), "", "")
 	})
 	mux.HandleFunc("POST /login", login)
 	mux.HandleFunc("GET /logout", func(w http.ResponseWriter, r *http.Request) {
@@ -346,13 +346,13 @@ func login(w http.ResponseWriter, r *http.Request) {
 		if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
 			status = http.StatusRequestEntityTooLarge
 		}
-		showLogin(w, r, status, "", "could not read the form")
+		showLogin(w, r, status, "", "", "could not read the form")
 		return
 	}
 	cameFrom := origin.SafeRedirect(r, r.PostForm.Get("came_from"), nil, "/")
 	creds := who.Identity{who.KeyLogin: r.PostForm.Get("login"), who.KeyPassword: r.PostForm.Get("password")}
 	if who.APIFrom(r).WriteLogin(w, creds, "") == nil {
-		showLogin(w, r, http.StatusOK, cameFrom, "bad login")
+		showLogin(w, r, http.StatusOK, cameFrom, creds.Str(who.KeyLogin), "bad login")
 		return
 	}
 	http.Redirect(w, r, cameFrom, http.StatusFound)
@@ -362,22 +362,23 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>Log in</title></head>
 <body>
 <h1>Log in</h1>
-{{if .Message}}<p class="error" role="alert">{{.Message}}</p>{{end}}
+{{if .Message}}<p class="error" id="message" role="alert">{{.Message}}</p>{{end}}
 <form method="post" action="/login">
 <input type="hidden" name="came_from" value="{{.CameFrom}}">
-<p><label>Login <input name="login" autocomplete="username" autofocus></label></p>
-<p><label>Password <input name="password" type="password" autocomplete="current-password"></label></p>
-<p><button type="submit">Log in</button></p>
+<p><label>Login <input name="login" id="login" value="{{.Login}}" autocomplete="username" autofocus></label></p>
+<p><label>Password <input name="password" id="password" type="password" autocomplete="current-password"></label></p>
+<p><button type="submit" id="submit">Log in</button></p>
 </form>
 </body></html>
 `))
 
-// showLogin answers status with the login form.
-func showLogin(w http.ResponseWriter, r *http.Request, status int, cameFrom, message string) {
+// showLogin answers status with the login form, login filled in (after
+// a failed login) and cameFrom kept when it is safe.
+func showLogin(w http.ResponseWriter, r *http.Request, status int, cameFrom, login, message string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = loginPage.Execute(w, struct{ CameFrom, Message string }{origin.SafeRedirect(r, cameFrom, nil, "/"), message})
+	_ = loginPage.Execute(w, struct{ CameFrom, Login, Message string }{origin.SafeRedirect(r, cameFrom, nil, "/"), login, message})
 }
 
 var logoutPage = template.Must(template.New("logout").Parse(`<!doctype html>
