@@ -514,23 +514,32 @@ func topLevelVars(src string) []string {
 
 // checkListing parses a ```go listing block as declarations.
 func (m *docModule) checkListing(b Block) {
+	if err := listingError(b); err != nil {
+		m.t.Error(err)
+	}
+}
+
+// listingError is why a ```go listing block does not parse as Go
+// declarations, with its lines in the Markdown file; nil when it parses.
+func listingError(b Block) error {
 	src := b.Code
 	offset := b.Line // the code's first line is b.Line+1
 	if !HasPackageClause(src) {
 		src = "package p\n" + src
 		offset--
 	}
-	fset := token.NewFileSet()
-	if _, err := parser.ParseFile(fset, "", src, 0); err != nil {
-		var msgs []string
-		for _, line := range strings.Split(err.Error(), "\n") {
-			if n, rest, ok := lineOf(line); ok {
-				line = fmt.Sprintf("%s:%d:%s", b.File, n+offset, rest)
-			}
-			msgs = append(msgs, line)
-		}
-		m.t.Errorf("%s: the ```go listing block does not parse as Go declarations:\n\t%s", b, strings.Join(msgs, "\n\t"))
+	_, err := parser.ParseFile(token.NewFileSet(), "", src, 0)
+	if err == nil {
+		return nil
 	}
+	var msgs []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if n, rest, ok := lineOf(line); ok {
+			line = fmt.Sprintf("%s:%d:%s", b.File, n+offset, rest)
+		}
+		msgs = append(msgs, line)
+	}
+	return fmt.Errorf("%s: the ```go listing block does not parse as Go declarations:\n\t%s", b, strings.Join(msgs, "\n\t"))
 }
 
 // lineOf splits go/parser's "LINE:COL: msg" (without a file name).

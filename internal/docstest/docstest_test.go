@@ -179,3 +179,22 @@ func TestSlug(t *testing.T) {
 		}
 	}
 }
+
+func TestListing(t *testing.T) {
+	tests := []struct {
+		code    string
+		wantErr string
+	}{
+		{code: "func New(o Options) (*Plugin, error)\nfunc (p *Plugin) Len() int // users loaded\n"},
+		{code: "func New() {\n\t...\n}\n", wantErr: "docs/x.md:12:"},
+	}
+	for _, tt := range tests {
+		err := listingError(Block{File: "docs/x.md", Line: 10, Lang: "go", Info: []string{"listing"}, Code: tt.code})
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("listing %q: %v, want it accepted", tt.code, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("listing %q: %v, want an error at %s", tt.code, err, tt.wantErr)
+		}
+	}
+}
