@@ -85,6 +85,9 @@ func TestApacheInterop(t *testing.T) {
 				{"admin token", "/protected-admin/", func(t *testing.T) string {
 					return mk(t, authtkt.Ticket{UserID: "bob", Tokens: []string{"dev", "admin"}})
 				}, 200, "bob", "dev,admin", ""},
+				{"persistent login: the lifetime token is one more token", "/protected-admin/", func(t *testing.T) string {
+					return mk(t, authtkt.Ticket{UserID: "bob", Tokens: []string{"admin", authtkt.MaxAgeToken + "3600"}})
+				}, 200, "bob", "admin,gowho.max_age=3600", ""},
 				{"missing token", "/protected-admin/", func(t *testing.T) string {
 					return mk(t, authtkt.Ticket{UserID: "bob", Tokens: []string{"dev"}})
 				}, 307, "", "", ""},
@@ -167,6 +170,25 @@ func TestApacheInterop(t *testing.T) {
 				}
 				if ts, _ := id[authtkt.KeyTimestamp].(int64); ts < now.Add(-time.Minute).Unix() {
 					t.Fatalf("Apache's ticket is not fresh: %d", ts)
+				}
+			})
+			t.Run("apache reissued persistent ticket", func(t *testing.T) {
+				// A persistent login's ticket keeps its lifetime through
+				// Apache's refresh: gowho reads max_age back.
+				old := mk(t, authtkt.Ticket{UserID: "carol", Tokens: []string{"admin", authtkt.MaxAgeToken + "3600"}, Time: now.Add(-time.Hour)})
+				status, f, resp := apacheGet(t, base+"/protected-refresh/", old)
+				if status != 200 || f["REMOTE_USER"] != "carol" {
+					t.Fatalf("status %d %q\n%s", status, f, srv.ErrorLog())
+				}
+				var fresh string
+				for _, c := range resp.Cookies() {
+					if c.Name == "auth_tkt" {
+						fresh = c.Value
+					}
+				}
+				id := identify(t, fresh)
+				if id == nil || id[who.KeyMaxAge] != int64(3600) || strings.Join(id[who.KeyTokens].([]string), ",") != "admin" {
+					t.Fatalf("gowho read Apache's ticket %q as %v", fresh, map[string]any(id))
 				}
 			})
 			t.Run("apache style, always tokens field, base64", func(t *testing.T) {

@@ -27,7 +27,8 @@
 // # Ticket format
 //
 // A ticket is DIGEST, an 8-digit hex timestamp, the userid, "!", the
-// tokens joined by "," and "!" (only when there are tokens), and the user
+// tokens joined by "," and "!" (only when there are tokens, or when the
+// user data holds "!"), and the user
 // data. The digest is mod_auth_tkt's double hash (see Ticket); md5 is the
 // default for compatibility, sha256 or sha512 are better choices when every
 // reader supports them.
@@ -36,9 +37,22 @@
 // ticket in double quotes, the ticket URL-escaped ("!" as %21), and base64
 // (quoted or not, padded or not), with or without the tokens field, and
 // both user data encodings (repoze.who 2.2's "userid_type:int" and 3.x's
-// "userid_type=int&…"). It writes the raw ticket in double quotes, as
-// repoze.who does, and 3.x user data. An unknown userid_type is kept as a
-// string; gowho userids are always strings.
+// "userid_type=int&…"). A value in double quotes has its escapes decoded
+// as Python's http.cookies does ("\054" for ",", as WebOb writes it). It
+// writes the raw ticket in double quotes, as repoze.who does, and 3.x user
+// data. An unknown userid_type is kept as a string; gowho userids are
+// always strings.
+//
+// # Logins and reissue
+//
+// Every login (an identity that did not come from this ticket) gets a new
+// ticket. A login with who.KeyMaxAge sets Max-Age and puts the lifetime in
+// the ticket as the token MaxAgeToken+N, which Identify returns as
+// who.KeyMaxAge, so every reissue after reissue_time is a cookie of the
+// same full lifetime. An identity that cannot be written (see
+// Ticket.Cookie; in the quoted Set-Cookie tokens and user data may also
+// hold spaces and user data "!") gets no cookie, and the first is logged,
+// once per plugin.
 //
 // # Userid encoding
 //

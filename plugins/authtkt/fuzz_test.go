@@ -7,11 +7,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gowho/gowho/who"
 )
 
 // FuzzParse feeds arbitrary cookie values to the parser and the
 // identifier: no panic, and whatever verifies re-encodes to a ticket that
-// reads back the same.
+// reads back the same. Whatever Identify accepts is written again by
+// Remember for a login of that identity (a new ticket) with the same
+// userid, tokens, user data and lifetime, unless a field holds a byte a
+// quoted cookie cannot carry (issue 12 item 4: such tickets stopped
+// sliding without a word).
 func FuzzParse(f *testing.F) {
 	for _, v := range vectors {
 		f.Add(v.want, v.algo)
@@ -22,6 +28,16 @@ func FuzzParse(f *testing.F) {
 	f.Add("", "")
 	f.Add("%", "md5")
 	f.Add(`"""`, "sha1")
+	// Python's quoted-string escapes, and fields only a quoted cookie
+	// carries.
+	f.Add(`"58dca821c651234bfb2d969b4654dc4d6553f100alice!admin\054editor!k=v"`, "md5")
+	for _, tc := range []struct{ tokens, ud string }{
+		{"a b,c", ""}, {"", "x y!z"}, {"admin", "x!y"}, {"gowho.max_age=60,admin", "k=v"},
+		{"", `say "hi" now`}, {`a\b`, "\t"}, {"", "caf\xc3\xa9"},
+	} {
+		f.Add(pyQuote(rawTicket("alice", tc.tokens, tc.ud, t1700)), "md5")
+		f.Add(`"`+rawTicket("alice", tc.tokens, tc.ud, t1700)+`"`, "md5")
+	}
 	p := mustNew(f, Options{})
 	f.Fuzz(func(t *testing.T, value, algo string) {
 		if digestSize(algo) == 0 {
@@ -41,13 +57,17 @@ func FuzzParse(f *testing.F) {
 		_, _ = ParseEncoding("s33kr1t", value, net.IPv4(1, 2, 3, 4), algo, EncodingModAuthTkt)
 		r, _ := http.NewRequest("GET", "/", nil)
 		r.Header.Set("Cookie", "auth_tkt="+value)
-		if id, _ := p.Identify(r); id != nil && !validUserID(id.Str(KeyTicketUserID)) {
+		id, _ := p.Identify(r)
+		if id != nil && !validUserID(id.Str(KeyTicketUserID)) {
 			t.Fatalf("identified a userid with CR, LF, NUL or invalid UTF-8: %q", id.Str(KeyTicketUserID))
 		}
 		if n, size := p.cache.stats(); n > cacheMaxEntries || size > cacheMaxBytes {
 			t.Fatalf("cache over its bounds: %d entries, %d bytes", n, size)
 		}
 		_ = p.Remember(r, map[string]any{"repoze.who.userid": value})
+		if id != nil {
+			checkRewrite(t, p, r, id)
+		}
 	})
 }
 
@@ -75,4 +95,39 @@ func FuzzRoundTrip(f *testing.F) {
 			t.Fatalf("%+v -> %q -> %+v, %v", tk, v, back, err)
 		}
 	})
+}
+
+// checkRewrite: a login of the identity Identify gave for r gets a ticket
+// that Identify reads back as the same identity (timestamp aside), unless
+// its tokens or user data hold a byte a quoted cookie cannot carry.
+func checkRewrite(t *testing.T, p *Plugin, r *http.Request, id who.Identity) {
+	t.Helper()
+	login := id.Clone()
+	delete(login, KeyTimestamp)
+	login[who.KeyUserID] = id.Str(KeyTicketUserID)
+	tokens := id[who.KeyTokens].([]string)
+	ud := id.Str(who.KeyUserData)
+	writable := strings.IndexFunc(ud, func(c rune) bool { return c > 0x7f || !quotedSafe(byte(c)) }) < 0
+	for _, tok := range tokens {
+		writable = writable && tok != "" && strings.IndexFunc(tok, func(c rune) bool { return c > 0x7f || !quotedSafe(byte(c)) || c == '!' }) < 0
+	}
+	h := p.Remember(r, login)
+	if h == nil {
+		if writable {
+			t.Fatalf("identity %v was not written again", id)
+		}
+		return
+	}
+	v, _, _ := strings.Cut(h.Get("Set-Cookie"), ";")
+	back, _ := p.Identify(req("h", "", v))
+	if back == nil {
+		t.Fatalf("%s (from identity %v) not read back", v, id)
+	}
+	delete(back, KeyTimestamp)
+	want := id.Clone()
+	delete(want, KeyTimestamp)
+	if !slices.Equal(back[who.KeyTokens].([]string), tokens) || back.Str(who.KeyUserData) != ud ||
+		back.Str(KeyTicketUserID) != id.Str(KeyTicketUserID) || back[who.KeyMaxAge] != id[who.KeyMaxAge] {
+		t.Fatalf("%s reads back as %v, want %v", v, back, want)
+	}
 }

@@ -285,3 +285,34 @@ func TestSecretKeys(t *testing.T) {
 		t.Fatalf("SecretKeysOf = %q, want only %q", got, who.KeyPassword)
 	}
 }
+
+// TestPythonReissueKeepsLifetime: repoze.who reissues a persistent
+// login's ticket with the lifetime token among the tokens (its cookie is
+// a session one, repoze.who's own behaviour), so gowho reads max_age from
+// Python's reissued ticket and its next reissue is persistent again.
+func TestPythonReissueKeepsLifetime(t *testing.T) {
+	t.Parallel()
+	py := testserver.PythonRepoze(t)
+	// Issued an hour ago, so that Python's reissue_time has passed.
+	p := mustNew(t, Options{Now: func() time.Time { return time.Now().Add(-time.Hour) }})
+	h := p.Remember(req("h", ""), who.Identity{who.KeyUserID: "alice", who.KeyTokens: []string{"admin"}, who.KeyMaxAge: 3600})
+	v, _, _ := strings.Cut(h.Get("Set-Cookie"), ";")
+	out, err := exec.Command(py, "-W", "ignore", "-c", `import sys
+from repoze.who.plugins.auth_tkt import AuthTktCookiePlugin
+p = AuthTktCookiePlugin('s33kr1t', reissue_time=60)
+env = {'HTTP_COOKIE': sys.argv[1], 'REMOTE_ADDR': '192.0.2.1', 'HTTP_HOST': 'h'}
+id = p.identify(env)
+id['repoze.who.userid'] = id['repoze.who.plugins.auth_tkt.userid']
+print(p.remember(env, id)[0][1].split(';')[0])
+`, v).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	back := identifiedAs(t, p, req("h", "", strings.TrimSpace(string(out))))
+	if back == nil || back[who.KeyMaxAge] != int64(3600) || !slices.Equal(back[who.KeyTokens].([]string), []string{"admin"}) {
+		t.Fatalf("Python's reissue %s read as %v", out, back)
+	}
+	if ts, _ := back[KeyTimestamp].(int64); ts < time.Now().Unix()-600 {
+		t.Fatalf("Python did not reissue: %s", out)
+	}
+}
