@@ -133,3 +133,51 @@ func unknownName(key, what, name string, known []string) error {
 	}
 	return fmt.Errorf("key %q: unknown %s %q (known: %s)", key, what, name, strings.Join(known, ", "))
 }
+
+// classifierWords lists the classifications the configured classifier can
+// return: the default classifier's, or those a classifier plugin declares
+// (who.ClassifierWords); nil when it declares none (a registered
+// classifier, or a plugin without the interface), which accepts any word.
+func (l *loader) classifierWords() []string {
+	name := l.general.RequestClassifier
+	if name == "" || name == "default" {
+		return who.DefaultClassifierWords()
+	}
+	if p, ok := l.plugins[name]; ok {
+		if cw, ok := p.value.(who.ClassifierWords); ok {
+			words, err := safeCall(func() ([]string, error) { return cw.ClassificationWords(), nil })
+			if err != nil {
+				l.pluginErr(p, "", p.line, err)
+				return nil
+			}
+			return words
+		}
+	}
+	return nil
+}
+
+// checkClassifications reports every stage entry naming a classification
+// the classifier never returns: the entry would never run ("brwoser").
+func (l *loader) checkClassifications() {
+	words := l.classifierWords()
+	if len(words) == 0 {
+		return
+	}
+	name := or(l.general.RequestClassifier, "default")
+	for si, entries := range l.stages {
+		for _, e := range entries {
+			for _, c := range e.Classifications {
+				if c == who.Unused || slices.Contains(words, c) {
+					continue
+				}
+				hint := ""
+				if s := suggest.Closest(c, words); s != "" {
+					hint = fmt.Sprintf("did you mean %q? ", s)
+				}
+				l.errs.add(&Error{File: l.file, Line: e.Line, Section: stageNames[si], Plugin: e.Name,
+					Err: tagged(ErrBadEntry, "plugin %q: classification %q is never returned by the request classifier %q, so the entry would never run (%sit returns: %s)",
+						e.Name, c, name, hint, strings.Join(words, ", "))})
+			}
+		}
+	}
+}

@@ -133,6 +133,9 @@ func (l *loader) load(data []byte) *Chain {
 		FailureLogInterval: l.general.FailureLogInterval.D(),
 	}
 	cfg.Classifier = resolveGeneral(l, classifierKey, l.general.RequestClassifier)
+	if cfg.Classifier != nil {
+		l.checkClassifications()
+	}
 	cfg.Decider = resolveGeneral(l, deciderKey, l.general.ChallengeDecider)
 	l.resolve()
 	l.validate()

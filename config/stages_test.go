@@ -169,9 +169,11 @@ plugins = ["i"]
 // and plugins as written (`who check` describes the chain from them).
 func TestStages(t *testing.T) {
 	t.Parallel()
+	// A registered classifier declares no words, so "api" is accepted.
 	src := `
 [general]
 remote_user_key = "Remote-User"
+request_classifier = "always-dav"
 [plugin.form]
 use = "idchall"
 [plugin.tkt]
@@ -195,16 +197,16 @@ plugins = []
 	stages := c.Stages()
 	want := []Stage{
 		{Name: "identifiers", Entries: []StageEntry{
-			{Name: "form", Use: "idchall", Classifications: []string{"browser"}, Line: 15},
-			{Name: "tkt", Use: "all", Line: 15},
-			{Name: "ident", Use: "ident", Classifications: []string{"api"}, Line: 15},
+			{Name: "form", Use: "idchall", Classifications: []string{"browser"}, Line: 16},
+			{Name: "tkt", Use: "all", Line: 16},
+			{Name: "ident", Use: "ident", Classifications: []string{"api"}, Line: 16},
 		}},
 		{Name: "authenticators", Entries: []StageEntry{
-			{Name: "tkt", Use: "all", Line: 17},
-			{Name: "ldap", Use: "auth", Classifications: []string{"unused"}, Unused: true, Line: 17},
+			{Name: "tkt", Use: "all", Line: 18},
+			{Name: "ldap", Use: "auth", Classifications: []string{"unused"}, Unused: true, Line: 18},
 		}},
 		{Name: "challengers", Entries: []StageEntry{
-			{Name: "form", Use: "idchall", Classifications: []string{"browser", "dav"}, Line: 19},
+			{Name: "form", Use: "idchall", Classifications: []string{"browser", "dav"}, Line: 20},
 		}},
 		{Name: "mdproviders", Entries: []StageEntry{}},
 	}

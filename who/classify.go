@@ -12,6 +12,21 @@ const (
 	ClassXMLPost = "xmlpost"
 )
 
+// ClassifierWords is an optional interface of a Classifier plugin:
+// ClassificationWords lists every classification its Classify can return.
+// A loader then rejects a stage entry naming any other word, which would
+// never run ("basicauth;brwoser"), with a did-you-mean. A classifier that
+// does not implement it may return any word, and every word is accepted.
+type ClassifierWords interface {
+	ClassificationWords() []string
+}
+
+// DefaultClassifierWords lists the classifications DefaultClassifier
+// returns: browser, dav and xmlpost.
+func DefaultClassifierWords() []string {
+	return []string{ClassBrowser, ClassDAV, ClassXMLPost}
+}
+
 // isDAVMethod reports whether method is one of repoze.who's WebDAV
 // methods (a switch: no map hashing on every request).
 func isDAVMethod(method string) bool {

@@ -76,3 +76,31 @@ func TestDeciders(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultClassifierWords checks that the declared words are exactly
+// what DefaultClassifier returns for the requests of TestDefaultClassifier's
+// kinds, so that a loader accepts every word it can return.
+func TestDefaultClassifierWords(t *testing.T) {
+	t.Parallel()
+	got := map[string]bool{}
+	for _, r := range []*http.Request{
+		httptest.NewRequest("GET", "/", nil),
+		httptest.NewRequest("PROPFIND", "/", nil),
+		func() *http.Request {
+			r := httptest.NewRequest("POST", "/", strings.NewReader("<x/>"))
+			r.Header.Set("Content-Type", "text/xml")
+			return r
+		}(),
+	} {
+		got[who.DefaultClassifier(r)] = true
+	}
+	words := who.DefaultClassifierWords()
+	if len(words) != len(got) {
+		t.Fatalf("DefaultClassifierWords() = %q, DefaultClassifier returns %v", words, got)
+	}
+	for _, w := range words {
+		if !got[w] {
+			t.Errorf("DefaultClassifierWords() lists %q, which DefaultClassifier does not return", w)
+		}
+	}
+}
