@@ -37,6 +37,7 @@ func TestLoginWhileLoggedIn(t *testing.T) {
 	}{
 		{"served form", Options{LoginFormURL: "/login"}},
 		{"own page", Options{LoginFormURL: "/login", ServeForm: &off}},
+		{"form on challenge", Options{}},
 	} {
 		for _, tt := range []struct {
 			name, login, password string
@@ -52,14 +53,25 @@ func TestLoginWhileLoggedIn(t *testing.T) {
 				t.Parallel()
 				h := chainWith(t, mode.o, passwords{"alice": "wonderland", "bob": "builder"}, testApp)
 				c := newClient(t, h)
+				// The token belongs to the browser's CSRF cookie, not to one
+				// page: the form of the first, anonymous, visit serves both.
+				action, home, tok := "/login_handler", "/home", ""
+				switch {
+				case mode.o.LoginFormURL == "":
+					action, home = "/home?__do_login=true", "/home"
+					_, page := c.do("GET", "/protected", nil)
+					tok = token(t, page)
+				case mode.o.ServeForm == nil:
+					_, page := c.do("GET", "/login", nil)
+					tok = token(t, page)
+				}
 				login := func(login, password string) *http.Response {
 					t.Helper()
 					f := url.Values{"login": {login}, "password": {password}, "came_from": {"/home"}}
-					if mode.o.ServeForm == nil {
-						_, page := c.do("GET", "/login", nil)
-						f.Set(FieldCSRF, token(t, page))
+					if tok != "" {
+						f.Set(FieldCSRF, tok)
 					}
-					req, _ := http.NewRequest("POST", c.srv.URL+"/login_handler", strings.NewReader(f.Encode()))
+					req, _ := http.NewRequest("POST", c.srv.URL+action, strings.NewReader(f.Encode()))
 					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 					req.Header.Set("Sec-Fetch-Site", "same-origin")
 					resp, err := c.c.Do(req)
@@ -79,7 +91,7 @@ func TestLoginWhileLoggedIn(t *testing.T) {
 				if resp.StatusCode != tt.status || (ticketCookie(resp) != "") != tt.ticket {
 					t.Fatalf("second login: %d (want %d), Set-Cookie %q (want a ticket: %v)", resp.StatusCode, tt.status, resp.Header["Set-Cookie"], tt.ticket)
 				}
-				if tt.status == 302 && resp.Header.Get("Location") != "/home" {
+				if tt.status == 302 && resp.Header.Get("Location") != home {
 					t.Errorf("Location %q", resp.Header.Get("Location"))
 				}
 				if _, page := c.do("GET", "/", nil); page != "page / user="+tt.user {

@@ -184,6 +184,8 @@ func TestLoginWithoutServedForm(t *testing.T) {
 		{"serve_form=false same-site", own, map[string]string{"Sec-Fetch-Site": "same-site"}, 403},
 		{"serve_form=false user-typed", own, map[string]string{"Sec-Fetch-Site": "none"}, 403},
 		{"serve_form=false other Origin", own, map[string]string{"Origin": "http://evil.example"}, 403},
+		{"serve_form=false Origin null", own, map[string]string{"Origin": "null"}, 403},
+		{"serve_form=false other Origin, same-origin Referer", own, map[string]string{"Origin": "http://evil.example", "Referer": "http://good.example/login"}, 403},
 		{"serve_form=false no header", own, nil, 403},
 		{"served form same-origin", served, map[string]string{"Sec-Fetch-Site": "same-origin"}, 403},
 	} {
