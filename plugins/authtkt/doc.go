@@ -28,10 +28,9 @@
 //
 // A ticket is DIGEST, an 8-digit hex timestamp, the userid, "!", the
 // tokens joined by "," and "!" (only when there are tokens, or when the
-// user data holds "!"), and the user
-// data. The digest is mod_auth_tkt's double hash (see Ticket); md5 is the
-// default for compatibility, sha256 or sha512 are better choices when every
-// reader supports them.
+// user data holds "!"), and the user data. The digest is mod_auth_tkt's
+// double hash (see Ticket); md5 is the default for compatibility, sha256
+// or sha512 are better choices when every reader supports them.
 //
 // The identifier reads every encoding Apache reads: the raw ticket, the
 // ticket in double quotes, the ticket URL-escaped ("!" as %21), and base64
