@@ -89,9 +89,59 @@ func (d decodeErrors) Error() string { return "config: " + strings.Join(d, "; ")
 // build calls factory for p with opts, records p on success and reports
 // every mistake otherwise. The factory's logger carries plugin=NAME and
 // use=USE, so that two plugins of one use tell their lines apart.
+//
+// Every mistake of the plugin is reported in one run: all the decoder's
+// key errors, then, when there were some, what the factory says about the
+// options that decoded (it is called again without the bad keys: its own
+// checks, such as a missing file, were hidden behind the first error), and
+// each *who.OptionError of an errors.Join the factory returns at its own
+// key. A plugin that fails keeps its kind when the factory tells it (see
+// kind) so that its stage lists are still checked.
 func (l *loader) build(p *plugin, factory who.Factory, opts map[string]any) (ok bool) {
-	decoded := false
-	var keyErrs []keyError
+	v, keyErrs, decoded, err := l.callWith(p, factory, opts)
+	l.noteKind(p, v)
+	switch {
+	case len(keyErrs) > 0:
+		// The factory's error, if any, only wraps these.
+		bad := map[string]bool{}
+		for _, ke := range keyErrs {
+			l.pluginErr(p, pathString(ke.path), p.line, ke.err)
+			if len(ke.path) > 0 {
+				bad[ke.path[0]] = true
+			}
+		}
+		closePlugin(v)
+		l.findMore(p, factory, opts, bad, map[string]bool{})
+		return false
+	case !decoded && len(opts) > 0 && err == nil:
+		// A factory that failed before decoding may take options: its
+		// error is the one to report, below.
+		for _, k := range slices.Sorted(maps.Keys(opts)) {
+			l.pluginErr(p, k, p.line, tagged(ErrUnknownKey, "unknown key %q (plugin %q takes no options)", k, p.use))
+		}
+		closePlugin(v)
+		return false
+	case err != nil:
+		reported := map[string]bool{}
+		bad := l.reportFactoryError(p, err, nil, reported)
+		closePlugin(v)
+		if len(bad) > 0 {
+			l.findMore(p, factory, opts, bad, reported)
+		}
+		return false
+	case v == nil || isNilPointer(v):
+		l.pluginErr(p, "", p.line, fmt.Errorf("the factory for %q returned no plugin", p.use))
+		return false
+	}
+	p.value = v
+	l.plugins[p.name] = p
+	l.order = append(l.order, p)
+	return true
+}
+
+// callWith runs factory for p with opts: the value it returned, the
+// decoder's key errors, whether the factory decoded, and its error.
+func (l *loader) callWith(p *plugin, factory who.Factory, opts map[string]any) (v any, keyErrs []keyError, decoded bool, err error) {
 	spec := who.PluginSpec{
 		Name:   p.name,
 		Use:    p.use,
@@ -113,41 +163,89 @@ func (l *loader) build(p *plugin, factory who.Factory, opts map[string]any) (ok 
 			return msgs
 		},
 	}
-	v, err := callFactory(factory, spec)
-	if len(keyErrs) > 0 {
-		// The factory's error, if any, only wraps these.
-		for _, ke := range keyErrs {
-			l.pluginErr(p, pathString(ke.path), p.line, ke.err)
+	v, err = callFactory(factory, spec)
+	return v, keyErrs, decoded, err
+}
+
+// findMore finds the mistakes a first one hid: it calls the factory
+// again without the keys in bad (those with a reported mistake), reports
+// what it says about the others, and repeats while the factory names new
+// keys. A factory's checks often stop at the first wrong option, and a
+// decoding error stops them all; a call that succeeds also tells the
+// plugin's kind (see noteKind). Plugins built on the way are closed.
+// reported holds the messages reported so far, which are not repeated.
+func (l *loader) findMore(p *plugin, factory who.Factory, opts map[string]any, bad, reported map[string]bool) {
+	for range len(opts) {
+		good := make(map[string]any, len(opts))
+		for k, v := range opts {
+			if !bad[k] {
+				good[k] = v
+			}
 		}
-		err = errors.New("bad options") // reported above
-	} else if !decoded && len(opts) > 0 && err == nil {
-		// A factory that failed before decoding may take options: its
-		// error is the one to report, below.
-		for _, k := range slices.Sorted(maps.Keys(opts)) {
-			l.pluginErr(p, k, p.line, tagged(ErrUnknownKey, "unknown key %q (plugin %q takes no options)", k, p.use))
+		v, keyErrs, _, err := l.callWith(p, factory, good)
+		l.noteKind(p, v)
+		closePlugin(v)
+		if len(keyErrs) > 0 || err == nil {
+			return
 		}
-		err = errors.New("bad options")
-	} else if err != nil {
+		more := l.reportFactoryError(p, err, bad, reported)
+		if len(more) == 0 {
+			return
+		}
+		for k := range more {
+			bad[k] = true
+		}
+	}
+}
+
+// reportFactoryError reports a factory's error about p: each
+// *who.OptionError (of an errors.Join too) at its key, anything else at
+// the plugin. An OptionError about a key in skip, and a message in
+// reported, are left out; reported gets the others. It returns the
+// top-level keys of the OptionErrors it reported.
+func (l *loader) reportFactoryError(p *plugin, err error, skip, reported map[string]bool) (keys map[string]bool) {
+	keys = map[string]bool{}
+	for _, e := range leaves(err) {
 		var oe *who.OptionError
-		if errors.As(err, &oe) && oe.Key != "" && p.section {
-			l.pluginErr(p, oe.Key, p.line, err)
-		} else {
-			l.pluginErr(p, "", p.line, err)
+		key := ""
+		if errors.As(e, &oe) && oe.Key != "" {
+			top := strings.SplitN(oe.Key, ".", 2)[0]
+			if skip[top] {
+				continue // the key's own mistake is reported
+			}
+			keys[top] = true
+			if p.section {
+				key = oe.Key
+			}
 		}
-	} else if v == nil || isNilPointer(v) {
-		err = fmt.Errorf("the factory for %q returned no plugin", p.use)
-		l.pluginErr(p, "", p.line, err)
-	}
-	if err != nil {
-		if c, ok := v.(io.Closer); ok && !isNilPointer(v) {
-			_ = c.Close()
+		if reported[e.Error()] {
+			continue
 		}
-		return false
+		if reported != nil {
+			reported[e.Error()] = true
+		}
+		l.pluginErr(p, key, p.line, e)
 	}
-	p.value = v
-	l.plugins[p.name] = p
-	l.order = append(l.order, p)
-	return true
+	return keys
+}
+
+// noteKind keeps, for a plugin whose factory failed, a value of the type
+// it would have built: the factory's own typed nil pointer returned with
+// its error, or a value a second call built. It tells which stages the
+// plugin can serve.
+func (l *loader) noteKind(p *plugin, v any) {
+	if v != nil && l.kinds[p.name] == nil {
+		k := *p
+		k.value = v
+		l.kinds[p.name] = &k
+	}
+}
+
+// closePlugin closes v when it is a built io.Closer.
+func closePlugin(v any) {
+	if c, ok := v.(io.Closer); ok && !isNilPointer(v) {
+		_ = c.Close()
+	}
 }
 
 func isNilPointer(v any) bool {

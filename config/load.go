@@ -55,6 +55,7 @@ func Parse(filename string, data []byte, opts Options) (*Chain, error) {
 		lookup:  opts.LookupEnv,
 		plugins: map[string]*plugin{},
 		failed:  map[string]bool{},
+		kinds:   map[string]*plugin{},
 	}
 	if l.reg == nil {
 		l.reg = who.DefaultRegistry
@@ -99,10 +100,11 @@ type loader struct {
 	src     *source
 	errs    errorList
 	plugins map[string]*plugin
-	order   []*plugin       // build order
-	failed  map[string]bool // declared, but could not be built
-	envBad  map[string]bool // toml.Key strings of keys (and their parents) with a ${ENV} mistake
-	mask    *masker         // the file's secrets, masked in every message
+	order   []*plugin          // build order
+	failed  map[string]bool    // declared, but could not be built
+	kinds   map[string]*plugin // failed plugins whose type is known (value: of that type, not usable)
+	envBad  map[string]bool    // toml.Key strings of keys (and their parents) with a ${ENV} mistake
+	mask    *masker            // the file's secrets, masked in every message
 	uses    map[string]string
 	stages  [4][]StageEntry
 	general general

@@ -59,6 +59,7 @@ func (l *loader) readStages() {
 			}
 			seen[name] = lines[i]
 			if !l.lookupEntry(stage, name, lines[i]) {
+				l.checkFailedStage(stage, name, lines[i])
 				continue
 			}
 			l.stages[si] = append(l.stages[si], StageEntry{
@@ -182,16 +183,49 @@ func (l *loader) reportNewError(err error, listed [4][]StageEntry) {
 			continue
 		}
 		e := listed[si][se.Index]
-		p := l.plugins[e.Name]
-		if p.section {
-			l.errs.add(&Error{File: l.file, Line: e.Line, Section: sectionName(p.name), Plugin: p.name, Use: p.use,
-				Err: tagged(se, "listed under [%s] but is not %s (it is: %s)", se.Stage, who.StageNoun(se.Stage), se.Is)})
-			continue
-		}
-		l.errs.add(&Error{File: l.file, Line: e.Line, Section: se.Stage, Plugin: p.name,
-			Err: tagged(se, "plugin %q (registered, no [%s] section) is not %s (it is: %s)",
-				p.name, sectionName(p.name), who.StageNoun(se.Stage), se.Is)})
+		l.wrongStage(e.Line, l.plugins[e.Name], se)
 	}
+}
+
+// wrongStage reports that plugin p, listed at line, is not what its stage
+// se.Stage needs.
+func (l *loader) wrongStage(line int, p *plugin, se *who.StageError) {
+	if p.section {
+		l.errs.add(&Error{File: l.file, Line: line, Section: sectionName(p.name), Plugin: p.name, Use: p.use,
+			Err: tagged(se, "listed under [%s] but is not %s (it is: %s)", se.Stage, who.StageNoun(se.Stage), se.Is)})
+		return
+	}
+	l.errs.add(&Error{File: l.file, Line: line, Section: se.Stage, Plugin: p.name,
+		Err: tagged(se, "plugin %q (registered, no [%s] section) is not %s (it is: %s)",
+			p.name, sectionName(p.name), who.StageNoun(se.Stage), se.Is)})
+}
+
+// checkFailedStage checks the stage entry at line of a plugin that failed
+// to build against the type its factory would have built, when that is
+// known: a missing file must not hide that the plugin cannot serve the
+// stage it is listed under.
+func (l *loader) checkFailedStage(stage, name string, line int) {
+	k, ok := l.kinds[name]
+	if !ok || servesStage(stage, k.value) {
+		return
+	}
+	l.wrongStage(line, k, &who.StageError{Stage: stage, Index: -1, Name: name, Is: who.Implements(k.value)})
+}
+
+// servesStage reports whether plugin implements stage's interface.
+func servesStage(stage string, plugin any) bool {
+	var ok bool
+	switch stage {
+	case who.StageIdentifiers:
+		_, ok = plugin.(who.Identifier)
+	case who.StageAuthenticators:
+		_, ok = plugin.(who.Authenticator)
+	case who.StageChallengers:
+		_, ok = plugin.(who.Challenger)
+	case who.StageMDProviders:
+		_, ok = plugin.(who.MetadataProvider)
+	}
+	return ok
 }
 
 // leaves flattens the tree of errors.Join errors under err, in order; nil

@@ -1,0 +1,176 @@
+package config
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gowho/gowho/who"
+)
+
+// fileAuth is an authenticator whose factory fails as htpasswd's does
+// without its file, returning a nil *fileAuth with the error so that the
+// loader knows what it would have built.
+type fileAuth struct{}
+
+func (*fileAuth) Authenticate(*http.Request, who.Identity) (string, error) { return "", nil }
+
+// TestEveryMistakeInOneRun: one Load reports every mistake of a file
+// (issue 12 item 9: three rounds of `who check` were needed for one file).
+// Each case failed before: the stage mistake of a plugin that failed to
+// build was hidden, a decoding mistake hid the factory's own checks, and a
+// factory's joined OptionErrors came out as one line at the first key.
+func TestEveryMistakeInOneRun(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		src  string
+		want []string
+	}{
+		{
+			name: "failed factory tells its type",
+			src: `
+[plugin.passwd]
+use = "fileauth"
+filename = "missing"
+[identifiers]
+plugins = ["passwd"]
+[authenticators]
+plugins = ["passwd"]
+`,
+			want: []string{
+				`who.toml:4: [plugin.passwd] (use = "fileauth"): filename: open missing: no such file or directory`,
+				`who.toml:6: [plugin.passwd] (use = "fileauth"): listed under [identifiers] but is not an Identifier (it is: Authenticator)`,
+			},
+		},
+		{
+			name: "registered plugin without a section tells its type",
+			src: `
+[challengers]
+plugins = ["fileauth"]
+`,
+			want: []string{
+				`who.toml:3: [challengers]: plugin "fileauth" (registered, no [plugin.fileauth] section): filename: is required`,
+				`who.toml:3: [challengers]: plugin "fileauth" (registered, no [plugin.fileauth] section) is not a Challenger (it is: Authenticator)`,
+			},
+		},
+		{
+			name: "a decoding mistake does not hide the factory's checks",
+			src: `
+[plugin.a]
+use = "auth"
+need_secret = true
+count = "three"
+secrte = "x"
+`,
+			want: []string{
+				`who.toml:2: [plugin.a] (use = "auth"): secret: is required`,
+				`who.toml:5: [plugin.a] (use = "auth"): key "count" must be an integer, not a string`,
+				`who.toml:6: [plugin.a] (use = "auth"): unknown key "secrte" (did you mean "secret"?)`,
+			},
+		},
+		{
+			name: "a decoding mistake does not hide the stage",
+			src: `
+[plugin.a]
+use = "auth"
+count = "three"
+[identifiers]
+plugins = ["a"]
+`,
+			want: []string{
+				`who.toml:4: [plugin.a] (use = "auth"): key "count" must be an integer, not a string`,
+				`who.toml:6: [plugin.a] (use = "auth"): listed under [identifiers] but is not an Identifier (it is: Authenticator)`,
+			},
+		},
+		{
+			name: "a factory's joined option errors, each at its key",
+			src: `
+[plugin.j]
+use = "joined"
+header = "X"
+count = -1
+[identifiers]
+plugins = ["j"]
+`,
+			want: []string{
+				`who.toml:4: [plugin.j] (use = "joined"): header: must not be set with count`,
+				`who.toml:5: [plugin.j] (use = "joined"): count: must not be negative`,
+			},
+		},
+		{
+			name: "a factory that stops at its first check is asked again without that key",
+			src: `
+[plugin.s]
+use = "firstonly"
+header = "bad header"
+count = -1
+[authenticators]
+plugins = ["s"]
+`,
+			want: []string{
+				`who.toml:4: [plugin.s] (use = "firstonly"): header: must not contain a space`,
+				`who.toml:5: [plugin.s] (use = "firstonly"): count: must not be negative`,
+				`who.toml:7: [plugin.s] (use = "firstonly"): listed under [authenticators] but is not an Authenticator (it is: Identifier)`,
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			reg := testRegistry(&recorder{})
+			reg.Register("fileauth", func(spec who.PluginSpec) (any, error) {
+				var o struct {
+					Filename string `toml:"filename"`
+				}
+				if err := spec.Decode(&o); err != nil {
+					return nil, err
+				}
+				if o.Filename == "" {
+					return (*fileAuth)(nil), &who.OptionError{Key: "filename", Err: errors.New("is required")}
+				}
+				return (*fileAuth)(nil), &who.OptionError{Key: "filename", Err: errors.New("open " + o.Filename + ": no such file or directory")}
+			})
+			reg.Register("joined", func(spec who.PluginSpec) (any, error) {
+				var o fakeOptions
+				if err := spec.Decode(&o); err != nil {
+					return nil, err
+				}
+				var errs []error
+				if o.Header != "" && o.Count != 0 {
+					errs = append(errs, &who.OptionError{Key: "header", Err: errors.New("must not be set with count")})
+				}
+				if o.Count < 0 {
+					errs = append(errs, &who.OptionError{Key: "count", Err: errors.New("must not be negative")})
+				}
+				if len(errs) > 0 {
+					return nil, errors.Join(errs...)
+				}
+				return identifier{&fake{name: spec.Name, o: o, rec: &recorder{}}}, nil
+			})
+			reg.Register("firstonly", func(spec who.PluginSpec) (any, error) {
+				var o fakeOptions
+				if err := spec.Decode(&o); err != nil {
+					return nil, err
+				}
+				switch {
+				case o.Header == "bad header":
+					return nil, &who.OptionError{Key: "header", Err: errors.New("must not contain a space")}
+				case o.Count < 0:
+					return nil, &who.OptionError{Key: "count", Err: errors.New("must not be negative")}
+				}
+				return identifier{&fake{name: spec.Name, o: o, rec: &recorder{}}}, nil
+			})
+			c, err := Parse("who.toml", []byte(tc.src), Options{Registry: reg, Logger: quiet})
+			if c != nil {
+				c.Close()
+				t.Fatal("a chain was built despite the mistakes")
+			}
+			if diff := cmp.Diff(tc.want, errLines(err)); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
