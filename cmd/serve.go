@@ -39,8 +39,9 @@ type serveFlags struct {
 	server serverOptions
 }
 
-// newServeFlags returns serve's flag set, its usage written to stderr.
-// The usage's first line names every flag, built from the set itself.
+// newServeFlags returns serve's flag set, its usage written to stderr
+// (setUsage: the synopsis, a line naming every flag with its default,
+// then each flag's meaning).
 func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs := flag.NewFlagSet("who serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -48,15 +49,11 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&sf.config, "config", "", "the who.toml to load (or give it as the argument)")
 	fs.BoolVar(&sf.debug, "debug", false, "log every plugin's answer")
 	sf.server.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: who serve [flags] FILE")
-		fmt.Fprintln(stderr, "       who serve -config FILE [flags]")
-		fmt.Fprintln(stderr, "flags: "+serveSynopsis(fs))
-		fmt.Fprintln(stderr, "Runs the demo app (/, /protected, /whoami, /login, /logout) behind the chain of the")
-		fmt.Fprintln(stderr, "who.toml FILE. On SIGINT or SIGTERM it stops accepting, lets running requests finish")
-		fmt.Fprintln(stderr, "(up to -shutdown-timeout), then closes the chain; a second signal stops at once.")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, stderr, []string{"who serve [flags] FILE", "who serve -config FILE [flags]"},
+		"flags: "+serveSynopsis(fs),
+		"Runs the demo app (/, /protected, /whoami, /login, /logout) behind the chain of the",
+		"who.toml FILE. On SIGINT or SIGTERM it stops accepting, lets running requests finish",
+		"(up to -shutdown-timeout), then closes the chain; a second signal stops at once.")
 	return fs, &sf
 }
 
@@ -81,37 +78,24 @@ func isBoolFlag(f *flag.Flag) bool {
 	return ok && b.IsBoolFlag()
 }
 
-// parseServeArgs parses serve's command line: the who.toml comes as
-// -config FILE or as the one argument, and flags may follow the argument
+// parseServeArgs parses serve's command line as every command's
+// (parseArgs, configArg): the who.toml comes as -config FILE or as the one
+// argument, and flags may come before or after it
 // (`who serve who.toml -debug`). ok is false when serve should exit with
 // code (0 after -h, 2 after a mistake, the usage printed).
 func parseServeArgs(args []string, stderr io.Writer) (sf *serveFlags, code int, ok bool) {
 	fs, sf := newServeFlags(stderr)
-	if code, ok := parseFlags(fs, args); !ok {
+	pos, code, ok := parseArgs(fs, args)
+	if !ok {
 		return nil, code, false
 	}
-	if fs.NArg() > 0 {
-		file := fs.Arg(0)
-		if code, ok := parseFlags(fs, fs.Args()[1:]); !ok {
-			return nil, code, false
-		}
-		switch {
-		case fs.NArg() > 0:
-			fmt.Fprintf(stderr, "who serve: one who.toml only; %q is one argument too many\n", fs.Arg(0))
-			fs.Usage()
-			return nil, 2, false
-		case sf.config != "" && sf.config != file:
-			fmt.Fprintf(stderr, "who serve: two who.toml files (-config %q and %q); give one\n", sf.config, file)
-			fs.Usage()
-			return nil, 2, false
-		}
-		sf.config = file
-	}
-	if sf.config == "" {
-		fmt.Fprintln(stderr, "who serve: no who.toml; give it as the argument or with -config FILE")
+	file, _, err := configArg(sf.config, pos, 0)
+	if err != nil {
+		fmt.Fprintln(stderr, errorLine("who serve", err))
 		fs.Usage()
 		return nil, 2, false
 	}
+	sf.config = file
 	return sf, 0, true
 }
 

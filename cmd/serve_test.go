@@ -898,8 +898,9 @@ plugins = ["redirector"]
 }
 
 // TestServeArgs: the who.toml comes as -config FILE or as the one
-// argument, flags may follow it; two files, an extra argument or none are
-// usage mistakes (exit 2). Before, `who serve examples/who.toml` was one.
+// argument (parseArgs and configArg, as every command), flags before or
+// after it; two files, an extra argument or none are usage mistakes (exit
+// 2). Before, `who serve examples/who.toml` was one.
 func TestServeArgs(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -915,10 +916,10 @@ func TestServeArgs(t *testing.T) {
 		{args: []string{"a.toml"}, config: "a.toml", addr: "127.0.0.1:8080"},
 		{args: []string{"-debug", "a.toml"}, config: "a.toml", debug: true, addr: "127.0.0.1:8080"},
 		{args: []string{"a.toml", "-debug", "-addr", ":0"}, config: "a.toml", debug: true, addr: ":0"},
-		{args: []string{"-config", "a.toml", "a.toml"}, config: "a.toml", addr: "127.0.0.1:8080"},
-		{args: []string{"-config", "a.toml", "b.toml"}, notOK: true, code: 2, errHas: `two who.toml files (-config "a.toml" and "b.toml")`},
-		{args: []string{"a.toml", "b.toml"}, notOK: true, code: 2, errHas: `"b.toml" is one argument too many`},
-		{args: nil, notOK: true, code: 2, errHas: "no who.toml; give it as the argument or with -config FILE"},
+		{args: []string{"-config", "a.toml", "b.toml"}, notOK: true, code: 2, errHas: "who serve: want the configuration file and 0 more arguments, got 2"},
+		{args: []string{"a.toml", "b.toml"}, notOK: true, code: 2, errHas: "who serve: want the configuration file and 0 more arguments, got 2"},
+		{args: nil, notOK: true, code: 2, errHas: "who serve: give the configuration file: -config FILE, or FILE as the first argument"},
+		{args: []string{"--", "-odd.toml"}, config: "-odd.toml", addr: "127.0.0.1:8080"},
 		{args: []string{"a.toml", "-nosuch"}, notOK: true, code: 2, errHas: "flag provided but not defined: -nosuch"},
 		{args: []string{"-h"}, notOK: true, code: 0, errHas: "usage: who serve [flags] FILE"},
 	}
