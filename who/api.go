@@ -3,6 +3,7 @@ package who
 import (
 	"errors"
 	"net/http"
+	"reflect"
 	"slices"
 )
 
@@ -111,8 +112,31 @@ func (a *API) Login(credentials Identity, identifierName string) (*Result, http.
 	if a == nil {
 		return nil, nil
 	}
-	st := a.st
-	sel := st.select_(identifierName)
+	return a.st.login(credentials, a.st.select_(identifierName))
+}
+
+// LoginAs is Login as found by the identifier plugin itself (a form
+// plugin logging in the credentials it was posted), whatever name the
+// chain lists it under: only the chain's entries holding that very plugin
+// remember the result. A plugin the chain does not list: nil, nil.
+func (a *API) LoginAs(identifier Identifier, credentials Identity) (*Result, http.Header) {
+	if a == nil || identifier == nil {
+		return nil, nil
+	}
+	var sel []*stageEntry[Identifier]
+	if reflect.TypeOf(identifier).Comparable() {
+		for i := range a.st.m.identifiers {
+			if e := &a.st.m.identifiers[i]; reflect.TypeOf(e.p) == reflect.TypeOf(identifier) && e.p == identifier {
+				sel = append(sel, e)
+			}
+		}
+	}
+	return a.st.login(credentials, sel)
+}
+
+// login authenticates credentials as found by sel[0] and lets every
+// identifier of sel remember the result (or forget, on failure).
+func (st *state) login(credentials Identity, sel []*stageEntry[Identifier]) (*Result, http.Header) {
 	if len(sel) == 0 {
 		return nil, nil
 	}

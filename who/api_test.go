@@ -209,3 +209,42 @@ func TestSecretKeysOf(t *testing.T) {
 		t.Errorf("SecretKeysOf (-want +got):\n%s", diff)
 	}
 }
+
+// LoginAs finds the identifier by the plugin value, whatever its entry's
+// name; a plugin the chain does not list logs nobody in.
+func TestAPILoginAs(t *testing.T) {
+	t.Parallel()
+	pw := &authFunc{fn: func(id who.Identity) (string, error) { return id.Str(who.KeyLogin), nil }}
+	tkt, other := cookieID(), cookieID()
+	cfg := who.Config{Identifiers: entries("any-name", tkt), Authenticators: entries("pw", pw)}
+	tests := []struct {
+		name     string
+		plugin   who.Identifier
+		wantUser string
+		want     []string
+	}{
+		{"listed plugin", tkt, "alice", []string{"tkt=alice"}},
+		{"unlisted plugin of the same type", other, "", nil},
+		{"nil", nil, "", nil},
+		{"non-comparable type", idMap{}, "", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			withAPI(t, cfg, httptest.NewRequest("POST", "/login", nil), func(w http.ResponseWriter, r *http.Request, api *who.API) {
+				res, h := api.LoginAs(tc.plugin, who.Identity{who.KeyLogin: "alice"})
+				if got := who.UserID(r.Context()); got != tc.wantUser || (res != nil) != (tc.wantUser != "") {
+					t.Errorf("user after LoginAs = %q (result %v), want %q", got, res, tc.wantUser)
+				}
+				if diff := cmp.Diff(tc.want, h["Set-Cookie"]); diff != "" {
+					t.Errorf("LoginAs headers (-want +got):\n%s", diff)
+				}
+			})
+		})
+	}
+}
+
+// idMap is an Identifier of a type that cannot be compared.
+type idMap map[string]string
+
+func (idMap) Identify(*http.Request) (who.Identity, error) { return nil, nil }

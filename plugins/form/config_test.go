@@ -97,8 +97,8 @@ func TestLoadBounds(t *testing.T) {
 }
 
 // TestLoadLoginUnderItsName: a form plugin declared under a name of its
-// own ([plugin.site_login]) logs in under that name (the loader passes it
-// as Options.Name), also while another user is logged in: alice switches
+// own ([plugin.site_login]) logs in under that name (who.API.LoginAs
+// finds the plugin itself), also while another user is logged in: alice switches
 // to bob with a fresh ticket. Without the fix the second login answered
 // "Wrong login or password.".
 func TestLoadLoginUnderItsName(t *testing.T) {

@@ -36,8 +36,8 @@
 // (serve_form = false), a POST the browser marks same-origin is accepted
 // without the token; an application rendering its own page can also put
 // the token in it with CSRFField (or CSRFToken). A login authenticates the
-// posted credentials with who.API.Login under Options.Name, whoever is
-// logged in, so a new login always gets a fresh ticket. A failed, malformed, oversized (max_body_bytes) or
+// posted credentials with who.API.LoginAs, whoever is logged in, so a
+// new login always gets a fresh ticket. A failed, malformed, oversized (max_body_bytes) or
 // forged login shows the form again with a message (status 200, 400, 413
 // or 403), never a 500; a password over max_password_bytes is refused
 // without reaching an authenticator, and remember is capped at

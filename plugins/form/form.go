@@ -114,21 +114,11 @@ type Options struct {
 
 	// Rememberer is used instead of RemembererName (Go only).
 	Rememberer who.Rememberer `toml:"-"`
-	// Name is the plugin's name among the chain's identifiers (its
-	// who.Entry.Name): a login POST authenticates the posted credentials
-	// with who.API.Login as found by this identifier (Go only; the
-	// configuration loader sets it to NAME of [plugin.NAME]; default
-	// DefaultName).
-	Name string `toml:"-"`
-	// Logger receives the one error a misconfigured chain causes (Name
-	// not among its identifiers); nil: slog.Default() (Go only; the
-	// loader passes the plugin's own logger).
+	// Logger receives the one error a misconfigured chain causes (the
+	// plugin not among its identifiers); nil: slog.Default() (Go only;
+	// the loader passes the plugin's own logger).
 	Logger *slog.Logger `toml:"-"`
 }
-
-// DefaultName is the default of Options.Name, the name the documentation
-// and who.toml examples give the form plugin.
-const DefaultName = "form"
 
 // Page is what the form template receives.
 type Page struct {
@@ -184,7 +174,6 @@ func New(o Options) (*Plugin, error) {
 	def(&o.PostLogoutURL, "/")
 	def(&o.LoginCounterName, "__logins")
 	def(&o.CSRFCookieName, "who_csrf")
-	def(&o.Name, DefaultName)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -295,7 +284,7 @@ func (p *Plugin) Forget(r *http.Request, id who.Identity) http.Header {
 // Identify answers a login POST (login_handler_path, or any URL with the
 // login_form_qs flag in the form-on-challenge mode) itself with
 // who.ReplaceHandler: the replacement authenticates the posted
-// credentials with who.API.Login, as found by this plugin (Options.Name),
+// credentials with who.API.LoginAs, as found by this plugin,
 // whoever the request's other identifiers (a ticket) name, and answers a
 // redirect with the rememberer's headers after a successful login, the
 // form again with a message otherwise. So Identify returns no identity
@@ -378,11 +367,12 @@ func (p *Plugin) login(r *http.Request, action string) (who.Identity, error) {
 		// The posted credentials are authenticated whoever the request's
 		// ticket names (it ranks first, auth_tkt authenticating first),
 		// and a success is remembered through this plugin: a fresh ticket.
-		res, headers := who.APIFrom(r).Login(id, p.o.Name)
+		res, headers := who.APIFrom(r).LoginAs(p, id)
 		if headers == nil {
-			// Login's answer for a name the chain has no identifier under.
-			p.o.Logger.Error("form: the chain has no identifier named as this plugin, so no login can succeed; set form.Options.Name to the plugin's who.Entry.Name",
-				"name", p.o.Name)
+			// LoginAs's answer when the chain does not list this plugin
+			// among its identifiers (it then never runs Identify: a
+			// plugin copy, or a chain built around another value).
+			p.o.Logger.Error("form: the chain does not list this form plugin among its identifiers, so no login can succeed; list the same *form.Plugin under who.Config.Identifiers")
 			http.Error(w, "The login is misconfigured on the server.", http.StatusInternalServerError)
 			return
 		}

@@ -15,7 +15,7 @@ func factory(spec who.PluginSpec) (any, error) {
 		return nil, err
 	}
 	o.Form = spec.Path(o.Form)
-	o.Name, o.Logger = spec.Name, spec.Logger
+	o.Logger = spec.Logger
 	if spec.Use == "repoze.who.plugins.form:make_redirecting_plugin" && o.LoginFormURL == "" {
 		return nil, &who.OptionError{Key: "login_form_url", Err: errNoFormURL}
 	}
