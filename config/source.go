@@ -95,13 +95,23 @@ func (s *source) valueLine(n int, path []string, value any) int {
 		return n
 	}
 	key := path[len(path)-1]
-	for l := n; l >= 1; l-- {
+	end := s.lineText(n)
+	if assigns(end, key) || !strings.Contains(end, `"""`) && !strings.Contains(end, "'''") {
+		return n
+	}
+	// Bounded, so that a key written with escapes ("a\u0062") in a file
+	// of many such keys cannot make loading quadratic again.
+	for l := n - 1; l >= max(1, n-maxStringLines); l-- {
 		if assigns(s.lineText(l), key) {
 			return l
 		}
 	}
 	return n
 }
+
+// maxStringLines is how far up valueLine looks for the key of a
+// multi-line string.
+const maxStringLines = 10000
 
 // assigns reports whether line holds `key =` (key bare or quoted, as the
 // last part of a dotted key, or inside an inline table).
