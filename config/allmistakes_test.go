@@ -86,6 +86,19 @@ plugins = ["a"]
 			},
 		},
 		{
+			// Built again without "secrte", the factory's error names no key:
+			// it may come from the key left out, and is not reported.
+			name: "a later call's error without a key is left out",
+			src: `
+[plugin.f]
+use = "failing"
+secrte = "x"
+`,
+			want: []string{
+				`who.toml:4: [plugin.f] (use = "failing"): unknown key "secrte" (did you mean "secret"?)`,
+			},
+		},
+		{
 			name: "a factory's joined option errors, each at its key",
 			src: `
 [plugin.j]

@@ -123,7 +123,7 @@ func (l *loader) build(p *plugin, factory who.Factory, opts map[string]any) (ok 
 		return false
 	case err != nil:
 		reported := map[string]bool{}
-		bad := l.reportFactoryError(p, err, nil, reported)
+		bad := l.reportFactoryError(p, err, nil, reported, false)
 		closePlugin(v)
 		if len(bad) > 0 {
 			l.findMore(p, factory, opts, bad, reported)
@@ -188,7 +188,7 @@ func (l *loader) findMore(p *plugin, factory who.Factory, opts map[string]any, b
 		if len(keyErrs) > 0 || err == nil {
 			return
 		}
-		more := l.reportFactoryError(p, err, bad, reported)
+		more := l.reportFactoryError(p, err, bad, reported, true)
 		if len(more) == 0 {
 			return
 		}
@@ -200,15 +200,20 @@ func (l *loader) findMore(p *plugin, factory who.Factory, opts map[string]any, b
 
 // reportFactoryError reports a factory's error about p: each
 // *who.OptionError (of an errors.Join too) at its key, anything else at
-// the plugin. An OptionError about a key in skip, and a message in
-// reported, are left out; reported gets the others. It returns the
-// top-level keys of the OptionErrors it reported.
-func (l *loader) reportFactoryError(p *plugin, err error, skip, reported map[string]bool) (keys map[string]bool) {
+// the plugin unless keyedOnly (a call without some keys: an error that
+// names no key may come from their absence). An OptionError about a key
+// in skip, and a message in reported, are left out; reported gets the
+// others. It returns the top-level keys of the OptionErrors it reported.
+func (l *loader) reportFactoryError(p *plugin, err error, skip, reported map[string]bool, keyedOnly bool) (keys map[string]bool) {
 	keys = map[string]bool{}
 	for _, e := range leaves(err) {
 		var oe *who.OptionError
 		key := ""
-		if errors.As(e, &oe) && oe.Key != "" {
+		if !errors.As(e, &oe) || oe.Key == "" {
+			if keyedOnly {
+				continue
+			}
+		} else {
 			top := strings.SplitN(oe.Key, ".", 2)[0]
 			if skip[top] {
 				continue // the key's own mistake is reported

@@ -88,8 +88,8 @@ func TestKeyLines(t *testing.T) {
 			path []string
 			line int
 		}{
-			{[]string{"plugin"}, 5}, // implicit: its first key
-			{[]string{"plugin", "a", "tls"}, 5}, // a dotted key's implicit table: its section
+			{[]string{"plugin"}, 5},                          // implicit: its first key
+			{[]string{"plugin", "a", "tls"}, 5},              // a dotted key's implicit table: its section
 			{[]string{"plugin", "b", "servers", "addr"}, 27}, // in an array of tables: the array
 		} {
 			if got := s.line(tc.path...); got != tc.line {
