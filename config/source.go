@@ -30,8 +30,20 @@ type source struct {
 // number of keys (issue 12).
 type lineProbe chan struct{}
 
-// probeLine matches the start of the probe's error.
-var probeLine = regexp.MustCompile(`^toml: line ([0-9]+) `)
+// probedLine reads N from the probe's error "toml: line N (last key
+// ...): ...", or 0.
+func probedLine(msg string) int {
+	rest, ok := strings.CutPrefix(msg, "toml: line ")
+	if !ok {
+		return 0
+	}
+	digits, _, _ := strings.Cut(rest, " ")
+	n, err := strconv.Atoi(digits)
+	if err != nil {
+		return 0
+	}
+	return n
+}
 
 var duplicateKey = regexp.MustCompile(`^Key '(.*)' has already been defined\.$`)
 
@@ -66,10 +78,8 @@ func parse(file string, data []byte) (*source, *Error) {
 func (s *source) index(md *toml.MetaData, p toml.Primitive, path []string, value any) {
 	var probe lineProbe
 	if err := md.PrimitiveDecode(p, &probe); err != nil {
-		if m := probeLine.FindStringSubmatch(err.Error()); m != nil {
-			if n, err := strconv.Atoi(m[1]); err == nil && n > 0 {
-				s.lines[toml.Key(path).String()] = s.valueLine(n, path, value)
-			}
+		if n := probedLine(err.Error()); n > 0 {
+			s.lines[toml.Key(path).String()] = s.valueLine(n, path, value)
 		}
 	}
 	table, ok := value.(map[string]any)
