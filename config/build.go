@@ -95,8 +95,8 @@ func (d decodeErrors) Error() string { return "config: " + strings.Join(d, "; ")
 // options that decoded (it is called again without the bad keys: its own
 // checks, such as a missing file, were hidden behind the first error), and
 // each *who.OptionError of an errors.Join the factory returns at its own
-// key. A plugin that fails keeps its kind when the factory tells it (see
-// kind) so that its stage lists are still checked.
+// key. A plugin that fails keeps its kind when a call tells it (see
+// noteKind), so that its stage lists are still checked.
 func (l *loader) build(p *plugin, factory who.Factory, opts map[string]any) (ok bool) {
 	v, keyErrs, decoded, err := l.callWith(p, factory, opts)
 	l.noteKind(p, v)
