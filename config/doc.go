@@ -49,7 +49,10 @@
 // request's classification must be one of them, exactly), or
 // "name;unused" (built and referable, never run: repoze.who's trick, no
 // longer needed but accepted). An empty classification, a space, a second
-// ";" and a name listed twice in one stage are errors.
+// ";" and a name listed twice in one stage are errors, and so is a
+// classification the request classifier never returns: the default one
+// returns browser, dav and xmlpost; a classifier plugin declares its words
+// with who.ClassifierWords; one that declares none accepts any word.
 //
 // Options are decoded strictly (PluginSpec.Decode): an unknown key is an
 // error with a did-you-mean, a value of the wrong type is an error naming
@@ -79,7 +82,13 @@
 //	who.toml:30: [identifiers]: unknown plugin "basicuath" (did you mean "basicauth"?)
 //
 // A factory that returns a *who.OptionError gets its message pointed at
-// the key it names. The sentinel errors (ErrUnknownKey, ErrWrongType,
+// the key it names, and one that returns errors.Join of several gets each
+// at its key. A first mistake hides no other of the same plugin: after a
+// wrong option the factory is called again without the wrong keys, to
+// report its checks of the others (the plugins built so are closed). A
+// plugin that failed to build still has its stage entries checked when
+// its type is known, from such a call or because the factory returned a
+// nil pointer of its type with its error ((*Plugin)(nil), err). The sentinel errors (ErrUnknownKey, ErrWrongType,
 // ErrUnsetVariable, ErrBadEntry, ErrReference, ErrSyntax,
 // who.ErrUnknownPlugin, who.ErrWrongStage) let callers test with
 // errors.Is.
