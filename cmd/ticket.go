@@ -19,10 +19,15 @@ const ticketUsage = `usage:
                   [-ip A.B.C.D] [-time UNIX] [-encoding repoze|mod_auth_tkt] USER
   who ticket read -secret S [-digest …] [-ip A.B.C.D] [-encoding …] [-timeout 2h] VALUE
 
+
 make prints an auth_tkt cookie value; read prints a value's fields and
 whether its digest is valid (exit 0 only then). read takes every encoding
-the authtkt identifier takes: raw, "quoted", %21-escaped and base64.
+the authtkt identifier takes: raw, "quoted", %21-escaped and base64; without
+-digest it detects the digest (the one that checks, else the ticket's length).
 -secretfile FILE reads the secret from a file instead of the command line.
+Flags may also follow VALUE or USER.
+
+flags:
 `
 
 // runTicket implements "who ticket make" and "who ticket read".
@@ -37,24 +42,29 @@ func runTicket(args []string, stdout, stderr io.Writer) int {
 	sub := args[0]
 	fs := flag.NewFlagSet("who ticket "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, ticketUsage) }
+	fs.Usage = func() {
+		fmt.Fprint(stderr, ticketUsage)
+		fs.PrintDefaults()
+	}
 	secret := fs.String("secret", "", "the shared secret")
 	secretFile := fs.String("secretfile", "", "read the secret from this file")
-	digest := fs.String("digest", "md5", "digest algorithm: md5, sha1, sha256 or sha512")
+	digest := fs.String("digest", "md5", "digest algorithm: md5, sha1, sha256 or sha512 (read: detected from the ticket when not given)")
 	ipStr := fs.String("ip", "", "client IPv4 (or IPv6) address bound into the digest (default 0.0.0.0)")
 	enc := fs.String("encoding", authtkt.EncodingRepoze, "userid encoding: repoze or mod_auth_tkt")
 	tokens := fs.String("tokens", "", "comma-separated tokens (make)")
 	userdata := fs.String("userdata", "", "user data string (make)")
 	ts := fs.Int64("time", 0, "ticket time in seconds since the epoch (make; default now)")
 	timeout := fs.Duration("timeout", 0, "also check the ticket is not older than this (read)")
-	if code, ok := parseFlags(fs, args[1:]); !ok {
+	pos, code, ok := parseArgs(fs, args[1:])
+	if !ok {
 		return code
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintf(stderr, "who ticket %s: want exactly one argument, got %d\n", sub, fs.NArg())
+	if len(pos) != 1 {
+		fmt.Fprintf(stderr, "who ticket %s: want exactly one argument, got %d\n", sub, len(pos))
 		fs.Usage()
 		return 2
 	}
+	arg := pos[0]
 	if *secretFile != "" {
 		if *secret != "" {
 			fmt.Fprintln(stderr, "who ticket: give -secret or -secretfile, not both")
@@ -92,7 +102,7 @@ func runTicket(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if sub == "make" {
-		t := authtkt.Ticket{UserID: fs.Arg(0), UserData: *userdata, IP: ip, Encoding: *enc, Time: time.Now()}
+		t := authtkt.Ticket{UserID: arg, UserData: *userdata, IP: ip, Encoding: *enc, Time: time.Now()}
 		if *tokens != "" {
 			t.Tokens = strings.Split(*tokens, ",")
 		}
@@ -107,10 +117,65 @@ func runTicket(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, v)
 		return 0
 	}
-	return readTicket(fs.Arg(0), *secret, *digest, *enc, ip, *timeout, stdout, stderr)
+	digestNote := ""
+	digestGiven := false
+	fs.Visit(func(f *flag.Flag) { digestGiven = digestGiven || f.Name == "digest" })
+	if !digestGiven {
+		*digest, digestNote = detectDigest(arg, *secret, ip, *enc)
+	}
+	return readTicket(arg, *secret, *digest, digestNote, *enc, ip, *timeout, stdout, stderr)
 }
 
-func readTicket(value, secret, digest, enc string, ip net.IP, timeout time.Duration, stdout, stderr io.Writer) int {
+// digestsBySize are the digests from the longest hex digest to the
+// shortest: sha512 128 hex digits, sha256 64, sha1 40, md5 32.
+var digestsBySize = []struct {
+	name string
+	hex  int
+}{{authtkt.SHA512, 128}, {authtkt.SHA256, 64}, {authtkt.SHA1, 40}, {authtkt.MD5, 32}}
+
+// detectDigest picks the digest of a ticket read without -digest: the one
+// whose signature checks, else the one its length says. A ticket is the
+// hex digest, 8 hex digits of time, then the userid up to the first '!':
+// the digest is the longest whose digits and time fit in the leading hex
+// digits with a userid left after them and whose time is plausible (from
+// 2000 to a year from now: a userid that starts with hex digits, "12345"
+// or "alice", lengthens the run). note says how it was found.
+func detectDigest(value, secret string, ip net.IP, enc string) (digest, note string) {
+	for _, d := range digestsBySize {
+		if _, err := authtkt.ParseEncoding(secret, value, ip, d.name, enc); err == nil {
+			return d.name, "detected: its signature checks"
+		}
+	}
+	raw, err := authtkt.Normalize(value)
+	if err != nil {
+		return authtkt.MD5, ""
+	}
+	first, _, _ := strings.Cut(raw, "!")
+	hexRun := 0
+	for hexRun < len(first) && strings.IndexByte("0123456789abcdefABCDEF", first[hexRun]) >= 0 {
+		hexRun++
+	}
+	latest := time.Now().AddDate(1, 0, 0).Unix()
+	fallback := ""
+	for _, d := range digestsBySize {
+		if hexRun < d.hex+8 || len(first) <= d.hex+8 {
+			continue
+		}
+		ts, err := strconv.ParseUint(first[d.hex:d.hex+8], 16, 32)
+		if err == nil && int64(ts) >= 946684800 && int64(ts) <= latest {
+			return d.name, "detected from the ticket's length"
+		}
+		if fallback == "" {
+			fallback = d.name
+		}
+	}
+	if fallback == "" {
+		return authtkt.MD5, ""
+	}
+	return fallback, "detected from the ticket's length; its time is implausible"
+}
+
+func readTicket(value, secret, digest, digestNote, enc string, ip net.IP, timeout time.Duration, stdout, stderr io.Writer) int {
 	t, err := authtkt.ParseEncoding(secret, value, ip, digest, enc)
 	if errors.Is(err, authtkt.ErrMalformed) {
 		// Perhaps it is a ticket of another digest length.
@@ -139,7 +204,11 @@ func readTicket(value, secret, digest, enc string, ip net.IP, timeout time.Durat
 	if typ := authtkt.UserIDType(t.UserData); typ != "" {
 		w("userid_type", typ)
 	}
-	w("digest", digest+" "+t.Digest)
+	if digestNote != "" {
+		w("digest", digest+" ("+digestNote+") "+t.Digest)
+	} else {
+		w("digest", digest+" "+t.Digest)
+	}
 	if ip == nil {
 		w("ip", "0.0.0.0 (not bound)")
 	} else {

@@ -9,6 +9,10 @@ import (
 	"testing"
 )
 
+// sha512Ticket is alice's ticket of time 1700000000 with the secret
+// s33kr1t and the digest sha512.
+const sha512Ticket = "ebae21e5cfd21a3555190df03e48ac06f2deb7ffb76bf8b2a2856e369c80944d261c686bee0703c67fcf0bde1390fe650920bbed5f94525d9760da8ff5864f1a6553f100alice!"
+
 func TestTicket(t *testing.T) {
 	t.Parallel()
 	const v1 = "aa9330a397e010c15f732ae177ed1f126553f100alice!"
@@ -41,7 +45,24 @@ func TestTicket(t *testing.T) {
 		{"read wrong secret", []string{"read", "-secret", "nope", v1}, 1, []string{"valid:     no"}, "", "532e0539"},
 		{"read tampered", []string{"read", "-secret", "s33kr1t", strings.Replace(v1, "alice", "admin", 1)}, 1, []string{`userid:    "admin"`, "valid:     no"}, "", ""},
 		{"read expired", []string{"read", "-secret", "s33kr1t", "-timeout", "1h", v1}, 1, []string{"valid:     no: authtkt: ticket expired"}, "", ""},
-		{"read other digest", []string{"read", "-secret", "s33kr1t", "898f22cf8f1dd1d3dec4667a88ffe0e5d4f22204a5d627d94137346216b8214b6553f100alice!"}, 1, []string{"valid with -digest sha256"}, "", ""},
+		{"read other digest", []string{"read", "-secret", "s33kr1t", "-digest", "md5", "898f22cf8f1dd1d3dec4667a88ffe0e5d4f22204a5d627d94137346216b8214b6553f100alice!"}, 1, []string{"valid with -digest sha256"}, "", ""},
+		// Without -digest the digest is detected: the one whose signature
+		// checks, else the ticket's length. Before, md5 was assumed and
+		// a sha512 ticket printed a userid of 96 hex digits and a time
+		// from 2043 first.
+		{"read sha256 detected", []string{"read", "-secret", "s33kr1t", "898f22cf8f1dd1d3dec4667a88ffe0e5d4f22204a5d627d94137346216b8214b6553f100alice!"}, 0,
+			[]string{"digest:    sha256 (detected: its signature checks) 898f22cf", "valid:     yes"}, "", ""},
+		{"read sha512 by length", []string{"read", "-secret", "wrong-secret", sha512Ticket}, 1,
+			[]string{`userid:    "alice"`, "time:      1700000000 ", "digest:    sha512 (detected from the ticket's length) ebae21e5", "valid:     no"}, "", "implausible"},
+		{"read sha1 by length", []string{"read", "-secret", "wrong-secret", "5f4838081a2cf0a83d00d7849f9827cfafac670f6553f100alice!"}, 1,
+			[]string{`userid:    "alice"`, "digest:    sha1 (detected from the ticket's length)"}, "", "implausible"},
+		{"read md5 by length", []string{"read", "-secret", "wrong-secret", v1}, 1,
+			[]string{`userid:    "alice"`, "digest:    md5 (detected from the ticket's length)"}, "", "implausible"},
+		{"read hex userid by length", []string{"read", "-secret", "wrong-secret", "bd10947aec71b919b72248ff8b7691816553f1001234567890abcdef!"}, 1,
+			[]string{`userid:    "1234567890abcdef"`, "digest:    md5 (detected from the ticket's length)"}, "", ""},
+		{"read hex userid: checks", []string{"read", "-secret", "s33kr1t", "bd10947aec71b919b72248ff8b7691816553f1001234567890abcdef!"}, 0,
+			[]string{`userid:    "1234567890abcdef"`, "digest:    md5 (detected: its signature checks)"}, "", ""},
+		{"read flags after the value", []string{"read", v2, "-secret", "s33kr1t", "-ip", "192.168.1.10"}, 0, []string{"valid:     yes"}, "", ""},
 		{"read malformed", []string{"read", "-secret", "s", "garbage"}, 1, nil, "malformed", ""},
 		{"no secret", []string{"read", v1}, 2, nil, "-secret", ""},
 		{"bad digest", []string{"make", "-secret", "s", "-digest", "sha3", "a"}, 2, nil, "unknown digest", ""},
