@@ -85,8 +85,8 @@ func Main() {
 // Run runs the command line on args (the arguments after the program
 // name, as in os.Args[1:]) with the given standard streams and returns the
 // exit status: 0 on success and for -h, 1 when the command failed, 2 for a
-// usage mistake (`who check` exits 1 on a config mistake, `who convert` 2
-// when something could not be converted). The plugins are those of
+// usage mistake (`who check` exits 1 on a config mistake, and with -strict
+// on a warning; `who convert` 2 when something could not be converted). The plugins are those of
 // who.DefaultRegistry, as for Main. `who serve` runs until SIGINT or
 // SIGTERM reaches the process.
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -169,9 +169,9 @@ func parseArgs(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool
 }
 
 // configArg returns the configuration file of a command that takes it as
-// -config FILE (flagValue) or as its first positional argument, and the
-// positional arguments that follow it. It is an error to give neither or
-// both when want more arguments are left than the command takes.
+// -config FILE (flagValue) or as its first positional argument, followed
+// by want more arguments, and those arguments. Giving neither, both, or
+// another number of arguments is an error saying what was expected.
 func configArg(flagValue string, pos []string, want int) (file string, rest []string, err error) {
 	switch {
 	case flagValue != "" && len(pos) == want:
