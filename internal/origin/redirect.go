@@ -31,11 +31,15 @@ func SafeRedirect(r *http.Request, target string, allowedHosts []string, fallbac
 	if target == "" || len(target) > 4096 {
 		return fallback
 	}
-	// Neither the target nor its %-decoded form (a server that decodes
-	// before redirecting again) may hold a byte a browser strips or
-	// reinterprets: "/%5Cevil", "%09".
+	// The target may not hold a byte a browser strips or reinterprets,
+	// nor may its %-decoded form (a server that decodes before
+	// redirecting again) hold one a browser strips or reads as a slash:
+	// "/%5Cevil", "/%09/evil". An encoded space or non-ASCII letter in a
+	// path ("/a%20b", "/caf%C3%A9") is a page's own name: the decoded
+	// form keeps the raw first byte, so its space is never a leading one
+	// a browser trims, and a path's letters name no host.
 	dec, err := url.PathUnescape(target)
-	if err != nil || !PlainBytes(target) || !PlainBytes(dec) {
+	if err != nil || !PlainBytes(target) || !decodedPlain(dec) {
 		return fallback
 	}
 	u, err := url.Parse(target)
@@ -50,7 +54,9 @@ func SafeRedirect(r *http.Request, target string, allowedHosts []string, fallbac
 		raw, _, _ := strings.Cut(target, "?")
 		raw, _, _ = strings.Cut(raw, "#")
 		decPath, err := url.PathUnescape(raw)
-		if err != nil || !strings.HasPrefix(raw, "/") ||
+		// A raw "//" names a host before any dot segment is resolved:
+		// "///../.." goes to the host "..".
+		if err != nil || !strings.HasPrefix(raw, "/") || strings.HasPrefix(raw, "//") ||
 			strings.HasPrefix(RemoveDotSegments(raw), "//") ||
 			strings.HasPrefix(RemoveDotSegments(decPath), "//") {
 			return fallback
@@ -128,6 +134,18 @@ func isHTTPS(r *http.Request) bool {
 func PlainBytes(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if reinterpreted(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// decodedPlain reports whether the %-decoded form of a target holds
+// none of the bytes a browser strips anywhere in a URL or reads as a
+// slash: controls (tab, CR, LF among them), DEL and backslash.
+func decodedPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c == '\\' {
 			return false
 		}
 	}

@@ -21,7 +21,11 @@ func TestSafeRedirect(t *testing.T) {
 			t.Errorf("SafeRedirect(%q) = %q, want the fallback", v, got)
 		}
 	}
-	for _, v := range []string{"/", "/protected?x=1", "/a/b#frag", "http://good.example/x", "https://good.example/x", "https://partner.example/y", "https://PARTNER.example:8443/y"} {
+	// An encoded space or non-ASCII letter is a page's own name (the
+	// redirector %-encodes came_from as repoze.who): kept, where it once
+	// lost the way back.
+	for _, v := range []string{"/", "/protected?x=1", "/a/b#frag", "http://good.example/x", "https://good.example/x", "https://partner.example/y", "https://PARTNER.example:8443/y",
+		"/a%20b", "/caf%C3%A9?q=%E2%82%AC", "http://good.example/my%20files/r%C3%A9sum%C3%A9.pdf"} {
 		if got := SafeRedirect(r, v, []string{"partner.example"}, "/fallback"); got != v {
 			t.Errorf("SafeRedirect(%q) = %q, want it kept", v, got)
 		}
@@ -106,6 +110,16 @@ func FuzzSafeRedirect(f *testing.F) {
 		}
 		if https && strings.HasPrefix(strings.ToLower(got), "http:") {
 			t.Fatalf("kept %q over HTTPS", got)
+		}
+		// A server that decodes the target before redirecting again
+		// still sends the browser to this site.
+		if dec, err := url.PathUnescape(got); err == nil {
+			if dh, err := origintest.BrowserHost(base, dec); err == nil {
+				dh = strings.ToLower(dh)
+				if hn, _, _ := strings.Cut(dh, ":"); dh != "good.example" && hn != "partner.example" {
+					t.Fatalf("kept %q, whose decoded form goes to %q", got, dh)
+				}
+			}
 		}
 		if strings.HasPrefix(got, "/") {
 			p, _, _ := strings.Cut(got, "?")

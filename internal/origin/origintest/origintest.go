@@ -64,6 +64,10 @@ var HostileTargets = []string{
 	"/a/%2e%2e//evil.example",
 	"/a/b/../..//evil.example?x=1",
 	"/././/evil.example#f",
+	// A raw "//" names a host before dot segments resolve (found by
+	// FuzzSafeRedirect: "///../.." went to the host "..").
+	"///../..#",
+	"///..",
 }
 
 // HostilePaths are request paths (as request-URIs) a link can make a
