@@ -68,13 +68,21 @@ func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 // chainWarnings says why a chain that loaded cannot work: it declares no
 // plugin at all (an empty file), or some classification has no
 // challenger, so a challenge there (the application's 401) answers 500.
+// The classifications are the default classifier's, those a classifier
+// plugin declares (who.ClassifierWords), or, for one that declares none,
+// those the stage lists name and "(other)".
 func chainWarnings(c *config.Chain) []string {
 	if len(c.Plugins()) == 0 {
 		return []string{c.File() + " declares no plugin: every request stays anonymous and every challenge answers 500"}
 	}
 	classes := c.Classifications()
-	if c.General().RequestClassifier != "default" {
-		classes = append(classes, "") // a custom classifier's word no list names
+	if g := c.General(); g.RequestClassifier != "default" {
+		cp, _ := c.Plugin(g.RequestClassifier)
+		if w, ok := cp.(who.ClassifierWords); ok && len(w.ClassificationWords()) > 0 {
+			classes = w.ClassificationWords()
+		} else {
+			classes = append(classes, "") // a custom classifier's word no list names
+		}
 	}
 	var missing []string
 	for _, cl := range classes {

@@ -64,6 +64,13 @@ func TestCheckWarnings(t *testing.T) {
 		{"no challenger", checkBasic, users, []string{"no challenger for any classification: every challenge (a 401 from the application) answers 500"}},
 		{"no challenger for two", checkBasic + "[challengers]\nplugins = [\"basicauth;browser\"]\n", users,
 			[]string{"no challenger for 2 of 3 classifications (dav, xmlpost)"}},
+		{"custom classifier", checkBasic + `[general]
+request_classifier = "classify"
+[plugin.classify]
+use = "cmdtest-apiclassifier"
+[challengers]
+plugins = ["basicauth;api,browser"]
+`, users, []string{"no challenger for 2 of 4 classifications (dav, xmlpost)"}},
 		{"random htpasswd", checkBasic + "[challengers]\nplugins = [\"basicauth\"]\n", random,
 			[]string{"lines could not be read, skipped (first at line 1: ", "the file holds no user: nobody can log in"}},
 		{"empty htpasswd", checkBasic + "[challengers]\nplugins = [\"basicauth\"]\n", []byte{},

@@ -108,6 +108,12 @@ func describeChain(w io.Writer, c *config.Chain) {
 			continue
 		}
 		why := "listed in no stage"
+		switch p.Name {
+		case g.RequestClassifier:
+			why = "the [general] request_classifier"
+		case g.ChallengeDecider:
+			why = "the [general] challenge_decider"
+		}
 		if len(unusedIn) > 0 {
 			why = "\";unused\" under " + strings.Join(unusedIn, ", ")
 		}

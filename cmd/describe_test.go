@@ -2,11 +2,13 @@ package whocmd
 
 import (
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gowho/gowho/config"
+	"github.com/gowho/gowho/who"
 )
 
 // TestDescribeGolden checks what `who check` prints for each
@@ -39,4 +41,27 @@ func TestDescribeGolden(t *testing.T) {
 			}
 		})
 	}
+}
+
+// apiClassifier is the request classifier of testdata/describe/full.toml:
+// "api" for a path under /api/, else what the default classifier says.
+// It declares its words (who.ClassifierWords), as config requires for a
+// stage entry's classification.
+type apiClassifier struct{}
+
+func (apiClassifier) Classify(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		return "api"
+	}
+	return who.DefaultClassifier(r)
+}
+
+func (apiClassifier) ClassificationWords() []string {
+	return append([]string{"api"}, who.DefaultClassifierWords()...)
+}
+
+func init() {
+	who.Register("cmdtest-apiclassifier", func(spec who.PluginSpec) (any, error) {
+		return apiClassifier{}, spec.Decode(&struct{}{})
+	})
 }
