@@ -1,5 +1,5 @@
 // Package whocmd is gowho's command line as a library, the way caddycmd is
-// Caddy's: Main runs the who command (serve, check, explain, convert,
+// Caddy's: Main runs the who command (serve, check, explain, convert, version,
 // htpasswd, ticket) with whatever plugins the binary registered. The stock
 // binary, cmd/who, is Main with the built-in plugins; a team's own binary
 // adds its plugins with blank imports:
