@@ -156,11 +156,13 @@ var (
 // New checks o and returns the plugin. With RemembererName, the
 // rememberer is found when the configuration loader calls Resolve.
 func New(o Options) (*Plugin, error) {
+	// The key leads the message; the loader adds the file, line and
+	// plugin, so no "form:" prefix (it doubled as "form: form: ...").
 	optErr := func(key string, err error) error {
-		return &who.OptionError{Key: key, Err: fmt.Errorf("form: %w", err)}
+		return &who.OptionError{Key: key, Err: err}
 	}
 	if o.RemembererName == "" && o.Rememberer == nil {
-		return nil, optErr("rememberer_name", errors.New("rememberer_name is required"))
+		return nil, optErr("rememberer_name", errors.New("is required: name the plugin that sets the login cookie (an auth_tkt one)"))
 	}
 	def := func(s *string, v string) {
 		if *s == "" {

@@ -457,3 +457,34 @@ func TestFactoryFormPath(t *testing.T) {
 		})
 	}
 }
+
+// TestOptionErrorsNameTheKeyOnce: an option error reads "KEY: what is
+// wrong" (the loader adds file, line and plugin); it once read
+// "form: form: open ..." and "rememberer_name: form: rememberer_name is
+// required".
+func TestOptionErrorsNameTheKeyOnce(t *testing.T) {
+	t.Parallel()
+	tkt, err := authtkt.New(authtkt.Options{Secret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		o    Options
+		want string
+	}{
+		{"missing template", Options{Rememberer: tkt, Form: filepath.Join(t.TempDir(), "nope.html")}, "form: open "},
+		{"no rememberer", Options{}, "rememberer_name: is required"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.o)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, tt.want) || strings.Count(msg, "form:") > 1 || strings.Count(msg, "rememberer_name") > 1 {
+				t.Errorf("error %q, want it to start with %q and name its key once", msg, tt.want)
+			}
+		})
+	}
+}
