@@ -1,7 +1,9 @@
 package whocmd
 
 import (
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,5 +76,37 @@ plugins = ["barkey"]
 		if strings.Contains(after, "4242") || strings.Contains(after, "leak") {
 			t.Errorf("%q printed a declared secret:\n%s", args, out)
 		}
+	}
+}
+
+// TestDemoWhoamiMasksDeclaredKeys: the demo's /whoami masks the identity
+// keys the chain's plugins declare secret; it printed a custom plugin's
+// pin in full (Identity.Public hides only the password).
+func TestDemoWhoamiMasksDeclaredKeys(t *testing.T) {
+	t.Parallel()
+	f := filepath.Join(t.TempDir(), "who.toml")
+	const cfg = `
+[plugin.barkey]
+use = "cmdtest-barkey"
+[identifiers]
+plugins = ["barkey"]
+[authenticators]
+plugins = ["barkey"]
+`
+	if err := os.WriteFile(f, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, closeChain, err := newServer(f, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = closeChain() }()
+	req := httptest.NewRequest("GET", "/whoami", nil)
+	req.Header.Set("X-Bar", "carol 4242 k-leak-1")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	body := rec.Body.String()
+	if !strings.Contains(body, `"carol"`) || strings.Contains(body, "4242") || strings.Contains(body, "leak") {
+		t.Errorf("/whoami = %s, want carol with barkey.pin and barkey.key masked", body)
 	}
 }

@@ -320,7 +320,7 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 		Identifier    string       `json:"identifier"`
 		Authenticator string       `json:"authenticator"`
 		Identity      who.Identity `json:"identity"`
-	}{res.UserID, res.Identifier, res.Authenticator, res.Identity.Public()})
+	}{res.UserID, res.Identifier, res.Authenticator, res.Identity.Public().Masked(who.APIFrom(r).SecretKeys())})
 }
 
 func login(w http.ResponseWriter, r *http.Request) {
