@@ -40,12 +40,10 @@ func init() {
 	})
 }
 
-// TestExplainMasksDeclaredKeys: who explain masks every identity key the
-// chain's plugins declare secret. Before, it printed a custom plugin's
-// credential in full (`found {barkey.pin: "4242", ...}`): only the
-// password and secret-sounding names were masked.
-func TestExplainMasksDeclaredKeys(t *testing.T) {
-	t.Parallel()
+// writeBarkeyChain writes a who.toml whose one plugin is a barkey and
+// returns its path.
+func writeBarkeyChain(t *testing.T) string {
+	t.Helper()
 	f := filepath.Join(t.TempDir(), "who.toml")
 	const cfg = `
 [plugin.barkey]
@@ -58,6 +56,16 @@ plugins = ["barkey"]
 	if err := os.WriteFile(f, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return f
+}
+
+// TestExplainMasksDeclaredKeys: who explain masks every identity key the
+// chain's plugins declare secret. Before, it printed a custom plugin's
+// credential in full (`found {barkey.pin: "4242", ...}`): only the
+// password and secret-sounding names were masked.
+func TestExplainMasksDeclaredKeys(t *testing.T) {
+	t.Parallel()
+	f := writeBarkeyChain(t)
 	for _, args := range [][]string{
 		{"explain", "-config", f, "-H", "X-Bar: carol 4242 k-leak-1", "GET", "/"},
 		{"explain", f, "GET", "/", "-H", "X-Bar: carol 4242 k-leak-1"}, // the positional form
@@ -84,18 +92,7 @@ plugins = ["barkey"]
 // pin in full (Identity.Public hides only the password).
 func TestDemoWhoamiMasksDeclaredKeys(t *testing.T) {
 	t.Parallel()
-	f := filepath.Join(t.TempDir(), "who.toml")
-	const cfg = `
-[plugin.barkey]
-use = "cmdtest-barkey"
-[identifiers]
-plugins = ["barkey"]
-[authenticators]
-plugins = ["barkey"]
-`
-	if err := os.WriteFile(f, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	f := writeBarkeyChain(t)
 	h, closeChain, err := newServer(f, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
