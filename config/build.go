@@ -236,9 +236,13 @@ func (l *loader) reportFactoryError(p *plugin, err error, skip, reported map[str
 
 // noteKind keeps, for a plugin whose factory failed, a value of the type
 // it would have built: the factory's own typed nil pointer returned with
-// its error, or a value a second call built. It tells which stages the
-// plugin can serve.
+// its error, a value a second call built, or what the plugin's
+// registration declares (who.Registry.RegisterKind). It tells which
+// stages the plugin can serve.
 func (l *loader) noteKind(p *plugin, v any) {
+	if v == nil {
+		v, _ = l.reg.Kind(p.use)
+	}
 	if v != nil && l.kinds[p.name] == nil {
 		k := *p
 		k.value = v

@@ -68,6 +68,7 @@ type Factory func(spec PluginSpec) (any, error)
 type registration struct {
 	name    string
 	factory Factory
+	kind    any // what RegisterKind declared, nil when nothing
 }
 
 // A Registry maps plugin names (and aliases such as repoze.who's entry
@@ -149,6 +150,41 @@ func (g *Registry) Register(name string, factory Factory, aliases ...string) {
 	}
 	g.canonical = append(g.canonical, name)
 	sort.Strings(g.canonical)
+}
+
+// RegisterKind declares, in DefaultRegistry, what the factory registered
+// under name builds (see Registry.RegisterKind).
+func RegisterKind(name string, kind any) { DefaultRegistry.RegisterKind(name, kind) }
+
+// RegisterKind declares what the factory registered under name builds:
+// kind is a value of the plugin's type, typically a nil pointer such as
+// (*htpasswd.Plugin)(nil). The configuration loader then checks the stage
+// lists a plugin is named in even when its factory fails (a missing
+// file), so one run reports both mistakes. It panics when name is not
+// registered; declaring nothing is fine (the stages are then checked only
+// for plugins that build).
+func (g *Registry) RegisterKind(name string, kind any) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	reg, ok := g.factories[name]
+	if !ok {
+		panic("who: RegisterKind for unregistered plugin " + name)
+	}
+	for n, r := range g.factories {
+		if r.name == reg.name {
+			r.kind = kind
+			g.factories[n] = r
+		}
+	}
+}
+
+// Kind returns what RegisterKind declared for name (or one of its
+// aliases); false when nothing was declared.
+func (g *Registry) Kind(name string) (any, bool) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	r, ok := g.factories[name]
+	return r.kind, ok && r.kind != nil
 }
 
 // RegisterClassifier registers a request classifier for [general]

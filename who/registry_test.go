@@ -121,3 +121,30 @@ func TestLookup(t *testing.T) {
 		}
 	}
 }
+
+// RegisterKind's value is found under the name and every alias, and only
+// for registered names.
+func TestRegisterKind(t *testing.T) {
+	t.Parallel()
+	g := who.NewRegistry()
+	g.Register("p", func(who.PluginSpec) (any, error) { return nil, nil }, "alias")
+	if _, ok := g.Kind("p"); ok {
+		t.Error("a kind before RegisterKind")
+	}
+	type plugin struct{ who.Identifier }
+	g.RegisterKind("alias", (*plugin)(nil))
+	for _, n := range []string{"p", "alias"} {
+		if k, ok := g.Kind(n); !ok || k != any((*plugin)(nil)) {
+			t.Errorf("Kind(%q) = %v, %v", n, k, ok)
+		}
+	}
+	if _, ok := g.Clone().Kind("p"); !ok {
+		t.Error("Clone lost the kind")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("RegisterKind of an unregistered name did not panic")
+		}
+	}()
+	g.RegisterKind("nosuch", (*plugin)(nil))
+}

@@ -4,6 +4,7 @@ import "github.com/gowho/gowho/who"
 
 func init() {
 	who.Register("authtkt", factory, "auth_tkt", "repoze.who.plugins.auth_tkt:make_plugin")
+	who.RegisterKind("authtkt", (*Plugin)(nil)) // its stages are checked even when a build fails
 }
 
 func factory(spec who.PluginSpec) (any, error) {

@@ -8,6 +8,7 @@ import (
 
 func init() {
 	who.Register("basicauth", factory, "repoze.who.plugins.basicauth:make_plugin")
+	who.RegisterKind("basicauth", (*Plugin)(nil)) // its stages are checked even when a build fails
 }
 
 // factory builds the plugin from its who.toml section.

@@ -7,6 +7,7 @@ func init() {
 		"repoze.who.plugins.form:make_plugin",
 		"repoze.who.plugins.form:make_redirecting_plugin",
 		"repoze.who.plugins.friendlyform:FriendlyFormPlugin")
+	who.RegisterKind("form", (*Plugin)(nil)) // its stages are checked even when a build fails
 }
 
 func factory(spec who.PluginSpec) (any, error) {

@@ -8,6 +8,7 @@ import (
 
 func init() {
 	who.Register("htpasswd", factory, "repoze.who.plugins.htpasswd:make_plugin")
+	who.RegisterKind("htpasswd", (*Plugin)(nil)) // its stages are checked even when a build fails
 }
 
 // factory builds the plugin from its who.toml section.

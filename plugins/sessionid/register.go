@@ -8,6 +8,7 @@ func init() {
 		"repoze.who.plugins.use_beaker:make_plugin",
 		"repoze.who.plugins.use_beaker:UseBeakerPlugin",
 		"use_beaker")
+	who.RegisterKind("sessionid", (*Plugin)(nil)) // its stages are checked even when a build fails
 }
 
 func factory(spec who.PluginSpec) (any, error) {

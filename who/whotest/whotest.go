@@ -101,7 +101,7 @@ type placeholder struct{}
 
 // decode decodes options into v by loading a one-section file with
 // config.Parse whose factory only calls Decode(v). The error is the one
-// config's Decode returned; when the file failed before the factory ran
+// config's first Decode returned; when the file failed before the factory ran
 // (TOML syntax, an unset ${NAME}), it is Parse's error.
 func decode(options string, v any) error {
 	var decodeErr error
@@ -109,8 +109,13 @@ func decode(options string, v any) error {
 	reg := who.NewRegistry()
 	reg.Register(PluginName, func(spec who.PluginSpec) (any, error) {
 		called = true
-		if decodeErr = spec.Decode(v); decodeErr != nil {
-			return nil, decodeErr
+		// The loader calls a factory again without the keys it refused
+		// (to find more mistakes): the first call's error is the one.
+		if err := spec.Decode(v); err != nil {
+			if decodeErr == nil {
+				decodeErr = err
+			}
+			return nil, err
 		}
 		return placeholder{}, nil
 	})
