@@ -40,12 +40,21 @@ func Host(r *http.Request) string {
 // over HTTPS to this server or, by X-Forwarded-Proto or Forwarded, to a
 // proxy in front of it (the scheme SafeRedirect then requires, so the way
 // back survives a TLS-terminating proxy), the host of Host, and the
-// request URI. When no host is known it is the request URI alone ("/p?q"),
-// which a browser resolves on the page it is on: never "http:///p".
+// request URI. When no host is known it is the request's path made a
+// local one (LocalPath) and its query ("/p?q"), which a browser resolves on
+// the page it is on: never "http:///p", and never a request path that
+// names a host ("//evil.example/x" gives "/evil.example/x").
 func RequestURL(r *http.Request) string {
 	host := Host(r)
 	if host == "" {
-		return r.URL.RequestURI()
+		// The bare request URI of "GET //evil.example/x" is a
+		// scheme-relative URL: a login page on another host (a single
+		// sign-on) would resolve it to evil.example.
+		uri := LocalPath(r.URL.EscapedPath())
+		if r.URL.ForceQuery || r.URL.RawQuery != "" {
+			uri += "?" + r.URL.RawQuery
+		}
+		return uri
 	}
 	scheme := "http"
 	if isHTTPS(r) {

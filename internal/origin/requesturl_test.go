@@ -45,6 +45,12 @@ func TestRequestURL(t *testing.T) {
 		{name: "no Host: zoned IPv6 address", r: withLocal(get("/p"), tcp("[fe80::1%eth0]:80")), host: "", wantURL: "/p"},
 		{name: "no Host: Unix socket", r: withLocal(get("/p?x=1"), &net.UnixAddr{Name: "/run/who.sock", Net: "unix"}), host: "", wantURL: "/p?x=1"},
 		{name: "no Host, no address", r: withLocal(get("/p"), nil), host: "", wantURL: "/p"},
+		// A request path that names a host stays a path without a host
+		// (it was the scheme-relative "//evil.example/x?q=1").
+		{name: "no Host: path naming a host", r: withLocal(get("//evil.example/x?q=1"), nil), host: "", wantURL: "/evil.example/x?q=1"},
+		{name: "no Host: dot segments naming a host", r: withLocal(get("/.//evil.example/x"), nil), host: "", wantURL: "/evil.example/x"},
+		{name: "no Host: empty query kept", r: withLocal(get("/p?"), nil), host: "", wantURL: "/p?"},
+		{name: "Host: path naming a host stays a path", r: get("http://good.example//evil.example/x"), host: "good.example", wantURL: "http://good.example//evil.example/x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
