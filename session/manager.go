@@ -203,9 +203,9 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if Cancelled(r.Context(), err) {
 		// The client went away (or the server gave up on the request):
 		// the store did not fail, and nobody reads this answer.
-		m.log.Debug("session: request cancelled", "method", r.Method, "path", r.URL.Path, "err", err)
+		m.log.Debug("session: request cancelled", "method", r.Method, "path", r.URL.EscapedPath(), "err", err)
 	} else {
-		m.log.Error("session: request failed", "status", status, "method", r.Method, "path", r.URL.Path, "err", err)
+		m.log.Error("session: request failed", "status", status, "method", r.Method, "path", r.URL.EscapedPath(), "err", err)
 	}
 	// w's headers are the ones set before the manager ran (the writer
 	// restored them): an outer middleware's HSTS or request id stays.

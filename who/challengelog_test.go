@@ -21,7 +21,11 @@ func TestChallengeLogLine(t *testing.T) {
 	}{
 		{"GET with a query", "GET", "/private/report?token=s3cr3t&x=1", "path=/private/report"},
 		{"POST", "POST", "/api/items", "path=/api/items"},
-		{"path with a space", "GET", "/a%20b?password=hunter2", `path="/a b"`},
+		// The escaped path, as the client sent it: an encoded CR LF stays
+		// encoded whatever the log handler quotes (it was the decoded
+		// "/a\r\nlevel=ERROR ...", left to the handler to escape).
+		{"path with a space", "GET", "/a%20b?password=hunter2", "path=/a%20b"},
+		{"path with CR LF", "GET", "/a%0D%0Alevel=ERROR%20msg=forged?x=1", `path="/a%0D%0Alevel=ERROR%20msg=forged"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -39,7 +39,7 @@
 // logged with the plugin's name and the chain goes on with the next plugin.
 // A plugin's first failure is logged at once and its repeats are counted
 // and summarised once per Config.FailureLogInterval. A challenge is logged
-// at INFO with the request's method and path (never its query).
+// at INFO with the request's method and escaped path (never its query).
 //
 // # Optional interfaces
 //

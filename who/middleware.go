@@ -434,7 +434,7 @@ func (st *state) decide(status int, h http.Header) (challenge http.Handler, chal
 		appHeaders := h.Clone()
 		ch := st.challenge(status, appHeaders)
 		if ch == nil {
-			m.log.Error("who: no challenger answered", "method", st.r.Method, "path", st.r.URL.Path,
+			m.log.Error("who: no challenger answered", "method", st.r.Method, "path", st.r.URL.EscapedPath(),
 				"classification", st.classification, "status", status)
 			ch = http.HandlerFunc(noChallenger)
 		}
@@ -516,8 +516,10 @@ func (st *state) challenge(status int, appHeaders http.Header) http.Handler {
 			continue
 		}
 		if h := c.p.Challenge(st.r, status, appHeaders, forget); h != nil {
-			// The path without the query, which may hold a token.
-			st.m.log.Info("who: challenge", "method", st.r.Method, "path", st.r.URL.Path,
+			// The escaped path (as sent: "%0D%0A" stays escaped, whatever
+			// the log handler quotes) without the query, which may hold a
+			// token.
+			st.m.log.Info("who: challenge", "method", st.r.Method, "path", st.r.URL.EscapedPath(),
 				"plugin", c.Name, "classification", st.classification, "status", status)
 			if st.trace != nil && st.trace.Challenged != nil {
 				st.trace.Challenged(c.Name, status, forget)
