@@ -97,8 +97,11 @@ func (p *Plugin) csrfToken(w http.ResponseWriter, r *http.Request) string {
 	b := make([]byte, 32)
 	rand.Read(b)
 	v := base64.RawURLEncoding.EncodeToString(b)
+	// A request that came over TLS gets a Secure cookie whatever the
+	// secure option says, so that a plain-HTTP answer (a network attacker)
+	// cannot overwrite it; behind a TLS-terminating proxy set secure.
 	http.SetCookie(w, &http.Cookie{Name: p.o.CSRFCookieName, Value: v, Path: "/", HttpOnly: true,
-		Secure: p.o.Secure, SameSite: http.SameSiteLaxMode})
+		Secure: p.o.Secure || r.TLS != nil, SameSite: http.SameSiteLaxMode})
 	return p.mac(v)
 }
 

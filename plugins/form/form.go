@@ -92,7 +92,9 @@ type Options struct {
 	// random key per process, so forms shown before a restart must be
 	// submitted again).
 	CSRFSecret string `toml:"csrf_secret"`
-	// Secure marks the CSRF cookie Secure (key "secure", default false).
+	// Secure marks the CSRF cookie Secure (key "secure", default false;
+	// a request that came over TLS always gets a Secure one, so set it
+	// only behind a TLS-terminating proxy).
 	Secure bool `toml:"secure"`
 	// HTMLOnly makes the plugin challenge only requests whose Accept
 	// header lists text/html (browsers), leaving the others (API clients,

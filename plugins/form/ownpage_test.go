@@ -443,3 +443,44 @@ func (l lockedWriter) Write(b []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(b)
 }
+
+// TestCSRFCookieSecure: the CSRF cookie CSRFField sets is HttpOnly and
+// SameSite=Lax, and Secure when the option says so or the request came
+// over TLS (before, a TLS request got a cookie a plain-HTTP answer from a
+// network attacker could overwrite, unless secure was set).
+func TestCSRFCookieSecure(t *testing.T) {
+	t.Parallel()
+	tkt, err := authtkt.New(authtkt.Options{Secret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name       string
+		secure     bool
+		url        string
+		wantSecure bool
+	}{
+		{"plain HTTP", false, "http://site.example/login", false},
+		{"TLS", false, "https://site.example/login", true},
+		{"plain HTTP, secure option (TLS proxy)", true, "http://site.example/login", true},
+		{"TLS, secure option", true, "https://site.example/login", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := New(Options{LoginFormURL: "/login", Rememberer: tkt, CSRFSecret: "k", Secure: tt.secure})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			p.CSRFField(rec, httptest.NewRequest("GET", tt.url, nil))
+			cookies := rec.Result().Cookies()
+			if len(cookies) != 1 {
+				t.Fatalf("Set-Cookie %q, want one CSRF cookie", rec.Header().Values("Set-Cookie"))
+			}
+			c := cookies[0]
+			if c.Secure != tt.wantSecure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" {
+				t.Fatalf("CSRF cookie %q: Secure %v (want %v), HttpOnly %v, SameSite %v, Path %q",
+					rec.Header().Get("Set-Cookie"), c.Secure, tt.wantSecure, c.HttpOnly, c.SameSite, c.Path)
+			}
+		})
+	}
+}
