@@ -95,34 +95,47 @@ func (e *maskedError) Error() string { return e.text }
 func (e *maskedError) Unwrap() error { return e.err }
 
 // maskError returns err with the values id holds under KeyPassword and
-// keys masked in its message: each quoted (as %q prints it) wherever it
-// appears, and as it is when it is at least minRawSecret bytes long.
-// err itself when its message shows none of them (nil for nil).
+// keys masked in its message: each quoted wherever it appears (as %q,
+// %+q and %#q print it), and as it is when it is at least minRawSecret
+// bytes long. The longest value is masked first, so that a secret holding
+// another (an API key holding the password) is masked whole, not around
+// the shorter one. err itself when its message shows none of them (nil for
+// nil).
 func maskError(err error, id Identity, keys []string) error {
 	if err == nil || len(id) == 0 {
 		return err
 	}
-	text := err.Error()
-	masked := text
-	mask := func(v string) {
-		if v == "" {
-			return
-		}
-		masked = strings.ReplaceAll(masked, strconv.Quote(v), strconv.Quote(Mask))
-		if len(v) >= minRawSecret {
-			masked = strings.ReplaceAll(masked, v, Mask)
-		}
-	}
+	var values []string
 	for _, k := range keys {
 		switch v := id[k].(type) {
 		case string:
-			mask(v)
+			values = append(values, v)
 		case []string:
-			for _, s := range v {
-				mask(s)
-			}
+			values = append(values, v...)
 		case []byte:
-			mask(string(v))
+			values = append(values, string(v))
+		}
+	}
+	if len(values) == 0 {
+		return err
+	}
+	slices.SortStableFunc(values, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+	text := err.Error()
+	masked := text
+	quotedMask := strconv.Quote(Mask)
+	for _, v := range values {
+		if v == "" {
+			continue
+		}
+		masked = strings.ReplaceAll(masked, strconv.Quote(v), quotedMask)
+		if a := strconv.QuoteToASCII(v); a != strconv.Quote(v) {
+			masked = strings.ReplaceAll(masked, a, quotedMask) // %+q
+		}
+		if strconv.CanBackquote(v) {
+			masked = strings.ReplaceAll(masked, "`"+v+"`", "`"+Mask+"`") // %#q
+		}
+		if len(v) >= minRawSecret {
+			masked = strings.ReplaceAll(masked, v, Mask)
 		}
 	}
 	if masked == text {
