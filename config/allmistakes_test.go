@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -66,7 +67,7 @@ count = "three"
 secrte = "x"
 `,
 			want: []string{
-				`who.toml:2: [plugin.a] (use = "auth"): secret: is required`,
+				`who.toml:2: [plugin.a] (use = "auth"): secret: is required (found with "count", "secrte" left out)`,
 				`who.toml:5: [plugin.a] (use = "auth"): key "count" must be an integer, not a string`,
 				`who.toml:6: [plugin.a] (use = "auth"): unknown key "secrte" (did you mean "secret"?)`,
 			},
@@ -125,8 +126,25 @@ plugins = ["s"]
 `,
 			want: []string{
 				`who.toml:4: [plugin.s] (use = "firstonly"): header: must not contain a space`,
-				`who.toml:5: [plugin.s] (use = "firstonly"): count: must not be negative`,
+				`who.toml:5: [plugin.s] (use = "firstonly"): count: must not be negative (found with "header" left out)`,
 				`who.toml:7: [plugin.s] (use = "firstonly"): listed under [authenticators] but is not an Authenticator (it is: Identifier)`,
+			},
+		},
+		{
+			// The session plugin without a wrong store = 5 is a cookie
+			// store, which rejects data_dir: true only with "store" left
+			// out, and the message says so (it read as if the file said
+			// store = "cookie").
+			name: "a later call's error names the keys left out",
+			src: `
+[plugin.m]
+use = "moded"
+mode = 5
+data = "x"
+`,
+			want: []string{
+				`who.toml:4: [plugin.m] (use = "moded"): key "mode" must be a string, not an integer (5)`,
+				`who.toml:5: [plugin.m] (use = "moded"): data: is for mode "b" (mode = "a") (found with "mode" left out)`,
 			},
 		},
 	}
@@ -134,6 +152,22 @@ plugins = ["s"]
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			reg := testRegistry(&recorder{})
+			reg.Register("moded", func(spec who.PluginSpec) (any, error) {
+				var o struct {
+					Mode string `toml:"mode"`
+					Data string `toml:"data"`
+				}
+				if err := spec.Decode(&o); err != nil {
+					return nil, err
+				}
+				if o.Mode == "" {
+					o.Mode = "a"
+				}
+				if o.Data != "" && o.Mode != "b" {
+					return nil, &who.OptionError{Key: "data", Err: fmt.Errorf("is for mode \"b\" (mode = %q)", o.Mode)}
+				}
+				return (*fileAuth)(nil), nil
+			})
 			reg.Register("fileauth", func(spec who.PluginSpec) (any, error) {
 				var o struct {
 					Filename string `toml:"filename"`
@@ -185,5 +219,39 @@ plugins = ["s"]
 				t.Errorf("errors (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestFactoryNotCalledAgainForNothing: a factory whose error names a key
+// the file does not set ("secret: is required") is called once; a second
+// call with the same options can only say the same, and a factory may
+// dial a server or open a database each time.
+func TestFactoryNotCalledAgainForNothing(t *testing.T) {
+	t.Parallel()
+	reg := who.NewRegistry()
+	calls := 0
+	reg.Register("needsecret", func(spec who.PluginSpec) (any, error) {
+		calls++
+		var o struct {
+			Secret string `toml:"secret"`
+			Realm  string `toml:"realm"`
+		}
+		if err := spec.Decode(&o); err != nil {
+			return nil, err
+		}
+		return nil, &who.OptionError{Key: "secret", Err: errors.New("is required")}
+	})
+	src := "[plugin.n]\nuse = \"needsecret\"\nrealm = \"r\"\n"
+	c, err := Parse("who.toml", []byte(src), Options{Registry: reg, Logger: quiet})
+	if c != nil {
+		c.Close()
+		t.Fatal("a chain was built despite the mistake")
+	}
+	want := []string{`who.toml:1: [plugin.n] (use = "needsecret"): secret: is required`}
+	if diff := cmp.Diff(want, errLines(err)); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+	if calls != 1 {
+		t.Errorf("the factory was called %d times, want 1", calls)
 	}
 }

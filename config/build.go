@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"reflect"
 	"slices"
@@ -98,7 +99,8 @@ func (d decodeErrors) Error() string { return "config: " + strings.Join(d, "; ")
 // key. A plugin that fails keeps its kind when a call tells it (see
 // noteKind), so that its stage lists are still checked.
 func (l *loader) build(p *plugin, factory who.Factory, opts map[string]any) (ok bool) {
-	v, keyErrs, decoded, err := l.callWith(p, factory, opts)
+	bl := &buildLog{}
+	v, keyErrs, decoded, err := l.callWith(p, factory, opts, bl)
 	l.noteKind(p, v)
 	switch {
 	case len(keyErrs) > 0:
@@ -111,7 +113,7 @@ func (l *loader) build(p *plugin, factory who.Factory, opts map[string]any) (ok 
 			}
 		}
 		closePlugin(v)
-		l.findMore(p, factory, opts, bad, map[string]bool{})
+		l.findMore(p, factory, opts, bad, map[string]bool{}, bl)
 		return false
 	case !decoded && len(opts) > 0 && err == nil:
 		// A factory that failed before decoding may take options: its
@@ -123,10 +125,10 @@ func (l *loader) build(p *plugin, factory who.Factory, opts map[string]any) (ok 
 		return false
 	case err != nil:
 		reported := map[string]bool{}
-		bad := l.reportFactoryError(p, err, nil, reported, false)
+		bad := l.reportFactoryError(p, err, nil, reported, "")
 		closePlugin(v)
 		if len(bad) > 0 {
-			l.findMore(p, factory, opts, bad, reported)
+			l.findMore(p, factory, opts, bad, reported, bl)
 		}
 		return false
 	case v == nil || isNilPointer(v):
@@ -140,13 +142,14 @@ func (l *loader) build(p *plugin, factory who.Factory, opts map[string]any) (ok 
 }
 
 // callWith runs factory for p with opts: the value it returned, the
-// decoder's key errors, whether the factory decoded, and its error.
-func (l *loader) callWith(p *plugin, factory who.Factory, opts map[string]any) (v any, keyErrs []keyError, decoded bool, err error) {
+// decoder's key errors, whether the factory decoded, and its error. The
+// factory's logger drops a line bl has seen during an earlier call for p.
+func (l *loader) callWith(p *plugin, factory who.Factory, opts map[string]any, bl *buildLog) (v any, keyErrs []keyError, decoded bool, err error) {
 	spec := who.PluginSpec{
 		Name:   p.name,
 		Use:    p.use,
 		Dir:    l.dir,
-		Logger: l.log.With("plugin", p.name, "use", p.use),
+		Logger: slog.New(&onceHandler{next: l.log.Handler(), log: bl}).With("plugin", p.name, "use", p.use),
 		Decode: func(v any) error {
 			if decoded {
 				return errDecodeTwice
@@ -163,7 +166,7 @@ func (l *loader) callWith(p *plugin, factory who.Factory, opts map[string]any) (
 			return msgs
 		},
 	}
-	v, err = callFactory(factory, spec)
+	bl.during(func() { v, err = callFactory(factory, spec) })
 	return v, keyErrs, decoded, err
 }
 
@@ -174,21 +177,31 @@ func (l *loader) callWith(p *plugin, factory who.Factory, opts map[string]any) (
 // decoding error stops them all; a call that succeeds also tells the
 // plugin's kind (see noteKind). Plugins built on the way are closed.
 // reported holds the messages reported so far, which are not repeated.
-func (l *loader) findMore(p *plugin, factory who.Factory, opts map[string]any, bad, reported map[string]bool) {
+//
+// What a later call reports may follow from the keys left out (without a
+// wrong store = 5 the session plugin's default store rejects data_dir), so
+// each such message says which keys were left out.
+func (l *loader) findMore(p *plugin, factory who.Factory, opts map[string]any, bad, reported map[string]bool, bl *buildLog) {
 	for range len(opts) {
 		good := make(map[string]any, len(opts))
+		var without []string
 		for k, v := range opts {
-			if !bad[k] {
+			if bad[k] {
+				without = append(without, k)
+			} else {
 				good[k] = v
 			}
 		}
-		v, keyErrs, _, err := l.callWith(p, factory, good)
+		if len(without) == 0 {
+			return // the same options again: the same answer
+		}
+		v, keyErrs, _, err := l.callWith(p, factory, good, bl)
 		l.noteKind(p, v)
 		closePlugin(v)
 		if len(keyErrs) > 0 || err == nil {
 			return
 		}
-		more := l.reportFactoryError(p, err, bad, reported, true)
+		more := l.reportFactoryError(p, err, bad, reported, leftOutNote(without))
 		if len(more) == 0 {
 			return
 		}
@@ -200,11 +213,13 @@ func (l *loader) findMore(p *plugin, factory who.Factory, opts map[string]any, b
 
 // reportFactoryError reports a factory's error about p: each
 // *who.OptionError (of an errors.Join too) at its key, anything else at
-// the plugin unless keyedOnly (a call without some keys: an error that
-// names no key may come from their absence). An OptionError about a key
-// in skip, and a message in reported, are left out; reported gets the
-// others. It returns the top-level keys of the OptionErrors it reported.
-func (l *loader) reportFactoryError(p *plugin, err error, skip, reported map[string]bool, keyedOnly bool) (keys map[string]bool) {
+// the plugin unless leftOut is set (a call without the keys it names: an
+// error that names no key may come from their absence, and one that does
+// says that it was found so). An OptionError about a key in skip, and a
+// message in reported, are left out; reported gets the others. It returns
+// the top-level keys of the OptionErrors it reported.
+func (l *loader) reportFactoryError(p *plugin, err error, skip, reported map[string]bool, leftOut string) (keys map[string]bool) {
+	keyedOnly := leftOut != ""
 	keys = map[string]bool{}
 	for _, e := range leaves(err) {
 		var oe *who.OptionError
@@ -229,10 +244,34 @@ func (l *loader) reportFactoryError(p *plugin, err error, skip, reported map[str
 		if reported != nil {
 			reported[e.Error()] = true
 		}
+		if leftOut != "" {
+			e = &leftOutError{err: e, note: leftOut}
+		}
 		l.pluginErr(p, key, p.line, e)
 	}
 	return keys
 }
+
+// leftOutNote names the keys left out of a later call, without (not
+// empty): `"count", "secrte"`.
+func leftOutNote(without []string) string {
+	slices.Sort(without)
+	quoted := make([]string, len(without))
+	for i, k := range without {
+		quoted[i] = fmt.Sprintf("%q", k)
+	}
+	return strings.Join(quoted, ", ")
+}
+
+// leftOutError is an error a factory returned when called with some keys
+// left out.
+type leftOutError struct {
+	err  error
+	note string
+}
+
+func (e *leftOutError) Error() string { return e.err.Error() + " (found with " + e.note + " left out)" }
+func (e *leftOutError) Unwrap() error { return e.err }
 
 // noteKind keeps, for a plugin whose factory failed, a value of the type
 // it would have built: the factory's own typed nil pointer returned with
