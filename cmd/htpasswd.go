@@ -10,6 +10,7 @@ import (
 
 	"github.com/gowho/gowho/internal/suggest"
 	"github.com/gowho/gowho/plugins/htpasswd"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // htpasswdSchemes are the schemes `who htpasswd` writes, as its -h lists
@@ -17,6 +18,14 @@ import (
 // callers that need them).
 var htpasswdSchemes = []string{htpasswd.SchemeBcrypt, htpasswd.SchemeAPR1, htpasswd.SchemeSHA,
 	htpasswd.SchemeSHA256, htpasswd.SchemeSHA512, htpasswd.SchemePlain}
+
+// htpasswdRefused are the schemes package htpasswd writes that `who
+// htpasswd` does not (its -h never listed them), each with what to use
+// instead: a new password deserves a stronger hash.
+var htpasswdRefused = map[string]string{
+	htpasswd.SchemeMD5Crypt: "glibc's $1$ MD5 is weak; use bcrypt (the default), or apr1 where a server needs Apache's MD5",
+	htpasswd.SchemeCrypt:    "DES crypt keeps only the first 8 bytes of a password; use bcrypt (the default), or sha512",
+}
 
 // maxPasswordBytes is the longest password `who htpasswd` reads: what
 // package htpasswd hashes. It reads at most this and a line end.
@@ -59,6 +68,10 @@ func runHtpasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "who htpasswd: user %q must be non-empty and hold no ':' or line break\n", user)
 		return 2
 	}
+	if why, ok := htpasswdRefused[*scheme]; ok {
+		fmt.Fprintf(stderr, "who htpasswd: -scheme %s is not written here: %s (want %s)\n", *scheme, why, orList(htpasswdSchemes))
+		return 2
+	}
 	if !slices.Contains(htpasswdSchemes, *scheme) {
 		hint := ""
 		if near := suggest.Closest(*scheme, htpasswdSchemes); near != "" {
@@ -92,6 +105,9 @@ func runHtpasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	hash, err := htpasswd.Hash(*scheme, password)
+	if errors.Is(err, bcrypt.ErrPasswordTooLong) {
+		err = fmt.Errorf("%w: write a shorter password, or give -scheme sha512, which reads up to %d bytes", err, maxPasswordBytes)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, errorLine("who htpasswd", err))
 		return 2
@@ -143,6 +159,23 @@ func readLine(r io.Reader, max int) (string, error) {
 				return "", errPasswordTooLong
 			}
 			return s, err
+		}
+	}
+}
+
+// maxDiscard bounds what discardLine reads: a terminal's line (in
+// canonical mode at most 4096 bytes on Linux) fits many times.
+const maxDiscard = 64 << 10
+
+// discardLine reads and drops the rest of a line that was too long, up to
+// its "\n" and at most maxDiscard bytes. At a terminal the rest is
+// already queued; left there, the shell would read it after the program
+// exits and run the password's tail as a command, into its history.
+func discardLine(r io.Reader) {
+	var b [1]byte
+	for range maxDiscard {
+		if n, err := r.Read(b[:]); n == 1 && b[0] == '\n' || n == 0 && err != nil {
+			return
 		}
 	}
 }

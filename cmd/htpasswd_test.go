@@ -129,8 +129,14 @@ func TestHtpasswdMessages(t *testing.T) {
 			`who htpasswd: unknown -scheme "rot13" (want bcrypt, apr1, sha, sha256, sha512 or plain)`},
 		{"near scheme", "pw\n", []string{"-scheme", "bcrpyt", "carol"}, 2,
 			`who htpasswd: unknown -scheme "bcrpyt" (did you mean "bcrypt"? want bcrypt, apr1, sha, sha256, sha512 or plain)`},
-		{"scheme -h does not list", "pw\n", []string{"-scheme", "md5crypt", "carol"}, 2, `unknown -scheme "md5crypt"`},
-		{"bcrypt over 72 bytes", strings.Repeat("x", 73) + "\n", []string{"carol"}, 2, "who htpasswd: bcrypt: password length exceeds 72 bytes"},
+		// md5crypt and crypt, which -h never listed, are refused with what
+		// to use instead (before: "did you mean \"bcrypt\"?" for both).
+		{"md5crypt", "pw\n", []string{"-scheme", "md5crypt", "carol"}, 2,
+			"who htpasswd: -scheme md5crypt is not written here: glibc's $1$ MD5 is weak; use bcrypt (the default), or apr1 where a server needs Apache's MD5"},
+		{"crypt", "pw\n", []string{"-scheme", "crypt", "carol"}, 2,
+			"who htpasswd: -scheme crypt is not written here: DES crypt keeps only the first 8 bytes of a password; use bcrypt (the default), or sha512"},
+		{"bcrypt over 72 bytes", strings.Repeat("x", 73) + "\n", []string{"carol"}, 2,
+			"who htpasswd: bcrypt: password length exceeds 72 bytes: write a shorter password, or give -scheme sha512, which reads up to 1024 bytes"},
 		{"no password", "", []string{"carol"}, 2, "who htpasswd: no password given"},
 		{"flag after USER", "pw\n", []string{"carol", "-scheme", "sha"}, 0, ""},
 	}

@@ -3,6 +3,7 @@
 package whocmd
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -77,6 +78,9 @@ func (t *ttyTerminal) ReadPassword(prompt string, max int) (string, error) {
 
 	fmt.Fprint(t.prompts, prompt)
 	line, err := readLine(t.in, max)
+	if errors.Is(err, errPasswordTooLong) {
+		discardLine(t.in)
+	}
 	fmt.Fprintln(t.prompts) // the Enter the terminal did not echo
 	if err == io.EOF {
 		err = nil // Ctrl-D after the password

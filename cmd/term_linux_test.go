@@ -123,3 +123,39 @@ func TestHtpasswdTerminal(t *testing.T) {
 		})
 	}
 }
+
+// TestHtpasswdTerminalTooLong: a password longer than the bound, typed at
+// a terminal, is refused and the rest of its line is read and dropped.
+// Before, the line's tail stayed in the terminal's queue: the shell read
+// it after who htpasswd exited and ran the password's tail as a command
+// (into its history).
+func TestHtpasswdTerminalTooLong(t *testing.T) {
+	t.Parallel()
+	master, tty := openPty(t)
+	prompts := promptWriter{make(chan string, 4)}
+	var out, errs strings.Builder
+	done := make(chan int)
+	go func() {
+		done <- Run([]string{"htpasswd", "-scheme", "sha", "carol"}, tty, &out, io.MultiWriter(prompts, &errs))
+	}()
+	if got := <-prompts.prompts; got != "New password:" {
+		t.Fatalf("prompt %q", got)
+	}
+	if _, err := master.WriteString(strings.Repeat("x", maxPasswordBytes+100) + "; tail of the password\n"); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-done; code != 2 || !strings.Contains(errs.String(), "longer than 1024 bytes") {
+		t.Fatalf("exit %d, stderr %q; want 2 and the bound", code, errs.String())
+	}
+	// What the shell reads next is what is typed next.
+	if _, err := master.WriteString("marker\n"); err != nil {
+		t.Fatal(err)
+	}
+	next, err := bufio.NewReader(tty).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next != "marker\n" {
+		t.Errorf("the terminal's next line is %.60q...; want only the marker", next)
+	}
+}
