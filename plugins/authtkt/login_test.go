@@ -270,6 +270,10 @@ func TestMaxAgeToken(t *testing.T) {
 		{"gowho.max_age=x", []string{"gowho.max_age=x"}, 0},
 		{"gowho.max_age=34560001", []string{"gowho.max_age=34560001"}, 0},
 		{"gowho.max_age=34560000", nil, 34560000},
+		{"gowho.max_age=99999999999999999999", []string{"gowho.max_age=99999999999999999999"}, 0}, // overflows int64
+		{"gowho.max_age=", []string{"gowho.max_age="}, 0},
+		{"gowho.max_age=-60", []string{"gowho.max_age=-60"}, 0},
+		{"x.gowho.max_age=60", []string{"x.gowho.max_age=60"}, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.tokens, func(t *testing.T) {
@@ -297,5 +301,23 @@ func TestMaxAgeToken(t *testing.T) {
 				t.Errorf("written tokens %q, want %q", tk.Tokens, want)
 			}
 		})
+	}
+}
+
+// TestMaxAgeTokenReserved: an application cannot make a session login
+// persistent by putting the lifetime token among its own tokens: Remember
+// drops it, and the cookie stays a browser-session one (the lifetime is
+// who.KeyMaxAge's only, as docs/plugins/authtkt.md says).
+func TestMaxAgeTokenReserved(t *testing.T) {
+	t.Parallel()
+	p := mustNew(t, Options{})
+	h := p.Remember(req("h", ""), who.Identity{who.KeyUserID: "alice", who.KeyTokens: []string{"admin", MaxAgeToken + "60"}})
+	line := h.Get("Set-Cookie")
+	if strings.Contains(line, "Max-Age") || strings.Contains(line, "Expires") {
+		t.Fatalf("a session login with the token among its tokens became persistent: %s", line)
+	}
+	back := identifiedAs(t, p, req("h", "", strings.SplitN(line, ";", 2)[0]))
+	if back == nil || back[who.KeyMaxAge] != nil || !slices.Equal(back[who.KeyTokens].([]string), []string{"admin"}) {
+		t.Fatalf("ticket %s read as %v, want tokens [admin] and no max_age", line, back)
 	}
 }
