@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,18 @@ func TestApacheInterop(t *testing.T) {
 				{"persistent login: the lifetime token is one more token", "/protected-admin/", func(t *testing.T) string {
 					return mk(t, authtkt.Ticket{UserID: "bob", Tokens: []string{"admin", authtkt.MaxAgeToken + "3600"}})
 				}, 200, "bob", "admin,gowho.max_age=3600", ""},
+				{"gowho's quoted Set-Cookie: spaces in a token, spaces and '!' in the user data", "/protected-noip/", func(t *testing.T) string {
+					// What Remember writes (and so reissues) now that the
+					// value is quoted: Apache must read the same fields.
+					p, err := authtkt.New(authtkt.Options{Secret: srv.Secret, DigestAlgo: algo})
+					if err != nil {
+						t.Fatal(err)
+					}
+					h := p.Remember(httptest.NewRequest("GET", "/", nil), who.Identity{who.KeyUserID: "bob",
+						who.KeyTokens: []string{"a b", "c"}, who.KeyUserData: "x y!z", who.KeyMaxAge: 3600})
+					v, _, _ := strings.Cut(strings.TrimPrefix(h.Get("Set-Cookie"), "auth_tkt="), ";")
+					return v
+				}, 200, "bob", "a b,c,gowho.max_age=3600", "x y!z"},
 				{"missing token", "/protected-admin/", func(t *testing.T) string {
 					return mk(t, authtkt.Ticket{UserID: "bob", Tokens: []string{"dev"}})
 				}, 307, "", "", ""},
