@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gowho/gowho/internal/suggest"
 	"github.com/gowho/gowho/plugins/authtkt"
 )
 
@@ -18,7 +19,6 @@ const ticketUsage = `usage:
   who ticket make -secret S [-digest md5|sha1|sha256|sha512] [-tokens a,b] [-userdata k=v&…]
                   [-ip A.B.C.D] [-time UNIX] [-encoding repoze|mod_auth_tkt] USER
   who ticket read -secret S [-digest …] [-ip A.B.C.D] [-encoding …] [-timeout 2h] VALUE
-
 
 make prints an auth_tkt cookie value; read prints a value's fields and
 whether its digest is valid (exit 0 only then). read takes every encoding
@@ -30,31 +30,57 @@ Flags may also follow VALUE or USER.
 flags:
 `
 
-// runTicket implements "who ticket make" and "who ticket read".
-func runTicket(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || (args[0] != "make" && args[0] != "read") {
-		fmt.Fprint(stderr, ticketUsage)
-		if len(args) > 0 && isHelp(args[0]) {
-			return 0
-		}
-		return 2
-	}
-	sub := args[0]
-	fs := flag.NewFlagSet("who ticket "+sub, flag.ContinueOnError)
+// ticketFlags are the flags of "who ticket make" and "who ticket read".
+type ticketFlags struct {
+	secret, secretFile, digest, ip, enc, tokens, userdata *string
+	ts                                                    *int64
+	timeout                                               *time.Duration
+}
+
+// newTicketFlagSet defines the ticket flags in a FlagSet named name whose
+// usage is ticketUsage and every flag.
+func newTicketFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *ticketFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, ticketUsage)
 		fs.PrintDefaults()
 	}
-	secret := fs.String("secret", "", "the shared secret")
-	secretFile := fs.String("secretfile", "", "read the secret from this file")
-	digest := fs.String("digest", "md5", "digest algorithm: md5, sha1, sha256 or sha512 (read: detected from the ticket when not given)")
-	ipStr := fs.String("ip", "", "client IPv4 (or IPv6) address bound into the digest (default 0.0.0.0)")
-	enc := fs.String("encoding", authtkt.EncodingRepoze, "userid encoding: repoze or mod_auth_tkt")
-	tokens := fs.String("tokens", "", "comma-separated tokens (make)")
-	userdata := fs.String("userdata", "", "user data string (make)")
-	ts := fs.Int64("time", 0, "ticket time in seconds since the epoch (make; default now)")
-	timeout := fs.Duration("timeout", 0, "also check the ticket is not older than this (read)")
+	return fs, &ticketFlags{
+		secret:     fs.String("secret", "", "the shared secret"),
+		secretFile: fs.String("secretfile", "", "read the secret from this file"),
+		digest:     fs.String("digest", "md5", "digest algorithm: md5, sha1, sha256 or sha512 (read: detected from the ticket when not given)"),
+		ip:         fs.String("ip", "", "client IPv4 (or IPv6) address bound into the digest (default 0.0.0.0)"),
+		enc:        fs.String("encoding", authtkt.EncodingRepoze, "userid encoding: repoze or mod_auth_tkt"),
+		tokens:     fs.String("tokens", "", "comma-separated tokens (make)"),
+		userdata:   fs.String("userdata", "", "user data string (make)"),
+		ts:         fs.Int64("time", 0, "ticket time in seconds since the epoch (make; default now)"),
+		timeout:    fs.Duration("timeout", 0, "also check the ticket is not older than this (read)"),
+	}
+}
+
+// runTicket implements "who ticket make" and "who ticket read".
+func runTicket(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || (args[0] != "make" && args[0] != "read") {
+		fs, _ := newTicketFlagSet("who ticket", stderr)
+		switch {
+		case len(args) > 0 && isHelp(args[0]):
+			fs.Usage()
+			return 0
+		case len(args) > 0:
+			hint := ""
+			if near := suggest.Closest(args[0], []string{"make", "read"}); near != "" {
+				hint = fmt.Sprintf(" (did you mean %q?)", near)
+			}
+			fmt.Fprintf(stderr, "who ticket: unknown subcommand %q%s; want make or read\n", args[0], hint)
+		}
+		fs.Usage()
+		return 2
+	}
+	sub := args[0]
+	fs, f := newTicketFlagSet("who ticket "+sub, stderr)
+	secret, secretFile, digest, ipStr, enc, tokens, userdata, ts, timeout :=
+		f.secret, f.secretFile, f.digest, f.ip, f.enc, f.tokens, f.userdata, f.ts, f.timeout
 	pos, code, ok := parseArgs(fs, args[1:])
 	if !ok {
 		return code
@@ -157,19 +183,33 @@ func detectDigest(value, secret string, ip net.IP, enc string) (digest, note str
 	}
 	latest := time.Now().AddDate(1, 0, 0).Unix()
 	fallback := ""
+	var plausible []string
 	for _, d := range digestsBySize {
 		if hexRun < d.hex+8 || len(first) <= d.hex+8 {
 			continue
 		}
 		ts, err := strconv.ParseUint(first[d.hex:d.hex+8], 16, 32)
 		if err == nil && int64(ts) >= 946684800 && int64(ts) <= latest {
-			return d.name, "detected from the ticket's length"
+			plausible = append(plausible, d.name)
 		}
 		if fallback == "" {
 			fallback = d.name
 		}
 	}
-	if fallback == "" {
+	switch {
+	case len(plausible) > 1:
+		// A userid of hex digits (a hash, a UUID without dashes) makes a
+		// shorter digest's ticket read as a longer one with a plausible
+		// time by chance: 2 of 5 md5 tickets of a 40-digit hex userid.
+		verb := "fit"
+		if len(plausible) == 2 {
+			verb = "fits"
+		}
+		return plausible[0], fmt.Sprintf("detected from the ticket's length, but %s %s it too: give -digest to choose",
+			orList(plausible[1:]), verb)
+	case len(plausible) == 1:
+		return plausible[0], "detected from the ticket's length"
+	case fallback == "":
 		return authtkt.MD5, ""
 	}
 	return fallback, "detected from the ticket's length; its time is implausible"

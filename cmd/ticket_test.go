@@ -62,13 +62,24 @@ func TestTicket(t *testing.T) {
 			[]string{`userid:    "1234567890abcdef"`, "digest:    md5 (detected from the ticket's length)"}, "", ""},
 		{"read hex userid: checks", []string{"read", "-secret", "s33kr1t", "bd10947aec71b919b72248ff8b7691816553f1001234567890abcdef!"}, 0,
 			[]string{`userid:    "1234567890abcdef"`, "digest:    md5 (detected: its signature checks)"}, "", ""},
+		// An md5 ticket of a 36-digit hex userid also reads as sha256
+		// with a plausible time (its userid's digits 24-32 are
+		// 0x65432100, in 2023): the detection says so. Before, it printed
+		// the userid "abcd" as sha256's with no word of md5.
+		{"read hex userid: ambiguous", []string{"read", "-secret", "wrong-secret", "521b3b3de1e41dc6d0fbebe1734e96846553f1000123456789abcdef0123456765432100abcd!"}, 1,
+			[]string{"digest:    sha256 (detected from the ticket's length, but md5 fits it too: give -digest to choose)"}, "", ""},
+		{"read hex userid: -digest md5", []string{"read", "-secret", "wrong-secret", "-digest", "md5", "521b3b3de1e41dc6d0fbebe1734e96846553f1000123456789abcdef0123456765432100abcd!"}, 1,
+			[]string{`userid:    "0123456789abcdef0123456765432100abcd"`, "time:      1700000000 "}, "", ""},
 		{"read flags after the value", []string{"read", v2, "-secret", "s33kr1t", "-ip", "192.168.1.10"}, 0, []string{"valid:     yes"}, "", ""},
 		{"read malformed", []string{"read", "-secret", "s", "garbage"}, 1, nil, "malformed", ""},
 		{"no secret", []string{"read", v1}, 2, nil, "-secret", ""},
 		{"bad digest", []string{"make", "-secret", "s", "-digest", "sha3", "a"}, 2, nil, "unknown digest", ""},
 		{"bad ip", []string{"make", "-secret", "s", "-ip", "nope", "a"}, 2, nil, "not an IP", ""},
 		{"no sub", nil, 2, nil, "usage", ""},
-		{"help", []string{"-h"}, 0, nil, "usage", ""},
+		// who ticket -h lists the flags (before: "flags:" and nothing).
+		{"help", []string{"-h"}, 0, nil, "  -secretfile string", ""},
+		{"no sub lists the flags", nil, 2, nil, "  -timeout duration", ""},
+		{"near sub", []string{"mak", "-secret", "s", "a"}, 2, nil, `who ticket: unknown subcommand "mak" (did you mean "make"?); want make or read`, ""},
 		{"short secret noted", []string{"make", "-secret", "s33kr1t", "-time", "1700000000", "alice"}, 0, []string{v1 + "\n"}, "the secret is 7 bytes; the authtkt plugin refuses secrets under 16 bytes unless allow_weak_secret", "s33kr1t"},
 		{"long secret no note", []string{"make", "-secret", "0123456789abcdef0123456789abcdef", "-time", "1700000000", "alice"}, 0, []string{"0657859fd74376ba5ccb3ac2ebc8feef6553f100alice!\n"}, "", "note"},
 		// A ticket of the userid "a\nb", made by repoze.who's
