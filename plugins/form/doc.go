@@ -31,17 +31,19 @@
 // Credentials are read only from a POST body (never a query string), and
 // a POST must carry the CSRF token: an HMAC-SHA256, keyed by csrf_secret,
 // of a random per-browser cookie (csrf_cookie_name, HttpOnly,
-// SameSite=Lax) that the form page sets. Another site can neither read the
-// cookie nor compute the token. When the plugin does not serve the form
-// (serve_form = false), a POST the browser marks same-origin is accepted
-// without the token; an application rendering its own page can also put
-// the token in it with CSRFField (or CSRFToken). A login authenticates the
-// posted credentials with who.API.LoginAs, whoever is logged in, so a
-// new login always gets a fresh ticket. A failed, malformed, oversized (max_body_bytes) or
-// forged login shows the form again with a message (status 200, 400, 413
-// or 403), never a 500; a password over max_password_bytes is refused
-// without reaching an authenticator, and remember is capped at
-// max_remember.
+// SameSite=Lax, Secure over TLS or with secure) that the form page sets.
+// Another site can neither read the cookie nor compute the token. When the
+// plugin does not serve the form (serve_form = false), a POST the browser
+// marks same-origin is accepted without the token; an application
+// rendering its own page can also put the token in it with CSRFField (or
+// CSRFToken). A login authenticates the posted credentials with
+// who.API.LoginAs, whoever is logged in, so a new login always gets a
+// fresh ticket. A failed, malformed, oversized (max_body_bytes) or forged
+// login shows the form again with a message (status 200, 400, 413 or
+// 403), never a 500 (only a chain that does not list the plugin among its
+// identifiers answers a login with 500, and logs why); a password over
+// max_password_bytes is refused without reaching an authenticator, and
+// remember is capped at max_remember.
 //
 // The login and logout endpoints refuse requests from another origin
 // (http.CrossOriginProtection); a cross-site GET of logout_handler_path
