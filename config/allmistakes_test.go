@@ -147,11 +147,35 @@ data = "x"
 				`who.toml:5: [plugin.m] (use = "moded"): data: is for mode "b" (mode = "a") (found with "mode" left out)`,
 			},
 		},
+		{
+			// Its registration declares an Authenticator, but built without
+			// the wrong key it is an Identifier: what it built wins (the
+			// declaration was kept, and a false stage error reported).
+			name: "what a later call built wins over the declared kind",
+			src: `
+[plugin.d]
+use = "declaredwrong"
+count = "three"
+[identifiers]
+plugins = ["d"]
+`,
+			want: []string{
+				`who.toml:4: [plugin.d] (use = "declaredwrong"): key "count" must be an integer, not a string`,
+			},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			reg := testRegistry(&recorder{})
+			reg.Register("declaredwrong", func(spec who.PluginSpec) (any, error) {
+				var o fakeOptions
+				if err := spec.Decode(&o); err != nil {
+					return nil, err
+				}
+				return identifier{&fake{name: spec.Name, o: o, rec: &recorder{}}}, nil
+			})
+			reg.RegisterKind("declaredwrong", (*fileAuth)(nil))
 			reg.Register("moded", func(spec who.PluginSpec) (any, error) {
 				var o struct {
 					Mode string `toml:"mode"`

@@ -278,15 +278,26 @@ func (e *leftOutError) Unwrap() error { return e.err }
 // its error, a value a second call built, or what the plugin's
 // registration declares (who.Registry.RegisterKind). It tells which
 // stages the plugin can serve.
+//
+// What the factory returned wins over the declaration, which may be wrong
+// for the alias used: a declared kind is replaced by the value of a later
+// call.
 func (l *loader) noteKind(p *plugin, v any) {
+	declared := false
 	if v == nil {
 		v, _ = l.reg.Kind(p.use)
+		declared = true
 	}
-	if v != nil && l.kinds[p.name] == nil {
-		k := *p
-		k.value = v
-		l.kinds[p.name] = &k
+	if v == nil {
+		return
 	}
+	if l.kinds[p.name] != nil && (declared || !l.kindDeclared[p.name]) {
+		return // the first of its rank is kept
+	}
+	k := *p
+	k.value = v
+	l.kinds[p.name] = &k
+	l.kindDeclared[p.name] = declared
 }
 
 // closePlugin closes v when it is a built io.Closer.

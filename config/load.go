@@ -48,14 +48,15 @@ func Load(path string, opts Options) (*Chain, error) {
 // *Error sorted by line, and closes every plugin it had built.
 func Parse(filename string, data []byte, opts Options) (*Chain, error) {
 	l := &loader{
-		file:    filename,
-		dir:     filepath.Dir(filename),
-		reg:     opts.Registry,
-		log:     opts.Logger,
-		lookup:  opts.LookupEnv,
-		plugins: map[string]*plugin{},
-		failed:  map[string]bool{},
-		kinds:   map[string]*plugin{},
+		file:         filename,
+		dir:          filepath.Dir(filename),
+		reg:          opts.Registry,
+		log:          opts.Logger,
+		lookup:       opts.LookupEnv,
+		plugins:      map[string]*plugin{},
+		failed:       map[string]bool{},
+		kinds:        map[string]*plugin{},
+		kindDeclared: map[string]bool{},
 	}
 	if l.reg == nil {
 		l.reg = who.DefaultRegistry
@@ -97,17 +98,18 @@ type loader struct {
 	log    *slog.Logger
 	lookup func(string) (string, bool)
 
-	src     *source
-	errs    errorList
-	plugins map[string]*plugin
-	order   []*plugin          // build order
-	failed  map[string]bool    // declared, but could not be built
-	kinds   map[string]*plugin // failed plugins whose type is known (value: of that type, not usable)
-	envBad  map[string]bool    // toml.Key strings of keys (and their parents) with a ${ENV} mistake
-	mask    *masker            // the file's secrets, masked in every message
-	uses    map[string]string
-	stages  [4][]StageEntry
-	general general
+	src          *source
+	errs         errorList
+	plugins      map[string]*plugin
+	order        []*plugin          // build order
+	failed       map[string]bool    // declared, but could not be built
+	kinds        map[string]*plugin // failed plugins whose type is known (value: of that type, not usable)
+	kindDeclared map[string]bool    // kinds from who.Registry.Kind, not from a call of the factory
+	envBad       map[string]bool    // toml.Key strings of keys (and their parents) with a ${ENV} mistake
+	mask         *masker            // the file's secrets, masked in every message
+	uses         map[string]string
+	stages       [4][]StageEntry
+	general      general
 }
 
 // load runs the phases: parse and expand ${ENV}, check the top level,

@@ -68,7 +68,8 @@ type Factory func(spec PluginSpec) (any, error)
 type registration struct {
 	name    string
 	factory Factory
-	kind    any // what RegisterKind declared, nil when nothing
+	kind    any  // what RegisterKind declared, nil when nothing
+	ownKind bool // kind was declared for this very name (an alias of its own)
 }
 
 // A Registry maps plugin names (and aliases such as repoze.who's entry
@@ -160,9 +161,13 @@ func RegisterKind(name string, kind any) { DefaultRegistry.RegisterKind(name, ki
 // kind is a value of the plugin's type, typically a nil pointer such as
 // (*htpasswd.Plugin)(nil). The configuration loader then checks the stage
 // lists a plugin is named in even when its factory fails (a missing
-// file), so one run reports both mistakes. It panics when name is not
-// registered; declaring nothing is fine (the stages are then checked only
-// for plugins that build).
+// file), so one run reports both mistakes. Declared for the registered
+// name, kind holds for its aliases too, except an alias with a kind of
+// its own: a factory that builds another type under an alias declares it
+// with RegisterKind(alias, ...), before or after. It panics when name is
+// not registered; declaring nothing is fine (the stages are then checked
+// only for plugins that build), and a plugin that does build is checked
+// by what it built, whatever was declared.
 func (g *Registry) RegisterKind(name string, kind any) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -170,16 +175,21 @@ func (g *Registry) RegisterKind(name string, kind any) {
 	if !ok {
 		panic("who: RegisterKind for unregistered plugin " + name)
 	}
+	if name != reg.name { // an alias: its own kind
+		reg.kind, reg.ownKind = kind, true
+		g.factories[name] = reg
+		return
+	}
 	for n, r := range g.factories {
-		if r.name == reg.name {
+		if r.name == reg.name && (n == name || !r.ownKind) {
 			r.kind = kind
 			g.factories[n] = r
 		}
 	}
 }
 
-// Kind returns what RegisterKind declared for name (or one of its
-// aliases); false when nothing was declared.
+// Kind returns what RegisterKind declared for name (a registered name or
+// an alias); false when nothing was declared.
 func (g *Registry) Kind(name string) (any, bool) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()

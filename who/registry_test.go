@@ -122,25 +122,53 @@ func TestLookup(t *testing.T) {
 	}
 }
 
-// RegisterKind's value is found under the name and every alias, and only
-// for registered names.
+// RegisterKind's value is found under the name and every alias without
+// a kind of its own (whichever is declared first), and only for
+// registered names.
 func TestRegisterKind(t *testing.T) {
 	t.Parallel()
-	g := who.NewRegistry()
-	g.Register("p", func(who.PluginSpec) (any, error) { return nil, nil }, "alias")
-	if _, ok := g.Kind("p"); ok {
-		t.Error("a kind before RegisterKind")
-	}
 	type plugin struct{ who.Identifier }
-	g.RegisterKind("alias", (*plugin)(nil))
-	for _, n := range []string{"p", "alias"} {
-		if k, ok := g.Kind(n); !ok || k != any((*plugin)(nil)) {
-			t.Errorf("Kind(%q) = %v, %v", n, k, ok)
-		}
+	type mdPlugin struct{ who.MetadataProvider }
+	tests := []struct {
+		name    string
+		declare func(g *who.Registry)
+		want    map[string]any // name -> kind; absent: none
+	}{
+		{"nothing declared", func(*who.Registry) {}, map[string]any{}},
+		{"name", func(g *who.Registry) { g.RegisterKind("p", (*plugin)(nil)) },
+			map[string]any{"p": (*plugin)(nil), "alias": (*plugin)(nil), "md": (*plugin)(nil)}},
+		{"an alias alone", func(g *who.Registry) { g.RegisterKind("md", (*mdPlugin)(nil)) },
+			map[string]any{"md": (*mdPlugin)(nil)}},
+		// Before, declaring an alias gave every name its kind, and the
+		// name's kind overwrote the alias's: an alias that builds a
+		// metadata provider had its stages checked as an Identifier's.
+		{"an alias, then the name", func(g *who.Registry) {
+			g.RegisterKind("md", (*mdPlugin)(nil))
+			g.RegisterKind("p", (*plugin)(nil))
+		}, map[string]any{"p": (*plugin)(nil), "alias": (*plugin)(nil), "md": (*mdPlugin)(nil)}},
+		{"the name, then an alias", func(g *who.Registry) {
+			g.RegisterKind("p", (*plugin)(nil))
+			g.RegisterKind("md", (*mdPlugin)(nil))
+		}, map[string]any{"p": (*plugin)(nil), "alias": (*plugin)(nil), "md": (*mdPlugin)(nil)}},
 	}
-	if _, ok := g.Clone().Kind("p"); !ok {
-		t.Error("Clone lost the kind")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g := who.NewRegistry()
+			g.Register("p", func(who.PluginSpec) (any, error) { return nil, nil }, "alias", "md")
+			tc.declare(g)
+			for _, reg := range []*who.Registry{g, g.Clone()} {
+				for _, n := range []string{"p", "alias", "md"} {
+					k, ok := reg.Kind(n)
+					want, wantOK := tc.want[n]
+					if ok != wantOK || k != want {
+						t.Errorf("Kind(%q) = %T, %v; want %T, %v", n, k, ok, want, wantOK)
+					}
+				}
+			}
+		})
 	}
+	g := who.NewRegistry()
 	defer func() {
 		if recover() == nil {
 			t.Error("RegisterKind of an unregistered name did not panic")
