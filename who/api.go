@@ -118,15 +118,19 @@ func (a *API) Login(credentials Identity, identifierName string) (*Result, http.
 // LoginAs is Login as found by the identifier plugin itself (a form
 // plugin logging in the credentials it was posted), whatever name the
 // chain lists it under: only the chain's entries holding that very plugin
-// remember the result. A plugin the chain does not list: nil, nil.
+// remember the result. A plugin the chain does not list, or one whose
+// value cannot be compared (a struct holding a map in an interface
+// field): nil, nil.
 func (a *API) LoginAs(identifier Identifier, credentials Identity) (*Result, http.Header) {
 	if a == nil || identifier == nil {
 		return nil, nil
 	}
 	var sel []*stageEntry[Identifier]
-	if reflect.TypeOf(identifier).Comparable() {
+	// The value, not only its type, must be comparable: a struct holding
+	// an interface field that holds a map makes == panic.
+	if v := reflect.ValueOf(identifier); v.Comparable() {
 		for i := range a.st.m.identifiers {
-			if e := &a.st.m.identifiers[i]; reflect.TypeOf(e.p) == reflect.TypeOf(identifier) && e.p == identifier {
+			if e := &a.st.m.identifiers[i]; reflect.TypeOf(e.p) == v.Type() && e.p == identifier {
 				sel = append(sel, e)
 			}
 		}

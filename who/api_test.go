@@ -248,3 +248,23 @@ func TestAPILoginAs(t *testing.T) {
 type idMap map[string]string
 
 func (idMap) Identify(*http.Request) (who.Identity, error) { return nil, nil }
+
+// wrappedID is an Identifier whose type is comparable but whose value may
+// not be: its interface field can hold a map.
+type wrappedID struct{ who.Identifier }
+
+// TestAPILoginAsIncomparableValue: LoginAs with a plugin of a comparable
+// type holding an incomparable value (an interface field holding a map)
+// logs nobody in instead of panicking ("comparing uncomparable type
+// idMap": the check looked at the type only).
+func TestAPILoginAsIncomparableValue(t *testing.T) {
+	t.Parallel()
+	pw := &authFunc{fn: func(id who.Identity) (string, error) { return id.Str(who.KeyLogin), nil }}
+	plugin := wrappedID{idMap{}}
+	cfg := who.Config{Identifiers: entries("w", plugin), Authenticators: entries("pw", pw)}
+	withAPI(t, cfg, httptest.NewRequest("POST", "/login", nil), func(w http.ResponseWriter, r *http.Request, api *who.API) {
+		if res, h := api.LoginAs(plugin, who.Identity{who.KeyLogin: "alice"}); res != nil || h != nil {
+			t.Errorf("LoginAs = %v, %v, want nil, nil", res, h)
+		}
+	})
+}
