@@ -484,3 +484,49 @@ func TestCSRFCookieSecure(t *testing.T) {
 		})
 	}
 }
+
+// wrapped is an Identifier that delegates to the form plugin it holds:
+// a chain built around it never lists the *Plugin itself.
+type wrapped struct{ p *Plugin }
+
+func (w wrapped) Identify(r *http.Request) (who.Identity, error) { return w.p.Identify(r) }
+
+// TestLoginNotInChain: a chain that runs the form's Identify through
+// another value (not the *Plugin) cannot log in through LoginAs: the
+// login answers 500 with a fixed message and logs, once per login, what to
+// change, instead of a "Wrong login or password." that would send the
+// user to retype a right password.
+func TestLoginNotInChain(t *testing.T) {
+	t.Parallel()
+	tkt, err := authtkt.New(authtkt.Options{Secret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	off := false
+	p, err := New(Options{LoginFormURL: "/login", ServeForm: &off, Rememberer: tkt,
+		Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := who.New(who.Config{
+		Identifiers:    []who.Entry{{Name: "form", Plugin: wrapped{p}}},
+		Authenticators: []who.Entry{{Name: "passwords", Plugin: passwords{"alice": "wonderland"}}},
+		Logger:         slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "app") }))
+	r := httptest.NewRequest("POST", "http://site.example/login_handler", strings.NewReader("login=alice&password=wonderland"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "wonderland") {
+		t.Fatalf("login through a wrapped plugin: %d %q, want 500 without the password", rec.Code, rec.Body.String())
+	}
+	if s := logged.String(); !strings.Contains(s, "does not list this form plugin") || strings.Contains(s, "wonderland") {
+		t.Fatalf("log %q: want the misconfiguration named, without the password", s)
+	}
+}
