@@ -1,0 +1,18 @@
+package oidc
+
+import "github.com/gowho/gowho/who"
+
+func init() {
+	who.Register("oidc", factory)
+	who.RegisterKind("oidc", (*Plugin)(nil)) // its stages are checked even when a build fails
+}
+
+func factory(spec who.PluginSpec) (any, error) {
+	var o Options
+	if err := spec.Decode(&o); err != nil {
+		return nil, err
+	}
+	o.Name = spec.Name
+	o.Logger = spec.Logger
+	return New(o)
+}
