@@ -138,6 +138,9 @@ func TestGoBlocksCompile(t *testing.T) {
 		}
 		for i := range blocks {
 			blocks[i].File = file
+			if err := goFenceMistake(blocks[i]); err != nil {
+				t.Error(err)
+			}
 		}
 		m.blocks[file] = blocks
 		m.addPage(file, blocks)
@@ -596,31 +599,63 @@ func (m *docModule) checkBench(b Block) {
 // mdPos finds "FILE.md:LINE" in a line of go build or vet output.
 var mdPos = regexp.MustCompile(`(\S+\.md):(\d+)`)
 
-// report attributes the go command's output to the blocks it names and
-// reports each failing block once, by its file and line.
-func (m *docModule) report(out string) {
-	t := m.t
-	t.Helper()
-	type failure struct {
-		b     Block
-		lines []string
+// A blockFailure is the go command's output about one block.
+type blockFailure struct {
+	b     Block
+	lines []string
+}
+
+// cacheHint is added to the report when the go command could not find a
+// module the root go.mod requires: the blocks are built offline, from the
+// module cache.
+const cacheHint = "the module cache lacks a module the repository's go.mod requires (the blocks are built with GOPROXY=off): run `go mod download` in the repository (and in bench/), then run the test again; if a block imports a module go.mod does not require, add it there or drop the import"
+
+// missingModuleHint is cacheHint when the go command's output says it
+// could not look a module up, else "".
+func missingModuleHint(out string) string {
+	if strings.Contains(out, "disabled by GOPROXY=off") {
+		return cacheHint
 	}
-	var fails []*failure
-	byBlock := map[string]*failure{}
-	var other []string
+	return ""
+}
+
+// goFenceMistake is why a block's fence language is a misspelt "go"
+// (```golang, ```Go), which the test would skip without a word; nil for
+// any other language.
+func goFenceMistake(b Block) error {
+	if b.Lang != "go" && (strings.EqualFold(b.Lang, "go") || strings.EqualFold(b.Lang, "golang")) {
+		return fmt.Errorf("%s: the fence says %q: write ```go, so that internal/docstest builds the block (or ```go listing for an outline)", b, b.Lang)
+	}
+	return nil
+}
+
+// attribute groups the go command's output by the block each line names
+// (a line indented by a tab, such as the have/want lines of a call error,
+// goes with the line before it), and returns the rest. root is removed
+// from the paths.
+func attribute(out, root string, blocks map[string][]Block) (fails []*blockFailure, other []string) {
+	byBlock := map[string]*blockFailure{}
+	var last *blockFailure // the failure of the line before, for continuation lines
 	for line := range strings.Lines(out) {
 		line = strings.TrimRight(line, "\n")
-		line = strings.ReplaceAll(line, m.root+string(filepath.Separator), "")
+		line = strings.ReplaceAll(line, root+string(filepath.Separator), "")
 		if line == "" || strings.HasPrefix(line, "# ") {
+			last = nil
 			continue
 		}
+		if last != nil && strings.HasPrefix(line, "\t") {
+			last.lines = append(last.lines, line)
+			continue
+		}
+		last = nil
 		sm := mdPos.FindStringSubmatch(line)
 		var blk *Block
 		if sm != nil {
 			n, _ := strconv.Atoi(sm[2])
-			for i, b := range m.blocks[filepath.ToSlash(sm[1])] {
+			file := filepath.ToSlash(sm[1])
+			for i, b := range blocks[file] {
 				if b.Lang == "go" && n > b.Line && n <= b.Line+strings.Count(b.Code, "\n")+1 {
-					blk = &m.blocks[filepath.ToSlash(sm[1])][i]
+					blk = &blocks[file][i]
 					break
 				}
 			}
@@ -631,17 +666,30 @@ func (m *docModule) report(out string) {
 		}
 		f := byBlock[blk.String()]
 		if f == nil {
-			f = &failure{b: *blk}
+			f = &blockFailure{b: *blk}
 			byBlock[blk.String()] = f
 			fails = append(fails, f)
 		}
 		f.lines = append(f.lines, line)
+		last = f
 	}
+	return fails, other
+}
+
+// report attributes the go command's output to the blocks it names and
+// reports each failing block once, by its file and line.
+func (m *docModule) report(out string) {
+	t := m.t
+	t.Helper()
+	fails, other := attribute(out, m.root, m.blocks)
 	for _, f := range fails {
 		t.Errorf("%s: the ```go block does not build (rule: internal/docstest's package doc):\n\t%s", f.b, strings.Join(f.lines, "\n\t"))
 	}
 	if len(other) > 0 || len(fails) == 0 {
 		t.Errorf("go build/vet of the doc blocks failed:\n%s", strings.Join(other, "\n"))
+	}
+	if h := missingModuleHint(out); h != "" {
+		t.Error(h)
 	}
 	if testing.Verbose() {
 		var buf bytes.Buffer

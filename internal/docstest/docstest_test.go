@@ -198,3 +198,94 @@ func TestListing(t *testing.T) {
 		}
 	}
 }
+
+func TestAttribute(t *testing.T) {
+	const root = "/repo"
+	blocks := map[string][]Block{
+		"README.md": {{File: "README.md", Line: 10, Lang: "go", Code: "a\nb\nc\n"}},
+	}
+	tests := []struct {
+		name      string
+		out       string
+		wantFails map[string][]string // block -> its lines
+		wantOther []string
+	}{
+		{
+			name: "a call error's have/want lines stay with it",
+			out: "# example.com/you/docpages/readme\n" +
+				"/repo/README.md:12: not enough arguments in call to who.Require\n" +
+				"\thave ()\n" +
+				"\twant (func(*who.Result) bool)\n",
+			wantFails: map[string][]string{"README.md:10": {
+				"README.md:12: not enough arguments in call to who.Require",
+				"\thave ()",
+				"\twant (func(*who.Result) bool)",
+			}},
+		},
+		{
+			name:      "a line outside every block",
+			out:       "/repo/README.md:40: x\nplugins/ldap/ldap.go:18:2: module lookup disabled by GOPROXY=off\n\tindented\n",
+			wantOther: []string{"README.md:40: x", "plugins/ldap/ldap.go:18:2: module lookup disabled by GOPROXY=off", "\tindented"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fails, other := attribute(tt.out, root, blocks)
+			got := map[string][]string{}
+			for _, f := range fails {
+				got[f.b.String()] = f.lines
+			}
+			if len(got) != len(tt.wantFails) {
+				t.Fatalf("failures = %q, want %q", got, tt.wantFails)
+			}
+			for b, lines := range tt.wantFails {
+				if !slices.Equal(got[b], lines) {
+					t.Errorf("lines of %s = %q, want %q", b, got[b], lines)
+				}
+			}
+			if !slices.Equal(other, tt.wantOther) {
+				t.Errorf("other = %q, want %q", other, tt.wantOther)
+			}
+		})
+	}
+}
+
+func TestMissingModuleHint(t *testing.T) {
+	tests := []struct {
+		out  string
+		want bool
+	}{
+		{"plugins/ldap/ldap.go:18:2: module lookup disabled by GOPROXY=off\n", true},
+		{"README.md:12: undefined: x\n", false},
+	}
+	for _, tt := range tests {
+		h := missingModuleHint(tt.out)
+		if (h != "") != tt.want {
+			t.Errorf("missingModuleHint(%q) = %q, want a hint: %v", tt.out, h, tt.want)
+		}
+		if tt.want && !strings.Contains(h, "go mod download") {
+			t.Errorf("the hint %q does not say to run go mod download", h)
+		}
+	}
+}
+
+func TestGoFenceMistake(t *testing.T) {
+	tests := []struct {
+		lang    string
+		wantErr bool
+	}{
+		{"go", false},
+		{"golang", true},
+		{"Go", true},
+		{"GO", true},
+		{"toml", false},
+		{"", false},
+		{"gomod", false},
+	}
+	for _, tt := range tests {
+		err := goFenceMistake(Block{File: "x.md", Line: 3, Lang: tt.lang})
+		if (err != nil) != tt.wantErr {
+			t.Errorf("goFenceMistake(%q) = %v, want an error: %v", tt.lang, err, tt.wantErr)
+		}
+	}
+}
