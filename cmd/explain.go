@@ -52,6 +52,15 @@ func runExplain(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	method, target := strings.ToUpper(rest[0]), rest[1]
+	if *status < 200 || *status > 599 {
+		// The recorder panics on a status outside 100-999; 1xx is no answer.
+		fmt.Fprintf(stderr, "who explain: -status %d: want the application's final status, 200 to 599 (401 shows the challenge)\n", *status)
+		return 2
+	}
+	if !isToken(method) {
+		fmt.Fprintf(stderr, "who explain: method %q: want an HTTP method such as GET or POST (letters, digits and !#$%%&'*+-.^_`|~)\n", method)
+		return 2
+	}
 	if !strings.Contains(target, "://") {
 		target = "http://127.0.0.1" + "/" + strings.TrimPrefix(target, "/")
 	}
@@ -86,10 +95,25 @@ func runExplain(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// isToken reports whether s is an HTTP token (RFC 9110 section 5.6.2), as
+// a method must be.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
 func newExplainRequest(method, target string, headers []string) (req *http.Request, err error) {
 	defer func() {
 		if recover() != nil { // httptest.NewRequest panics on a bad target
-			req, err = nil, fmt.Errorf("bad request target %q", target)
+			req, err = nil, fmt.Errorf("bad request target %q: give a URL (http://host/path?query) or a path (/path)", target)
 		}
 	}()
 	req = httptest.NewRequest(method, target, nil)

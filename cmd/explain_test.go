@@ -136,3 +136,33 @@ func TestExplainBadTargetMasksPassword(t *testing.T) {
 		t.Errorf("exit %d, stderr %q: want 2, the error without the password", code, errs)
 	}
 }
+
+// TestExplainBadArguments: a -status the recorder cannot write and a
+// method that is no HTTP token are usage mistakes that say what to give.
+// Before, -status 99 or 1000 panicked with a stack trace, and "BR@"
+// was reported as a bad request target.
+func TestExplainBadArguments(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"status under 100", []string{"-status", "99", "GET", "/"}, "who explain: -status 99: want the application's final status, 200 to 599"},
+		{"status over 999", []string{"-status", "1000", "GET", "/"}, "who explain: -status 1000: want"},
+		{"status negative", []string{"-status", "-1", "GET", "/"}, "who explain: -status -1: want"},
+		{"informational status", []string{"-status", "103", "GET", "/"}, "who explain: -status 103: want"},
+		{"method not a token", []string{"BR@", "/"}, `who explain: method "BR@": want an HTTP method such as GET or POST`},
+		{"method with a space", []string{"GE T", "/"}, `who explain: method "GE T": want`},
+		{"bad target", []string{"GET", "http://[::1"}, `who explain: bad request target "http://[::1": give a URL (http://host/path?query) or a path (/path)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, out, errs := runCmd("", append([]string{"explain", "testdata/explain/who.toml"}, tc.args...)...)
+			if code != 2 || !strings.Contains(errs, tc.want) || strings.Contains(errs, "goroutine") {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and %q", code, out, errs, tc.want)
+			}
+		})
+	}
+}
