@@ -38,8 +38,9 @@ func chooser(cameFrom string, extra http.Header, ps []*Plugin) http.Handler {
 			cs = append(cs, choice{p.o.Label, p.ChoiceURL(origin.SafeRedirect(r, cameFrom, p.o.AllowedHosts, ""))})
 		}
 		pageHeaders(w.Header())
-		// A challenge: the status says the page needs a login.
-		w.WriteHeader(http.StatusUnauthorized)
+		// 200, as the form's page: a 401 from a handler the chain runs
+		// would be challenged again.
+		w.WriteHeader(http.StatusOK)
 		if r.Method == http.MethodHead {
 			return
 		}

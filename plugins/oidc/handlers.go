@@ -152,7 +152,7 @@ func (p *Plugin) serveCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	if e := q.Get("error"); e != "" {
 		p.log.Info("oidc: the provider answered an error", "provider", p.name, "error", safeCode(e))
-		p.page(w, r, http.StatusUnauthorized, "Login failed", MsgDenied+" ("+safeCode(e)+")", f.CameFrom)
+		p.page(w, r, http.StatusForbidden, "Login failed", MsgDenied+" ("+safeCode(e)+")", f.CameFrom)
 		return
 	}
 	code := q.Get("code")
@@ -171,7 +171,7 @@ func (p *Plugin) serveCallback(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if _, refused := errors.AsType[*oauth2.RetrieveError](err); refused {
 			p.log.Warn("oidc: the provider refused the code", "provider", p.name, "err", err)
-			p.page(w, r, http.StatusUnauthorized, "Login failed", MsgRefused, f.CameFrom)
+			p.page(w, r, http.StatusForbidden, "Login failed", MsgRefused, f.CameFrom)
 			return
 		}
 		p.log.Error("oidc: token exchange failed", "provider", p.name, "err", err)
@@ -181,36 +181,36 @@ func (p *Plugin) serveCallback(w http.ResponseWriter, r *http.Request) {
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
 		p.log.Warn("oidc: the token response has no id_token (is \"openid\" among the client's scopes?)", "provider", p.name)
-		p.page(w, r, http.StatusUnauthorized, "Login failed", MsgRefused, f.CameFrom)
+		p.page(w, r, http.StatusForbidden, "Login failed", MsgRefused, f.CameFrom)
 		return
 	}
 	idt, err := d.verifier.Verify(ctx, raw)
 	if err != nil {
 		p.log.Warn("oidc: ID token refused", "provider", p.name, "err", err)
-		p.page(w, r, http.StatusUnauthorized, "Login failed", MsgRefused, f.CameFrom)
+		p.page(w, r, http.StatusForbidden, "Login failed", MsgRefused, f.CameFrom)
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {
 		p.log.Warn("oidc: ID token refused: its nonce is not the flow's", "provider", p.name)
-		p.page(w, r, http.StatusUnauthorized, "Login failed", MsgRefused, f.CameFrom)
+		p.page(w, r, http.StatusForbidden, "Login failed", MsgRefused, f.CameFrom)
 		return
 	}
 	if idt.AccessTokenHash != "" {
 		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
 			p.log.Warn("oidc: ID token refused: at_hash does not match the access token", "provider", p.name)
-			p.page(w, r, http.StatusUnauthorized, "Login failed", MsgRefused, f.CameFrom)
+			p.page(w, r, http.StatusForbidden, "Login failed", MsgRefused, f.CameFrom)
 			return
 		}
 	}
 	var claims map[string]any
 	if err := idt.Claims(&claims); err != nil {
-		p.page(w, r, http.StatusUnauthorized, "Login failed", MsgRefused, f.CameFrom)
+		p.page(w, r, http.StatusForbidden, "Login failed", MsgRefused, f.CameFrom)
 		return
 	}
 	uid := claimString(claims[p.o.UserIDClaim])
 	if uid == "" {
 		p.log.Error("oidc: the ID token has no string claim named by userid_claim", "provider", p.name, "userid_claim", p.o.UserIDClaim)
-		p.page(w, r, http.StatusUnauthorized, "Login failed", MsgRefused, f.CameFrom)
+		p.page(w, r, http.StatusForbidden, "Login failed", MsgRefused, f.CameFrom)
 		return
 	}
 	id := who.Identity{KeyUserID: uid, KeyProof: p.proof(uid), KeyIssuer: p.o.Issuer}
@@ -363,8 +363,10 @@ var logoutTmpl = template.Must(template.New("logout").Parse(`<!doctype html>
 </html>
 `))
 
-// page answers a message page, with a link to log in again when cameFrom
-// is known.
+// page answers a message page, with a link to log in again. Its status
+// is never 401: the chain would take a 401 from the callback for a
+// challenge and send the browser to the provider again, in a loop when the
+// failure lasts (an ID token always expired by a skewed clock).
 func (p *Plugin) page(w http.ResponseWriter, r *http.Request, status int, title, msg, cameFrom string) {
 	pageHeaders(w.Header())
 	w.WriteHeader(status)
