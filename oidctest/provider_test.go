@@ -181,6 +181,13 @@ func TestProviderCodeFlow(t *testing.T) {
 	if idt.Subject != "u-alice" || idt.Nonce != nonce {
 		t.Errorf("sub %q nonce %q, want u-alice and %q", idt.Subject, idt.Nonce, nonce)
 	}
+	var claims struct {
+		Email string `json:"email"`
+		Name  string `json:"name"`
+	}
+	if err := idt.Claims(&claims); err != nil || claims.Email != "alice@example.org" || claims.Name == "" {
+		t.Errorf("ID token claims %+v (%v), want alice's email and name", claims, err)
+	}
 	if _, err := conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifierPKCE)); err == nil {
 		t.Error("a code was exchanged twice")
 	}

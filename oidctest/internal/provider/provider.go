@@ -55,6 +55,11 @@ type Client struct {
 	// IDTokenLifetime is the ID token's validity; 0 means one hour. A
 	// negative value issues ID tokens that are already expired.
 	IDTokenLifetime time.Duration
+	// UserinfoOnly keeps the profile and email claims out of the ID token
+	// when an access token is issued too (zitadel's default, the letter of
+	// OIDC Core 5.4): they are then only at the userinfo endpoint. False
+	// puts them in the ID token, as most providers do.
+	UserinfoOnly bool
 }
 
 // Service is an account for the client credentials grant; its access tokens
@@ -221,6 +226,22 @@ func (p *Provider) KeyID() string {
 	return p.st.current().id
 }
 
+// SetNonce makes the provider put nonce, instead of the relying party's,
+// into the ID tokens of the logins started from now on ("": stop); a
+// relying party must refuse them.
+func (p *Provider) SetNonce(nonce string) {
+	p.st.mu.Lock()
+	defer p.st.mu.Unlock()
+	p.st.nonce = nonce
+}
+
+// AuthRequests is how many authorization requests the provider accepted.
+func (p *Provider) AuthRequests() int {
+	p.st.mu.Lock()
+	defer p.st.mu.Unlock()
+	return p.st.authReqs
+}
+
 // EndedSessions returns the (userID, clientID) pairs whose sessions the
 // provider ended (RP-initiated logout), in order.
 func (p *Provider) EndedSessions() [][2]string {
@@ -286,6 +307,8 @@ type store struct {
 	clients  map[string]*client
 	services map[string]Service
 	keys     []*key // the last one signs
+	nonce    string // non-empty: replaces the nonce of new auth requests
+	authReqs int
 	ended    [][2]string
 	watchers []chan string
 }
@@ -365,6 +388,20 @@ func (s *store) KeySet(context.Context) ([]op.Key, error) {
 	return out, nil
 }
 
+// CreateAuthRequest counts the request and applies SetNonce, then lets
+// the example storage keep it.
+func (s *store) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, userID string) (op.AuthRequest, error) {
+	s.mu.Lock()
+	s.authReqs++
+	if s.nonce != "" {
+		r := *req
+		r.Nonce = s.nonce
+		req = &r
+	}
+	s.mu.Unlock()
+	return s.Storage.CreateAuthRequest(ctx, req, userID)
+}
+
 // TerminateSession records the ended session, then lets the example
 // storage delete that user's tokens for the client.
 func (s *store) TerminateSession(ctx context.Context, userID, clientID string) error {
@@ -411,6 +448,8 @@ type client struct {
 }
 
 func (c *client) PostLogoutRedirectURIs() []string { return c.opts.PostLogoutRedirectURIs }
+
+func (c *client) IDTokenUserinfoClaimsAssertion() bool { return !c.opts.UserinfoOnly }
 
 func (c *client) IDTokenLifetime() time.Duration {
 	if c.opts.IDTokenLifetime == 0 {

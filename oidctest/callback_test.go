@@ -1,0 +1,197 @@
+package oidctest
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gowho/gowho/oidctest/internal/provider"
+)
+
+// A browser without a browser: an http.Client with a cookie jar that stops
+// before the provider's redirect reaches the site's callback, so a test
+// can tamper with it or play it twice.
+
+type agent struct {
+	t    *testing.T
+	jar  *cookiejar.Jar
+	c    *http.Client
+	site *site
+}
+
+func newAgent(t *testing.T, s *site) *agent {
+	jar, _ := cookiejar.New(nil)
+	a := &agent{t: t, jar: jar, site: s}
+	a.c = &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(r *http.Request, via []*http.Request) error {
+		if len(via) > 10 {
+			return errors.New("more than 10 redirects")
+		}
+		if strings.HasPrefix(r.URL.String(), s.URL+"/oidc/callback") {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	return a
+}
+
+// get fetches u (following redirects short of the callback) and returns
+// the last response's status, URL and body.
+func (a *agent) get(u string) (int, *url.URL, string) {
+	a.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := a.c.Do(req)
+	if err != nil {
+		a.t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	return resp.StatusCode, resp.Request.URL, string(b)
+}
+
+// startLogin opens the protected page, logs in at the provider as user and
+// returns the callback URL the provider sent back, not yet visited.
+func (a *agent) startLogin(p *provider.Provider, user, password string) *url.URL {
+	a.t.Helper()
+	_, at, body := a.get(a.site.URL + "/private")
+	if !strings.HasPrefix(at.String(), p.Issuer+"/login/username") {
+		a.t.Fatalf("the protected page led to %s (%.200q), want the provider's login page", at, body)
+	}
+	resp, err := a.c.PostForm(p.Issuer+"/login/username", url.Values{
+		"id": {at.Query().Get("authRequestID")}, "username": {user}, "password": {password}})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := resp.Location()
+	if resp.StatusCode != http.StatusFound || err != nil || !strings.HasPrefix(loc.String(), a.site.URL+"/oidc/callback") {
+		a.t.Fatalf("login at the provider ended with %s at %s, want a redirect to the callback", resp.Status, resp.Request.URL)
+	}
+	return loc
+}
+
+// loggedIn reports whether /private shows the user (without following a
+// challenge).
+func (a *agent) loggedIn() (bool, string) {
+	a.t.Helper()
+	c := *a.c
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Get(a.site.URL + "/private")
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	return resp.StatusCode == http.StatusOK && strings.HasPrefix(string(b), "hello "), string(b)
+}
+
+func tamper(s string) string {
+	if s == "" {
+		return "x"
+	}
+	b := []byte(s)
+	if b[len(b)/2] == 'A' {
+		b[len(b)/2] = 'B'
+	} else {
+		b[len(b)/2] = 'A'
+	}
+	return string(b)
+}
+
+// TestCallbackRefusals: the callback logs in with what the provider sent,
+// and refuses a state or code changed on the way, an ID token whose nonce
+// is not the flow's, and an ID token already expired; none of them leaves
+// the browser logged in.
+func TestCallbackRefusals(t *testing.T) {
+	cases := []struct {
+		name    string
+		setup   func(p *provider.Provider)
+		edit    func(q url.Values)
+		wantIn  bool
+		wantSub string
+	}{
+		{name: "untouched", wantIn: true, wantSub: "u-alice"},
+		{name: "tampered state", edit: func(q url.Values) { q.Set("state", tamper(q.Get("state"))) }},
+		{name: "tampered code", edit: func(q url.Values) { q.Set("code", tamper(q.Get("code"))) }},
+		{name: "no state", edit: func(q url.Values) { q.Del("state") }},
+		{name: "provider error", edit: func(q url.Values) { q.Del("code"); q.Set("error", "access_denied") }},
+		{name: "tampered nonce", setup: func(p *provider.Provider) { p.SetNonce("not-the-flows-nonce") }},
+		{name: "expired ID token", setup: func(p *provider.Provider) { p.SetIDTokenLifetime(clientID, -time.Minute) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := provider.Start(t)
+			s := newSite(t, p, nil)
+			if tc.setup != nil {
+				tc.setup(p)
+			}
+			a := newAgent(t, s)
+			cb := a.startLogin(p, "alice", "alice-pw")
+			if tc.edit != nil {
+				q := cb.Query()
+				tc.edit(q)
+				cb.RawQuery = q.Encode()
+			}
+			status, _, body := a.get(cb.String())
+			in, page := a.loggedIn()
+			if in != tc.wantIn {
+				t.Fatalf("callback answered %d %.200q; logged in = %v (%q), want %v", status, body, in, page, tc.wantIn)
+			}
+			if tc.wantIn && !hasHello(page, tc.wantSub) {
+				t.Errorf("logged in page %q, want %s", page, hello(tc.wantSub))
+			}
+			if !tc.wantIn && status < 400 {
+				t.Logf("refused callback answered %d (not an error status)", status)
+			}
+		})
+	}
+}
+
+// TestCallbackReplay: a callback that logged in once cannot log in again,
+// neither in the same browser after logout nor in another one given the
+// same flow cookie and URL.
+func TestCallbackReplay(t *testing.T) {
+	p := provider.Start(t)
+	s := newSite(t, p, nil)
+	a := newAgent(t, s)
+	cb := a.startLogin(p, "alice", "alice-pw")
+	siteURL, _ := url.Parse(s.URL)
+	flowCookies := a.jar.Cookies(siteURL)
+	a.get(cb.String())
+	if in, page := a.loggedIn(); !in {
+		t.Fatalf("the first callback did not log in: %q", page)
+	}
+
+	b := newAgent(t, s)
+	b.jar.SetCookies(siteURL, flowCookies)
+	status, _, body := b.get(cb.String())
+	if in, page := b.loggedIn(); in {
+		t.Fatalf("a replayed callback (with the flow cookie) logged in: %d %.200q, then %q", status, body, page)
+	}
+}
+
+// TestRotatedKey: the provider rotates its signing key (dropping the old
+// one) after the site has verified a login with it; the next login, whose
+// ID token the new key signs, is accepted once the site refreshed the keys.
+func TestRotatedKey(t *testing.T) {
+	p := provider.Start(t)
+	s := newSite(t, p, nil)
+	a := newAgent(t, s)
+	a.get(a.startLogin(p, "alice", "alice-pw").String())
+	if in, page := a.loggedIn(); !in {
+		t.Fatalf("the first login failed: %q", page)
+	}
+	if _, err := p.RotateKey(false); err != nil {
+		t.Fatal(err)
+	}
+	b := newAgent(t, s)
+	b.get(b.startLogin(p, "bob", "bob-pw").String())
+	if in, page := b.loggedIn(); !in || !hasHello(page, "u-bob") {
+		t.Fatalf("a login signed by the rotated key: logged in %v, page %q", in, page)
+	}
+}

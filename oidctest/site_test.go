@@ -1,0 +1,98 @@
+package oidctest
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gowho/gowho/oidctest/internal/provider"
+	"github.com/gowho/gowho/plugins/authtkt"
+	oidcplugin "github.com/gowho/gowho/plugins/oidc"
+	"github.com/gowho/gowho/session"
+	"github.com/gowho/gowho/session/memstore"
+	"github.com/gowho/gowho/who"
+)
+
+// The gowho site's client at the provider.
+const (
+	clientID     = "gowho-site"
+	clientSecret = "gowho-site-secret"
+)
+
+// site is a gowho chain in front of a small application, on loopback:
+// oidc (identifier, authenticator, challenger) remembering through
+// auth_tkt, with a server session for the ID token (logout) and tokens.
+//
+//	/          "home USERID" (anonymous allowed)
+//	/private   "hello USERID EMAIL", or 401 (the chain challenges: to the provider)
+type site struct {
+	URL    string
+	OIDC   *oidcplugin.Plugin
+	Server *httptest.Server
+}
+
+// newSite registers the site's client at p and starts the site; edit may
+// change the plugin's options.
+func newSite(t *testing.T, p *provider.Provider, edit func(*oidcplugin.Options)) *site {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	p.AddClient(provider.Client{
+		ID: clientID, Secret: clientSecret,
+		RedirectURIs:           []string{base + oidcplugin.DefaultCallbackPath},
+		PostLogoutRedirectURIs: []string{base + "/"},
+	})
+	tkt, err := authtkt.New(authtkt.Options{Secret: "oidctest-auth_tkt-secret-0123456789abcdef"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm, err := session.New(session.Options{Store: memstore.New(memstore.Options{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := oidcplugin.Options{
+		Issuer: p.Issuer, ClientID: clientID, ClientSecret: clientSecret,
+		RedirectURL: base + oidcplugin.DefaultCallbackPath,
+		Scopes:      []string{"openid", "email", "profile", "offline_access"},
+		Rememberer:  tkt, SessionManager: sm, Name: "oidc",
+	}
+	if edit != nil {
+		edit(&o)
+	}
+	pl, err := oidcplugin.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mw, err := who.New(who.Config{
+		Identifiers:    []who.Entry{{Name: "oidc", Plugin: pl}, {Name: "tkt", Plugin: tkt}},
+		Authenticators: []who.Entry{{Name: "oidc", Plugin: pl}, {Name: "tkt", Plugin: tkt}},
+		Challengers:    []who.Entry{{Name: "oidc", Plugin: pl}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "home %s", who.UserID(r.Context()))
+	})
+	mux.HandleFunc("/private", func(w http.ResponseWriter, r *http.Request) {
+		res := who.ResultFrom(r.Context())
+		if res == nil || res.UserID == "" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		email, _ := res.Identity["email"].(string)
+		fmt.Fprintf(w, "hello %s %s", res.UserID, email)
+	})
+	srv.Config.Handler = sm.Wrap(mw.Wrap(mux))
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return &site{URL: base, OIDC: pl, Server: srv}
+}
+
+// hello is what /private shows the user with subject sub.
+func hello(sub string) string { return "hello " + sub }
+
+func hasHello(body, sub string) bool { return strings.HasPrefix(strings.TrimSpace(body), hello(sub)) }
