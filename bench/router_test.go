@@ -58,6 +58,10 @@ func private(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "user store unavailable", http.StatusServiceUnavailable)
 		return
 	}
+	if u == nil { // the loader found no such user (or none is installed)
+		http.Error(w, "unknown user", http.StatusForbidden)
+		return
+	}
 	fmt.Fprintln(w, "private page of", u.Name)
 }
 

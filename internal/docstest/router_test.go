@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gowho/gowho/config"
@@ -48,6 +49,10 @@ func private(w http.ResponseWriter, r *http.Request) {
 	u, err := who.UserAs[*User](r.Context())
 	if err != nil {
 		http.Error(w, "user store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	if u == nil { // the loader found no such user (or none is installed)
+		http.Error(w, "unknown user", http.StatusForbidden)
 		return
 	}
 	fmt.Fprintln(w, "private page of", u.Name)
@@ -112,5 +117,38 @@ func TestRouterServeMuxSubtree(t *testing.T) {
 	mux.ServeHTTP(rec, httptest.NewRequest("POST", "/login", nil))
 	if rec.Code != http.StatusNotFound {
 		t.Fatalf("POST /login with the chain on /private only: %d, want 404 (if this changed, update README's Embedding section)", rec.Code)
+	}
+}
+
+// TestPrivateAnswers checks README.md's private page (checkSameAsDoc in
+// TestRouterServeMux holds it to the doc) for what a real loader returns:
+// a user, no user (nil: a deleted account, no loader installed), or a
+// failed store. Before, a nil user was a nil-pointer panic in u.Name.
+func TestPrivateAnswers(t *testing.T) {
+	tests := []struct {
+		name     string
+		load     who.UserLoader // nil: no WithUserLoader
+		wantCode int
+		wantBody string
+	}{
+		{"a user", loadUser, http.StatusOK, "private page of alice"},
+		{"the loader finds no user", func(context.Context, *who.Result) (any, error) { return nil, nil }, http.StatusForbidden, "unknown user"},
+		{"no loader installed", nil, http.StatusForbidden, "unknown user"},
+		{"the store fails", func(context.Context, *who.Result) (any, error) { return nil, fmt.Errorf("db down") }, http.StatusServiceUnavailable, "user store unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var h http.Handler = http.HandlerFunc(private)
+			if tt.load != nil {
+				h = who.WithUserLoader(tt.load)(h)
+			}
+			r := httptest.NewRequest("GET", "/private", nil)
+			r = r.WithContext(who.NewContext(r.Context(), &who.Result{UserID: "alice"}))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code != tt.wantCode || !strings.Contains(rec.Body.String(), tt.wantBody) {
+				t.Fatalf("private: %d %q, want %d with %q", rec.Code, rec.Body.String(), tt.wantCode, tt.wantBody)
+			}
+		})
 	}
 }
