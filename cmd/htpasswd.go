@@ -86,9 +86,9 @@ func runHtpasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		password, err = promptTwice(term)
 	} else {
 		password, err = readLine(stdin, maxPasswordBytes)
-		if errors.Is(err, io.EOF) {
-			err = nil
-		}
+	}
+	if errors.Is(err, io.EOF) {
+		err = nil // nothing typed at the prompt, or a last line without "\n"
 	}
 	switch {
 	case errors.Is(err, errPasswordMismatch):

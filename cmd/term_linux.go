@@ -82,8 +82,8 @@ func (t *ttyTerminal) ReadPassword(prompt string, max int) (string, error) {
 		discardLine(t.in)
 	}
 	fmt.Fprintln(t.prompts) // the Enter the terminal did not echo
-	if err == io.EOF {
-		err = nil // Ctrl-D after the password
+	if err == io.EOF && line != "" {
+		err = nil // Ctrl-D after the password; at an empty prompt it stops
 	}
 	return line, err
 }

@@ -159,3 +159,48 @@ func TestHtpasswdTerminalTooLong(t *testing.T) {
 		t.Errorf("the terminal's next line is %.60q...; want only the marker", next)
 	}
 }
+
+// TestHtpasswdTerminalEOF: Ctrl-D at the empty first prompt stops with
+// "no password given" and asks nothing more. Before, it asked for the
+// password again, and Ctrl-D there was needed too.
+func TestHtpasswdTerminalEOF(t *testing.T) {
+	t.Parallel()
+	master, tty := openPty(t)
+	before, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompts := promptWriter{make(chan string, 4)}
+	var out, errs strings.Builder
+	done := make(chan int)
+	go func() {
+		done <- Run([]string{"htpasswd", "-scheme", "sha", "carol"}, tty, &out, io.MultiWriter(prompts, &errs))
+	}()
+	if got := <-prompts.prompts; got != "New password:" {
+		t.Fatalf("prompt %q", got)
+	}
+	if _, err := master.Write([]byte{before.Cc[unix.VEOF]}); err != nil {
+		t.Fatal(err)
+	}
+	code := -1
+	for code < 0 {
+		select {
+		case code = <-done:
+		case p := <-prompts.prompts:
+			if strings.HasPrefix(p, "Re-type") {
+				t.Errorf("after Ctrl-D it asked %q; want it to stop", p)
+				master.Write([]byte{before.Cc[unix.VEOF]})
+			}
+		}
+	}
+	if code != 2 || !strings.Contains(errs.String(), "who htpasswd: no password given") {
+		t.Errorf("exit %d, stderr %q; want 2 and no password given", code, errs.String())
+	}
+	after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *after != *before {
+		t.Errorf("terminal attributes not restored")
+	}
+}
