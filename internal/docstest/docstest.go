@@ -39,6 +39,10 @@
 //     block is built by bench's tests: every func it declares must be
 //     written, identically, in a bench/*_test.go file.
 //
+// A fence spelt ```golang or ```Go is an error (it would be skipped).
+// The module cache must hold the root go.mod's requirements (GOPROXY=off);
+// on a fresh machine run `go mod download` first, as the test's error says.
+//
 // Errors name the Markdown file and line (the generated files carry
 // //line directives). Set GOWHO_DOCSTEST_DIR to a new directory to keep
 // the generated module and build it by hand.
