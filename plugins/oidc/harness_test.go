@@ -293,3 +293,16 @@ func flip(s string) string {
 }
 
 func htmlEscape(s string) string { return template.HTMLEscapeString(s) }
+
+// nopRem remembers nothing.
+type nopRem struct{}
+
+func (nopRem) Remember(*http.Request, who.Identity) http.Header { return nil }
+func (nopRem) Forget(*http.Request, who.Identity) http.Header   { return nil }
+
+// withRem gives o a rememberer that does nothing.
+func withRem(o Options) Options {
+	o.Rememberer = nopRem{}
+	o.Logger = slog.New(slog.DiscardHandler)
+	return o
+}
