@@ -1,6 +1,7 @@
 package oidctest
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -193,5 +194,53 @@ func TestRotatedKey(t *testing.T) {
 	b.get(b.startLogin(p, "bob", "bob-pw").String())
 	if in, page := b.loggedIn(); !in || !hasHello(page, "u-bob") {
 		t.Fatalf("a login signed by the rotated key: logged in %v, page %q", in, page)
+	}
+}
+
+// TestTokenSourceRefreshAndLogout: after a login the plugin's TokenSource
+// gives the access token the provider issued (its userinfo accepts it);
+// once it is due, TokenSource refreshes it with the refresh token kept in
+// the server session; the logout path ends the session at the provider,
+// which then refuses the tokens it had issued, and here.
+func TestTokenSourceRefreshAndLogout(t *testing.T) {
+	p := provider.Start(t)
+	s := newSite(t, p, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// Shorter than oauth2's ten seconds of margin: due at once.
+	p.SetAccessTokenLifetime(5 * time.Second)
+	a := newAgent(t, s)
+	a.get(a.startLogin(p, "alice", "alice-pw").String())
+	if in, page := a.loggedIn(); !in {
+		t.Fatalf("login failed: %q", page)
+	}
+	status, _, at1 := a.get(s.URL + "/token")
+	if status != http.StatusOK {
+		t.Fatalf("/token: %d %q", status, at1)
+	}
+	status, _, at2 := a.get(s.URL + "/token")
+	if status != http.StatusOK || at2 == at1 || p.Refreshes() == 0 {
+		t.Fatalf("a due access token was not refreshed: %d, same token %v, %d refreshes", status, at1 == at2, p.Refreshes())
+	}
+	info, err := p.Userinfo(ctx, at2)
+	if err != nil || info["sub"] != "u-alice" {
+		t.Fatalf("the provider's userinfo with the refreshed token: %v %v", info, err)
+	}
+
+	status, at, body := a.get(s.URL + "/oidc/logout")
+	if status != http.StatusOK || at.String() != s.URL+"/" || body != "home " {
+		t.Fatalf("logout ended at %d %s %q, want the anonymous home page", status, at, body)
+	}
+	if ended := p.EndedSessions(); len(ended) != 1 || ended[0] != [2]string{"u-alice", clientID} {
+		t.Errorf("sessions the provider ended: %v, want u-alice's with %s", ended, clientID)
+	}
+	if _, err := p.Userinfo(ctx, at2); err == nil {
+		t.Error("after logout the provider still accepts the access token")
+	}
+	if in, page := a.loggedIn(); in {
+		t.Errorf("after logout the site still logs in: %q", page)
+	}
+	if status, _, body := a.get(s.URL + "/token"); status == http.StatusOK {
+		t.Errorf("after logout /token still gives a token: %q", body)
 	}
 }

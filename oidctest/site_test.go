@@ -2,6 +2,7 @@ package oidctest
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -27,6 +28,7 @@ const (
 //
 //	/          "home USERID" (anonymous allowed)
 //	/private   "hello USERID EMAIL", or 401 (the chain challenges: to the provider)
+//	/token     the access token from the plugin's TokenSource (refreshed when due)
 type site struct {
 	URL    string
 	OIDC   *oidcplugin.Plugin
@@ -85,6 +87,19 @@ func newSite(t *testing.T, p *provider.Provider, edit func(*oidcplugin.Options))
 		}
 		email, _ := res.Identity["email"].(string)
 		fmt.Fprintf(w, "hello %s %s", res.UserID, email)
+	})
+	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
+		ts, err := pl.TokenSource(r)
+		if err != nil {
+			http.Error(w, "no token source: "+err.Error(), http.StatusForbidden)
+			return
+		}
+		tok, err := ts.Token()
+		if err != nil {
+			http.Error(w, "no token: "+err.Error(), http.StatusBadGateway)
+			return
+		}
+		io.WriteString(w, tok.AccessToken)
 	})
 	srv.Config.Handler = sm.Wrap(mw.Wrap(mux))
 	srv.Start()

@@ -235,6 +235,49 @@ func (p *Provider) SetNonce(nonce string) {
 	p.st.nonce = nonce
 }
 
+// SetAccessTokenLifetime makes the expires_in of the access tokens issued
+// with a refresh token d from now on (0: the example's five minutes), so
+// that a relying party refreshes them soon.
+func (p *Provider) SetAccessTokenLifetime(d time.Duration) {
+	p.st.mu.Lock()
+	defer p.st.mu.Unlock()
+	p.st.atLife = d
+}
+
+// Refreshes is how many refresh token grants the provider answered.
+func (p *Provider) Refreshes() int {
+	p.st.mu.Lock()
+	defer p.st.mu.Unlock()
+	return p.st.refreshes
+}
+
+// Userinfo asks the userinfo endpoint about accessToken and returns its
+// claims; an error when the provider refuses the token.
+func (p *Provider) Userinfo(ctx context.Context, accessToken string) (map[string]any, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.Issuer+"/userinfo", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("userinfo: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("userinfo: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("userinfo: %s: %s", resp.Status, body)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(body, &claims); err != nil {
+		return nil, fmt.Errorf("userinfo: %w", err)
+	}
+	return claims, nil
+}
+
 // AuthRequests is how many authorization requests the provider accepted.
 func (p *Provider) AuthRequests() int {
 	p.st.mu.Lock()
@@ -303,14 +346,16 @@ type store struct {
 	*storage.Storage
 	users storage.UserStore
 
-	mu       sync.Mutex
-	clients  map[string]*client
-	services map[string]Service
-	keys     []*key // the last one signs
-	nonce    string // non-empty: replaces the nonce of new auth requests
-	authReqs int
-	ended    [][2]string
-	watchers []chan string
+	mu        sync.Mutex
+	clients   map[string]*client
+	services  map[string]Service
+	keys      []*key // the last one signs
+	nonce     string // non-empty: replaces the nonce of new auth requests
+	atLife    time.Duration
+	refreshes int
+	authReqs  int
+	ended     [][2]string
+	watchers  []chan string
 }
 
 func newStore(users []User) (*store, error) {
@@ -400,6 +445,21 @@ func (s *store) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, us
 	}
 	s.mu.Unlock()
 	return s.Storage.CreateAuthRequest(ctx, req, userID)
+}
+
+// CreateAccessAndRefreshTokens counts refreshes and applies
+// SetAccessTokenLifetime to what the example storage issues.
+func (s *store) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, currentRefreshToken string) (string, string, time.Time, error) {
+	id, refresh, exp, err := s.Storage.CreateAccessAndRefreshTokens(ctx, req, currentRefreshToken)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if currentRefreshToken != "" {
+		s.refreshes++
+	}
+	if err == nil && s.atLife != 0 {
+		exp = time.Now().Add(s.atLife)
+	}
+	return id, refresh, exp, err
 }
 
 // TerminateSession records the ended session, then lets the example
