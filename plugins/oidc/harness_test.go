@@ -306,3 +306,7 @@ func withRem(o Options) Options {
 	o.Logger = slog.New(slog.DiscardHandler)
 	return o
 }
+
+func httptestRequest(method, target string) *http.Request {
+	return httptest.NewRequest(method, target, nil)
+}
