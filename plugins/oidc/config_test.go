@@ -82,6 +82,8 @@ func TestOptionErrors(t *testing.T) {
 		{"short secret", func(o *Options) { o.CookieSecret = "short" }, "cookie_secret", "16 bytes"},
 		{"bad scope", func(o *Options) { o.Scopes = []string{"a b"} }, "scopes", "not a scope"},
 		{"bad claim", func(o *Options) { o.Claims = &[]string{"password"} }, "claims", "cannot copy"},
+		{"max_age claim", func(o *Options) { o.Claims = &[]string{"max_age"} }, "claims", "cannot copy"},
+		{"chain key claim", func(o *Options) { o.Claims = &[]string{"repoze.who.userid"} }, "claims", "cannot copy"},
 		{"nonce as userid", func(o *Options) { o.UserIDClaim = "nonce" }, "userid_claim", "names no user"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -112,6 +112,8 @@ func (fp *fakeProvider) discovery(w http.ResponseWriter, r *http.Request) {
 }
 
 func (fp *fakeProvider) keys(w http.ResponseWriter, _ *http.Request) {
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &fp.key.PublicKey, KeyID: fp.kid, Algorithm: "ES256", Use: "sig"}}}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(set)

@@ -1,6 +1,9 @@
 package oidc
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"net/http"
 	"net/url"
 	"strings"
@@ -243,4 +246,29 @@ func TestReplayedCallback(t *testing.T) {
 	if got := other.get(s.srv.URL + "/protected/x"); got.status != 302 {
 		t.Fatalf("the replaying browser is logged in: %d %q", got.status, got.body)
 	}
+}
+
+// A reply naming another issuer (RFC 9207 iss) is refused.
+func TestCallbackOtherIssuer(t *testing.T) {
+	fp := newFakeProvider(t)
+	s := newSite(t, siteOptions{}, fp.opts())
+	b := newBrowser(t)
+	cb := callbackOf(t, b, s)
+	if p := b.get(setParam(t, cb, "iss", "https://evil.example")); p.status != 403 {
+		t.Fatalf("reply from another issuer: %d %q", p.status, p.body)
+	}
+}
+
+// The provider rotates its signing key: the next login's ID token, signed
+// with a key id not seen before, verifies once the keys are fetched again.
+func TestKeyRotation(t *testing.T) {
+	fp := newFakeProvider(t)
+	s := newSite(t, siteOptions{}, fp.opts())
+	newBrowser(t).login(s)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp.set(func(fp *fakeProvider) { fp.key, fp.kid = key, "k2" })
+	newBrowser(t).login(s)
 }

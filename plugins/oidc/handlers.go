@@ -150,6 +150,13 @@ func (p *Plugin) serveCallback(w http.ResponseWriter, r *http.Request) {
 		p.page(w, r, http.StatusBadRequest, "Login failed", MsgNoFlow, f.CameFrom)
 		return
 	}
+	// RFC 9207: a provider that names itself in the reply must be this
+	// one (a mix-up between two providers is refused).
+	if iss := q.Get("iss"); iss != "" && iss != p.o.Issuer {
+		p.log.Warn("oidc: the reply names another issuer", "provider", p.name)
+		p.page(w, r, http.StatusForbidden, "Login failed", MsgRefused, f.CameFrom)
+		return
+	}
 	if e := q.Get("error"); e != "" {
 		p.log.Info("oidc: the provider answered an error", "provider", p.name, "error", safeCode(e))
 		p.page(w, r, http.StatusForbidden, "Login failed", MsgDenied+" ("+safeCode(e)+")", f.CameFrom)

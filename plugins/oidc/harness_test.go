@@ -1,8 +1,8 @@
 package oidc
 
 import (
-	"html/template"
 	"fmt"
+	"html/template"
 	"io"
 	"log/slog"
 	"net/http"
@@ -28,7 +28,7 @@ const tktSecret = "oidc-test-secret-0123456789abcdef"
 // clock is a test clock: the real time plus an offset the test moves.
 type clock struct{ off atomic.Int64 }
 
-func (c *clock) Now() time.Time           { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
 func (c *clock) Advance(d time.Duration) { c.off.Add(int64(d)) }
 
 // site is an application behind a chain with one or more oidc plugins,

@@ -211,7 +211,9 @@ func New(o Options) (*Plugin, error) {
 		p.claims = slices.Clone(*o.Claims)
 	}
 	for _, c := range p.claims {
-		if c == "" || c == who.KeyUserID || c == who.KeyPassword || c == KeyUserID || c == KeyProof {
+		// max_age would let the provider choose the cookie's lifetime;
+		// the chain's and the plugins' own keys are not claims.
+		if c == "" || c == who.KeyPassword || c == who.KeyMaxAge || c == KeyIssuer || strings.HasPrefix(c, "repoze.who.") || strings.HasPrefix(c, "gowho.") {
 			return nil, optErr("claims", fmt.Errorf("cannot copy claim %q into the identity", c))
 		}
 	}
