@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"testing"
@@ -31,7 +32,9 @@ func TestClassificationWords(t *testing.T) {
 		name    string
 		general string
 		entries string // the identifiers' plugins
-		want    []string
+		// sections go before [identifiers]
+		sections string
+		want     []string
 	}{
 		{name: "default classifier, typo", entries: `["ident;brwoser"]`, want: []string{
 			`who.toml:8: [identifiers]: plugin "ident": classification "brwoser" is never returned by the request classifier "default", so the entry would never run (did you mean "browser"? it returns: browser, dav, xmlpost)`,
@@ -49,17 +52,26 @@ func TestClassificationWords(t *testing.T) {
 		}},
 		{name: "plugin declaring no words", general: `request_classifier = "silent"`, entries: `["ident;brwoser", "idchall;anything"]`},
 		{name: "registered classifier", general: `request_classifier = "always-dav"`, entries: `["ident;brwoser"]`},
+		// The plugin's own mistake hid the entry's typo (two rounds of
+		// who check).
+		{name: "a plugin that failed to build, typo", sections: "[plugin.broken]\nuse = \"fails\"\n", entries: `["broken;brwoser", "nosuch;xmlpots"]`, want: []string{
+			`who.toml:7: [plugin.broken] (use = "fails"): it fails`,
+			`who.toml:10: [identifiers]: unknown plugin "nosuch": no [plugin.nosuch] section and no plugin is registered under that name in this program (a plugin's package registers it when the program imports it: plugins/all brings in the built-in ones)`,
+			`who.toml:10: [identifiers]: plugin "broken": classification "brwoser" is never returned by the request classifier "default", so the entry would never run (did you mean "browser"? it returns: browser, dav, xmlpost)`,
+			`who.toml:10: [identifiers]: plugin "nosuch": classification "xmlpots" is never returned by the request classifier "default", so the entry would never run (did you mean "xmlpost"? it returns: browser, dav, xmlpost)`,
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			reg := testRegistry(&recorder{})
+			reg.Register("fails", func(spec who.PluginSpec) (any, error) { return nil, errors.New("it fails") })
 			reg.Register("wordy", func(spec who.PluginSpec) (any, error) {
 				return wordyClassifier{words: []string{"api", "mobile"}}, spec.Decode(&struct{}{})
 			})
 			src := "[general]\n" + tc.general + "\n" +
 				"[plugin.words]\nuse = \"wordy\"\n" +
-				"[plugin.silent]\nuse = \"classifier\"\n" +
+				"[plugin.silent]\nuse = \"classifier\"\n" + tc.sections +
 				"[identifiers]\nplugins = " + tc.entries + "\n"
 			c, err := Parse("who.toml", []byte(src), Options{Registry: reg, Logger: quiet})
 			if c != nil {

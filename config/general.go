@@ -158,14 +158,16 @@ func (l *loader) classifierWords() []string {
 
 // checkClassifications reports every stage entry naming a classification
 // the classifier never returns: the entry would never run ("brwoser").
+// Entries of a plugin that is unknown or failed to build are checked too,
+// so that its mistake does not hide theirs.
 func (l *loader) checkClassifications() {
 	words := l.classifierWords()
 	if len(words) == 0 {
 		return
 	}
 	name := or(l.general.RequestClassifier, "default")
-	for si, entries := range l.stages {
-		for _, e := range entries {
+	for si := range l.stages {
+		for _, e := range slices.Concat(l.stages[si], l.unbuilt[si]) {
 			for _, c := range e.Classifications {
 				if c == who.Unused || slices.Contains(words, c) {
 					continue

@@ -109,6 +109,7 @@ type loader struct {
 	mask         *masker            // the file's secrets, masked in every message
 	uses         map[string]string
 	stages       [4][]StageEntry
+	unbuilt      [4][]StageEntry // entries naming a plugin that is unknown or failed to build
 	general      general
 }
 

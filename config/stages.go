@@ -60,6 +60,8 @@ func (l *loader) readStages() {
 			seen[name] = lines[i]
 			if !l.lookupEntry(stage, name, lines[i]) {
 				l.checkFailedStage(stage, name, lines[i])
+				// Its classifications are checked all the same.
+				l.unbuilt[si] = append(l.unbuilt[si], StageEntry{Name: name, Classifications: classes, Line: lines[i]})
 				continue
 			}
 			l.stages[si] = append(l.stages[si], StageEntry{
