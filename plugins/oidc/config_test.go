@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gowho/gowho/session"
+	"github.com/gowho/gowho/session/cookiestore"
 	"github.com/gowho/gowho/who"
 	"github.com/gowho/gowho/who/whotest"
 
@@ -153,5 +155,29 @@ rememberer_name = "nobody"
 `)
 	if err == nil || strings.Contains(err.Error(), "s3cret-value") {
 		t.Fatalf("a missing rememberer: %v", err)
+	}
+}
+
+// A cookie-store session keeps the tokens in the cookie: Validate warns
+// (who check counts it) and names the fix.
+func TestCookieStoreWarning(t *testing.T) {
+	cs, err := cookiestore.New(cookiestore.Options{Secret: strings.Repeat("k", 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm, err := session.New(session.Options{Store: cs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger, logs := whotest.Logger(t)
+	p, err := New(Options{Issuer: "https://idp.example", ClientID: "c", Rememberer: nopRem{}, SessionManager: sm, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), `store = \"memory\"`) {
+		t.Fatalf("no warning naming the fix:\n%s", logs.String())
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/gowho/gowho/internal/origin"
 	"github.com/gowho/gowho/session"
+	"github.com/gowho/gowho/session/cookiestore"
 	"github.com/gowho/gowho/who"
 )
 
@@ -328,6 +329,12 @@ func (p *Plugin) Validate() error {
 	}
 	if p.o.SessionName != "" && p.sm == nil {
 		return &who.OptionError{Key: "session_name", Err: fmt.Errorf("session manager %q was not resolved", p.o.SessionName)}
+	}
+	if p.sm != nil {
+		if _, client := p.sm.Store().(*cookiestore.Store); client {
+			// Not an error: it works while the tokens are small.
+			p.log.Warn("oidc: session_name names a cookie-store session: the ID, access and refresh tokens then travel in the session cookie, which a large ID token can push past max_cookie_size (the login then fails with a 500); use a server store (store = \"memory\", \"redis\", \"memcached\" or \"file\")", "provider", p.name, "session_name", p.o.SessionName)
+		}
 	}
 	return nil
 }
