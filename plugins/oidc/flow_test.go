@@ -272,3 +272,20 @@ func TestKeyRotation(t *testing.T) {
 	fp.set(func(fp *fakeProvider) { fp.key, fp.kid = key, "k2" })
 	newBrowser(t).login(s)
 }
+
+// A HEAD or POST of the callback URL does not spend the flow: the GET
+// that follows still logs in.
+func TestCallbackGETOnly(t *testing.T) {
+	fp := newFakeProvider(t)
+	s := newSite(t, siteOptions{}, fp.opts())
+	b := newBrowser(t)
+	cb := callbackOf(t, b, s)
+	for _, m := range []string{"HEAD", "POST"} {
+		if p := b.do(m, cb, nil); p.status != 405 {
+			t.Fatalf("%s callback: %d", m, p.status)
+		}
+	}
+	if p := b.follow(cb); !strings.Contains(p.body, "user=alice") {
+		t.Fatalf("GET after HEAD: %d %q", p.status, p.body)
+	}
+}

@@ -119,8 +119,9 @@ func (p *Plugin) absolute(r *http.Request, path string) string {
 // and must carry the flow's nonce. The user is then logged in through the
 // rememberer and sent to came_from.
 func (p *Plugin) serveCallback(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
+	// GET only: a HEAD (a link checker) must not spend the flow.
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
 		p.page(w, r, http.StatusMethodNotAllowed, "Method not allowed", MsgBadReply, "")
 		return
 	}
