@@ -85,13 +85,15 @@
 // the key it names, and one that returns errors.Join of several gets each
 // at its key. A first mistake hides no other of the same plugin: after a
 // wrong option the factory is called again without the wrong keys, to
-// report its checks of the others (the plugins built so are closed). A
-// plugin that failed to build still has its stage entries checked when
-// its type is known, from such a call or because the factory returned a
-// nil pointer of its type with its error ((*Plugin)(nil), err). The sentinel errors (ErrUnknownKey, ErrWrongType,
-// ErrUnsetVariable, ErrBadEntry, ErrReference, ErrSyntax,
-// who.ErrUnknownPlugin, who.ErrWrongStage) let callers test with
-// errors.Is.
+// report its checks of the others (the plugins built so are closed, and
+// such a message ends with the keys left out, as it may follow from their
+// absence: `(found with "store" left out)`). A plugin that failed to
+// build still has its stage entries checked when its type is known: from
+// such a call, because the factory returned a nil pointer of its type
+// with its error ((*Plugin)(nil), err), or from who.RegisterKind. The
+// sentinel errors (ErrUnknownKey, ErrWrongType, ErrUnsetVariable,
+// ErrBadEntry, ErrReference, ErrSyntax, who.ErrUnknownPlugin,
+// who.ErrWrongStage) let callers test with errors.Is.
 //
 // docs/config.md is the full reference.
 package config
