@@ -58,8 +58,9 @@ type Options struct {
 	// Cookie names a cookie carrying the token, read when the header
 	// carries none (key "cookie", default none).
 	Cookie string `toml:"cookie"`
-	// Issuer is the "iss" every token must carry; without jwks_url, the
-	// keys come from its discovery document,
+	// Issuer is the "iss" every token must carry; when it is the only
+	// key source (no jwks_url, public_key_file, hmac_secret or
+	// introspection_url), the keys come from its discovery document,
 	// Issuer+"/.well-known/openid-configuration" (key "issuer").
 	Issuer string `toml:"issuer"`
 	// JWKSURL is the URL of the JSON Web Key Set (key "jwks_url").
@@ -271,7 +272,7 @@ func New(o Options) (*Plugin, error) {
 		}
 		p.hmac = []byte(o.HMACSecret)
 	}
-	if o.JWKSURL != "" || o.Issuer != "" {
+	if o.JWKSURL != "" || (o.Issuer != "" && o.IntrospectionURL == "" && o.PublicKeyFile == "" && o.HMACSecret == "") {
 		p.remote = &remoteKeys{issuer: o.Issuer, jwksURL: o.JWKSURL, client: client, minRefresh: minRefresh, insecure: o.InsecureHTTP, now: o.Now}
 	}
 	if o.IntrospectionURL != "" {

@@ -513,3 +513,25 @@ func TestCacheBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestIssuerOnlyDiscoversAlone: issuer with static keys or introspection
+// is the iss check only; it made the plugin fetch a discovery document
+// (and fail on the network) before.
+func TestIssuerOnlyDiscoversAlone(t *testing.T) {
+	for _, o := range []Options{
+		{Issuer: testIssuer, HMACSecret: hmacSecret, AnyAudience: true},
+		{Issuer: testIssuer, IntrospectionURL: "https://idp.test/introspect", AnyAudience: true},
+	} {
+		p, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.remote != nil {
+			t.Errorf("%+v: discovery configured", o)
+		}
+	}
+	p, err := New(Options{Issuer: testIssuer, AnyAudience: true})
+	if err != nil || p.remote == nil {
+		t.Errorf("issuer alone: %v, remote %v", err, p.remote)
+	}
+}
