@@ -7,6 +7,7 @@ replace github.com/gowho/gowho => ../
 require (
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/go-chi/chi/v5 v5.5.0
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/gorilla/sessions v1.4.0
 	github.com/gowho/gowho v0.0.0
 )
