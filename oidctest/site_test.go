@@ -11,6 +11,7 @@ import (
 	"github.com/gowho/gowho/oidctest/internal/provider"
 	"github.com/gowho/gowho/plugins/authtkt"
 	oidcplugin "github.com/gowho/gowho/plugins/oidc"
+	"github.com/gowho/gowho/plugins/sessionid"
 	"github.com/gowho/gowho/session"
 	"github.com/gowho/gowho/session/memstore"
 	"github.com/gowho/gowho/who"
@@ -35,9 +36,16 @@ type site struct {
 	Server *httptest.Server
 }
 
-// newSite registers the site's client at p and starts the site; edit may
-// change the plugin's options.
+// newSite registers the site's client at p and starts the site, the login
+// remembered by auth_tkt; edit may change the plugin's options.
 func newSite(t *testing.T, p *provider.Provider, edit func(*oidcplugin.Options)) *site {
+	t.Helper()
+	return newSiteWith(t, p, "auth_tkt", edit)
+}
+
+// newSiteWith is newSite with the rememberer: "auth_tkt" (the login in a
+// signed cookie) or "sessionid" (the login in the server session).
+func newSiteWith(t *testing.T, p *provider.Provider, rememberer string, edit func(*oidcplugin.Options)) *site {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
@@ -54,11 +62,23 @@ func newSite(t *testing.T, p *provider.Provider, edit func(*oidcplugin.Options))
 	if err != nil {
 		t.Fatal(err)
 	}
+	var rem interface {
+		who.Identifier
+		who.Authenticator
+		who.Rememberer
+	} = tkt
+	if rememberer == "sessionid" {
+		sid, err := sessionid.New(sessionid.Options{Manager: sm, DeleteOnLogout: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rem = sid
+	}
 	o := oidcplugin.Options{
 		Issuer: p.Issuer, ClientID: clientID, ClientSecret: clientSecret,
 		RedirectURL: base + oidcplugin.DefaultCallbackPath,
 		Scopes:      []string{"openid", "email", "profile", "offline_access"},
-		Rememberer:  tkt, SessionManager: sm, Name: "oidc",
+		Rememberer:  rem, SessionManager: sm, Name: "oidc",
 	}
 	if edit != nil {
 		edit(&o)
@@ -68,8 +88,8 @@ func newSite(t *testing.T, p *provider.Provider, edit func(*oidcplugin.Options))
 		t.Fatal(err)
 	}
 	mw, err := who.New(who.Config{
-		Identifiers:    []who.Entry{{Name: "oidc", Plugin: pl}, {Name: "tkt", Plugin: tkt}},
-		Authenticators: []who.Entry{{Name: "oidc", Plugin: pl}, {Name: "tkt", Plugin: tkt}},
+		Identifiers:    []who.Entry{{Name: "oidc", Plugin: pl}, {Name: rememberer, Plugin: rem}},
+		Authenticators: []who.Entry{{Name: "oidc", Plugin: pl}, {Name: rememberer, Plugin: rem}},
 		Challengers:    []who.Entry{{Name: "oidc", Plugin: pl}},
 	})
 	if err != nil {

@@ -303,6 +303,65 @@ func (p *Provider) SessionEnded() <-chan string {
 	return ch
 }
 
+// LogoutToken returns a back-channel logout token (OpenID Connect
+// Back-Channel Logout 1.0) for the client, about sub and/or sid, signed
+// with the provider's current key: what a provider that ends a session
+// posts to each relying party's backchannel_logout_uri. zitadel's op
+// advertises back-channel logout but leaves sending it to the
+// application; this is that part.
+func (p *Provider) LogoutToken(clientID, sub, sid string) (string, error) {
+	p.st.mu.Lock()
+	k := p.st.current()
+	p.st.mu.Unlock()
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k.priv, KeyID: k.id}},
+		(&jose.SignerOptions{}).WithType("logout+jwt"))
+	if err != nil {
+		return "", err
+	}
+	var jti [16]byte
+	if _, err := rand.Read(jti[:]); err != nil {
+		return "", err
+	}
+	now := time.Now()
+	claims := map[string]any{
+		"iss": p.Issuer, "aud": clientID, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(),
+		"jti":    fmt.Sprintf("%x", jti),
+		"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
+	}
+	if sub != "" {
+		claims["sub"] = sub
+	}
+	if sid != "" {
+		claims["sid"] = sid
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return jws.CompactSerialize()
+}
+
+// BackchannelLogout posts logoutToken to a relying party's back-channel
+// logout URL and returns the HTTP status it answered.
+func (p *Provider) BackchannelLogout(ctx context.Context, rpURL, logoutToken string) (int, error) {
+	form := url.Values{"logout_token": {logoutToken}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rpURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("back-channel logout: %w", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
 // httpClient is the harness's own client: loopback only, bounded.
 var httpClient = &http.Client{Timeout: 10 * time.Second}
 
