@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd
 
 package whocmd
 
@@ -13,8 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ttyTerminal is a terminal on Linux: echo is turned off with the
-// TCGETS/TCSETS ioctls while a password is read.
+// ttyTerminal is a terminal on Linux, macOS and the BSDs: echo is turned
+// off with the ioctlGetTermios/ioctlSetTermios requests (TCGETS/TCSETS on
+// Linux, TIOCGETA/TIOCSETA elsewhere) while a password is read.
 type ttyTerminal struct {
 	in      *os.File
 	fd      int
@@ -30,7 +31,7 @@ func openTerminal(stdin io.Reader, prompts io.Writer) (terminal, bool) {
 		return nil, false
 	}
 	fd := int(f.Fd())
-	if _, err := unix.IoctlGetTermios(fd, unix.TCGETS); err != nil {
+	if _, err := unix.IoctlGetTermios(fd, ioctlGetTermios); err != nil {
 		return nil, false
 	}
 	return &ttyTerminal{in: f, fd: fd, prompts: prompts}, true
@@ -41,7 +42,7 @@ func openTerminal(stdin io.Reader, prompts io.Writer) (terminal, bool) {
 // program meanwhile (the signal is then delivered again, with its default
 // action).
 func (t *ttyTerminal) ReadPassword(prompt string, max int) (string, error) {
-	old, err := unix.IoctlGetTermios(t.fd, unix.TCGETS)
+	old, err := unix.IoctlGetTermios(t.fd, ioctlGetTermios)
 	if err != nil {
 		return "", fmt.Errorf("reading the terminal's attributes: %w", err)
 	}
@@ -49,10 +50,10 @@ func (t *ttyTerminal) ReadPassword(prompt string, max int) (string, error) {
 	noEcho.Lflag &^= unix.ECHO
 	noEcho.Lflag |= unix.ICANON | unix.ISIG
 	noEcho.Iflag |= unix.ICRNL
-	if err := unix.IoctlSetTermios(t.fd, unix.TCSETS, &noEcho); err != nil {
+	if err := unix.IoctlSetTermios(t.fd, ioctlSetTermios, &noEcho); err != nil {
 		return "", fmt.Errorf("turning the terminal's echo off: %w", err)
 	}
-	restore := func() { _ = unix.IoctlSetTermios(t.fd, unix.TCSETS, old) }
+	restore := func() { _ = unix.IoctlSetTermios(t.fd, ioctlSetTermios, old) }
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
