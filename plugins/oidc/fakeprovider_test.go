@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -24,6 +26,7 @@ import (
 type fakeProvider struct {
 	t   testing.TB
 	srv *httptest.Server
+	url string // the issuer: srv.URL, or another name of it (localhost)
 	key *ecdsa.PrivateKey
 	kid string
 
@@ -35,6 +38,7 @@ type fakeProvider struct {
 	idTTL      time.Duration // the ID token's lifetime (negative: expired)
 	nonce      string        // when set, the ID token's nonce instead of the flow's
 	noEndSess  bool
+	interact   bool // authorize shows a page with a "continue" link, as a login page
 	codes      map[string]fakeCode
 	refreshed  int // refresh grants served
 	discovered int // discovery documents served
@@ -63,6 +67,7 @@ func newFakeProvider(t testing.TB) *fakeProvider {
 		http.Redirect(w, r, r.URL.Query().Get("post_logout_redirect_uri"), http.StatusFound)
 	})
 	fp.srv = httptest.NewServer(mux)
+	fp.url = fp.srv.URL
 	t.Cleanup(func() {
 		close(fp.release)
 		fp.srv.Close()
@@ -87,7 +92,7 @@ func (fp *fakeProvider) discovery(w http.ResponseWriter, r *http.Request) {
 		return
 	case "malformed":
 		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"issuer": "` + fp.srv.URL + `", "authorization_endpoint": [`))
+		w.Write([]byte(`{"issuer": "` + fp.url + `", "authorization_endpoint": [`))
 		return
 	case "slow":
 		select {
@@ -97,15 +102,15 @@ func (fp *fakeProvider) discovery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc := map[string]any{
-		"issuer":                                fp.srv.URL,
-		"authorization_endpoint":                fp.srv.URL + "/authorize",
-		"token_endpoint":                        fp.srv.URL + "/token",
-		"jwks_uri":                              fp.srv.URL + "/keys",
+		"issuer":                                fp.url,
+		"authorization_endpoint":                fp.url + "/authorize",
+		"token_endpoint":                        fp.url + "/token",
+		"jwks_uri":                              fp.url + "/keys",
 		"id_token_signing_alg_values_supported": []string{"ES256"},
 		"code_challenge_methods_supported":      []string{"S256"},
 	}
 	if !noEnd {
-		doc["end_session_endpoint"] = fp.srv.URL + "/end_session"
+		doc["end_session_endpoint"] = fp.url + "/end_session"
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(doc)
@@ -135,6 +140,14 @@ func (fp *fakeProvider) authorize(w http.ResponseWriter, r *http.Request) {
 	v.Set("code", code)
 	v.Set("state", q.Get("state"))
 	u.RawQuery = v.Encode()
+	fp.mu.Lock()
+	interact := fp.interact
+	fp.mu.Unlock()
+	if interact {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>provider</title><a id="continue" href="%s">Continue</a>`, html.EscapeString(u.String()))
+		return
+	}
 	http.Redirect(w, r, u.String(), http.StatusFound)
 }
 
@@ -190,7 +203,7 @@ func (fp *fakeProvider) token(w http.ResponseWriter, r *http.Request) {
 	}
 	now := time.Now()
 	claims := map[string]any{
-		"iss": fp.srv.URL, "aud": fakeClientID, "sub": c.sub, "nonce": nonce,
+		"iss": fp.url, "aud": fakeClientID, "sub": c.sub, "nonce": nonce,
 		"iat": now.Unix(), "exp": now.Add(fp.idTTL).Unix(), "sid": "sid-" + c.sub,
 		"email": c.sub + "@example.com", "name": "Alice Liddell", "groups": []string{"admins", "staff"},
 	}

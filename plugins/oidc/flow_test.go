@@ -21,7 +21,7 @@ func TestLoginFlow(t *testing.T) {
 	b := newBrowser(t)
 
 	ch := b.get(s.srv.URL + "/protected/page?x=1")
-	if ch.status != 302 || !strings.HasPrefix(ch.loc, fp.srv.URL+"/authorize?") {
+	if ch.status != 302 || !strings.HasPrefix(ch.loc, fp.url+"/authorize?") {
 		t.Fatalf("challenge: %d to %q", ch.status, ch.loc)
 	}
 	q := mustQuery(t, ch.loc)

@@ -166,7 +166,7 @@ func newSite(t *testing.T, so siteOptions, opts ...Options) *site {
 
 // opts returns the plugin options for fp.
 func (fp *fakeProvider) opts() Options {
-	return Options{Issuer: fp.srv.URL, ClientID: fakeClientID, ClientSecret: fakeClientSecret}
+	return Options{Issuer: fp.url, ClientID: fakeClientID, ClientSecret: fakeClientSecret}
 }
 
 // browser is a cookie-keeping client that does not follow redirects by

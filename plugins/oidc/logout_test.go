@@ -22,7 +22,7 @@ func TestRPInitiatedLogout(t *testing.T) {
 			b := newBrowser(t)
 			b.login(s)
 			out := b.do("POST", s.srv.URL+DefaultLogoutPath, url.Values{})
-			if out.status != 302 || !strings.HasPrefix(out.loc, fp.srv.URL+"/end_session?") {
+			if out.status != 302 || !strings.HasPrefix(out.loc, fp.url+"/end_session?") {
 				t.Fatalf("logout: %d to %q", out.status, out.loc)
 			}
 			q := mustQuery(t, out.loc)
@@ -86,7 +86,7 @@ func TestLogoutWithoutEndSession(t *testing.T) {
 func (fp *fakeProvider) logoutToken(edit map[string]any) string {
 	now := time.Now()
 	claims := map[string]any{
-		"iss": fp.srv.URL, "aud": fakeClientID, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(),
+		"iss": fp.url, "aud": fakeClientID, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(),
 		"jti": randString(), "sid": "sid-alice",
 		"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
 	}
