@@ -75,6 +75,10 @@ func (p *Plugin) Authenticate(_ *http.Request, id who.Identity) (string, error) 
 	return "", nil
 }
 
+// SecretKeys names the identity key holding the client's API key, so who
+// explain, the debug log and /whoami print it masked.
+func (p *Plugin) SecretKeys() []string { return []string{keyItem} }
+
 func init() {
 	who.Register("apikey", func(spec who.PluginSpec) (any, error) {
 		var o Options
@@ -83,10 +87,15 @@ func init() {
 		}
 		return New(o)
 	})
+	// Declared, so a who.toml listing apikey under a stage it does not
+	// serve is told so even when its options fail to build.
+	who.RegisterKind("apikey", (*Plugin)(nil))
 }
 
-// Compile-time checks that the plugin serves both stages.
+// Compile-time checks that the plugin serves both stages and declares its
+// secret.
 var (
 	_ who.Identifier    = (*Plugin)(nil)
 	_ who.Authenticator = (*Plugin)(nil)
+	_ who.SecretKeyer   = (*Plugin)(nil)
 )

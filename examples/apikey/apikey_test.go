@@ -3,6 +3,7 @@ package apikey_test
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -59,5 +60,26 @@ func TestMissingKeysIsALoadError(t *testing.T) {
 	_, err := config.Parse("bad.toml", []byte("[plugin.apikey]\nuse = \"apikey\"\n[authenticators]\nplugins = [\"apikey\"]\n"), config.Options{})
 	if err == nil || !strings.Contains(err.Error(), `bad.toml:1: [plugin.apikey] (use = "apikey"): keys: is required`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestDeclaresItsSecretAndKind: the chain masks the client's API key (who
+// explain, the debug log and /whoami print identities through the same
+// list), and listing apikey as a challenger is named as a mistake even when
+// its options fail to build.
+func TestDeclaresItsSecretAndKind(t *testing.T) {
+	chain, err := config.Load("who.toml", config.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chain.Close()
+	p, _ := chain.Plugin("apikey")
+	if keys := who.SecretKeysOf(p); !slices.Contains(keys, "apikey.key") {
+		t.Errorf("SecretKeysOf(apikey) = %q, want apikey.key among them", keys)
+	}
+
+	_, err = config.Parse("bad.toml", []byte("[plugin.apikey]\nuse = \"apikey\"\n[challengers]\nplugins = [\"apikey\"]\n"), config.Options{})
+	if err == nil || !strings.Contains(err.Error(), "keys: is required") || !strings.Contains(err.Error(), "Challenger") {
+		t.Errorf("err = %v, want both the missing keys and that apikey is no Challenger", err)
 	}
 }
