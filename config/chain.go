@@ -25,6 +25,7 @@ type Chain struct {
 	infos     []PluginInfo
 	outer     []who.OuterMiddleware
 	stages    [4][]StageEntry
+	sections  map[string]any // Section
 	closeOnce sync.Once
 	closeErr  error
 }

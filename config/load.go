@@ -29,6 +29,9 @@ type Options struct {
 	Logger *slog.Logger
 	// LookupEnv resolves ${NAME} in string values; nil: os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// Sections are the extra top-level tables the file may have, by name
+	// (see SectionFunc); nil: those registered with RegisterSection.
+	Sections map[string]SectionFunc
 }
 
 // Load reads the who.toml at path and builds its chain. See Parse.
@@ -53,6 +56,7 @@ func Parse(filename string, data []byte, opts Options) (*Chain, error) {
 		reg:          opts.Registry,
 		log:          opts.Logger,
 		lookup:       opts.LookupEnv,
+		sections:     opts.Sections,
 		plugins:      map[string]*plugin{},
 		failed:       map[string]bool{},
 		kinds:        map[string]*plugin{},
@@ -98,19 +102,21 @@ type loader struct {
 	log    *slog.Logger
 	lookup func(string) (string, bool)
 
-	src          *source
-	errs         errorList
-	plugins      map[string]*plugin
-	order        []*plugin          // build order
-	failed       map[string]bool    // declared, but could not be built
-	kinds        map[string]*plugin // failed plugins whose type is known (value: of that type, not usable)
-	kindDeclared map[string]bool    // kinds from who.Registry.Kind, not from a call of the factory
-	envBad       map[string]bool    // toml.Key strings of keys (and their parents) with a ${ENV} mistake
-	mask         *masker            // the file's secrets, masked in every message
-	uses         map[string]string
-	stages       [4][]StageEntry
-	unbuilt      [4][]StageEntry // entries naming a plugin that is unknown or failed to build
-	general      general
+	src           *source
+	errs          errorList
+	plugins       map[string]*plugin
+	order         []*plugin          // build order
+	failed        map[string]bool    // declared, but could not be built
+	kinds         map[string]*plugin // failed plugins whose type is known (value: of that type, not usable)
+	kindDeclared  map[string]bool    // kinds from who.Registry.Kind, not from a call of the factory
+	envBad        map[string]bool    // toml.Key strings of keys (and their parents) with a ${ENV} mistake
+	mask          *masker            // the file's secrets, masked in every message
+	uses          map[string]string
+	stages        [4][]StageEntry
+	unbuilt       [4][]StageEntry // entries naming a plugin that is unknown or failed to build
+	general       general
+	sections      map[string]SectionFunc // Options.Sections
+	sectionValues map[string]any         // what each extra section's SectionFunc built
 }
 
 // load runs the phases: parse and expand ${ENV}, check the top level,
@@ -128,6 +134,7 @@ func (l *loader) load(data []byte) *Chain {
 	l.expandEnv()
 	l.checkTopLevel()
 	l.decodeGeneral()
+	l.buildSections()
 	l.buildDeclared()
 	l.readStages()
 	cfg := who.Config{
@@ -152,7 +159,7 @@ func (l *loader) load(data []byte) *Chain {
 	if len(l.errs) > 0 {
 		return nil
 	}
-	c := &Chain{middleware: m, file: l.file, mask: l.mask, plugins: map[string]any{}, stages: l.stages, general: l.general.resolved()}
+	c := &Chain{middleware: m, file: l.file, mask: l.mask, plugins: map[string]any{}, stages: l.stages, general: l.general.resolved(), sections: l.sectionValues}
 	for _, p := range l.order {
 		c.plugins[p.name] = p.value
 		c.infos = append(c.infos, PluginInfo{Name: p.name, Use: p.use, Line: p.line, Declared: p.section, Plugin: p.value})
@@ -195,8 +202,9 @@ func (l *loader) expandEnv() {
 // checkTopLevel reports top-level keys and unknown sections.
 func (l *loader) checkTopLevel() {
 	tree := l.src.tree
+	known := l.knownSections()
 	for _, k := range slices.Sorted(maps.Keys(tree)) {
-		if slices.Contains(topSections, k) {
+		if slices.Contains(known, k) {
 			if _, ok := tree[k].(map[string]any); !ok {
 				l.errAt([]string{k}, wrongType(k, "a table (["+k+"])", tree[k]))
 			}
@@ -208,11 +216,11 @@ func (l *loader) checkTopLevel() {
 			continue
 		}
 		hint := ""
-		if s := suggest.Closest(k, topSections); s != "" {
+		if s := suggest.Closest(k, known); s != "" {
 			hint = fmt.Sprintf("did you mean [%s]? ", s)
 		}
 		l.errAt([]string{k}, tagged(ErrUnknownKey, "unknown section [%s] (%sknown: [%s])",
-			toml.Key{k}.String(), hint, strings.Join(topSections, "], [")))
+			toml.Key{k}.String(), hint, strings.Join(known, "], [")))
 	}
 }
 
