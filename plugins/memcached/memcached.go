@@ -2,6 +2,7 @@ package memcached
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -47,14 +48,18 @@ var NonCredentialItems = []string{who.KeyMaxAge, "timestamp"}
 var (
 	// ErrNothingToWrap: neither authenticator_name nor mdprovider_name.
 	ErrNothingToWrap = errors.New("memcached: you must specify authenticator_name and/or mdprovider_name")
-	// ErrNoSecret: secret is required, and every server sharing a cache
-	// must use the same one.
+	// ErrNoSecret: secret is required when memcached_urls lists servers,
+	// and every app server sharing a cache must use the same one.
 	ErrNoSecret = errors.New("memcached: secret is required")
 	// ErrPasswordlessKey: key_items on an authenticator wrap leave out
 	// the password, so any password would hit a cached login.
 	ErrPasswordlessKey = errors.New("memcached: key_items leave out \"password\": any password would log in from the cache (set allow_passwordless_keys = true if that is really wanted)")
-	// ErrNoServers: memcached_urls is empty.
-	ErrNoServers = errors.New("memcached: memcached_urls is required")
+	// ErrNoServers: memcached_urls is missing. An in-process cache with
+	// no memcached is written memcached_urls = [] with near_cache_ttl.
+	ErrNoServers = errors.New("memcached: memcached_urls is required (list the servers, or write memcached_urls = [] and set near_cache_ttl for an in-process cache only)")
+	// ErrNoNearCache: memcached_urls = [] (no servers) without
+	// near_cache_ttl, which would cache nothing.
+	ErrNoNearCache = errors.New(`memcached: memcached_urls = [] (no servers) caches only in this process: set near_cache_ttl (e.g. "30s"), or list memcached servers`)
 	// ErrTooBusy is wrapped by the error of a backend call refused because
 	// max_in_flight calls of the wrapped plugin are already running: the
 	// chain logs it and goes on, at once, instead of queueing behind a
@@ -76,7 +81,12 @@ const (
 type Options struct {
 	// MemcachedURLs, key memcached_urls (required): "host:port" of each
 	// server; a list, or one whitespace-separated string as the original.
-	// A key lives on one server, chosen by a hash of the key.
+	// A key lives on one server, chosen by a hash of the key. Explicitly
+	// empty (memcached_urls = [], who.Words{} from Go; not nil) with
+	// NearCacheTTL > 0 is an in-process cache only, with no network,
+	// what Apache's mod_authn_socache with shmcb is to mod_auth_basic:
+	// each process then keeps its own entries, and Secret may be left
+	// out (a random one is drawn per process).
 	MemcachedURLs who.Words `toml:"memcached_urls"`
 	// AuthenticatorName, key authenticator_name: the declared plugin whose
 	// Authenticate results are cached (usually listed as "name;unused").
@@ -94,12 +104,15 @@ type Options struct {
 	// result. Default: the items the wrapped plugin added or changed. The
 	// password is never stored.
 	ValueItems who.Words `toml:"value_items"`
-	// Secret, key secret (required): the HMAC key of cache keys and
-	// values; every server sharing the cache uses the same secret.
+	// Secret, key secret (required with servers): the HMAC key of cache
+	// keys and values; every server sharing the cache uses the same
+	// secret. With memcached_urls = [] it may be left out: 32 random
+	// bytes are drawn when the cache is built, so keys differ in each
+	// process and across restarts.
 	Secret string `toml:"secret"`
-	// TTL, key ttl (default 60s): how long a result is cached, as "5m" or
-	// seconds. It bounds how long a revoked user or an old password still
-	// logs in.
+	// TTL, key ttl (default 60s; with memcached_urls = [] and no ttl,
+	// near_cache_ttl): how long a result is cached, as "5m" or seconds.
+	// It bounds how long a revoked user or an old password still logs in.
 	TTL who.Duration `toml:"ttl"`
 	// AllowPasswordlessKeys, key allow_passwordless_keys (default false):
 	// accept key_items without "password" on an authenticator wrap.
@@ -136,13 +149,16 @@ type Options struct {
 	// who.DefaultMaxPasswordBytes, 1024): a longer password is "no",
 	// before any key is hashed or the wrapped plugin asked.
 	MaxPasswordBytes int `toml:"max_password_bytes"`
-	// NearCacheTTL, key near_cache_ttl (default 0: off): keep results in
-	// this process too, this long (never longer than ttl), so a hit costs
-	// no network round trip. Each process may then serve a result up to
-	// this long after memcached dropped it.
+	// NearCacheTTL, key near_cache_ttl (default 0: off; required with
+	// memcached_urls = []): keep results in this process too, this long
+	// (never longer than ttl), so a hit costs no network round trip. Each
+	// process may then serve a result up to this long after memcached
+	// dropped it.
 	NearCacheTTL who.Duration `toml:"near_cache_ttl"`
 	// NearCacheSize, key near_cache_size (default 10000): the most entries
-	// the near-cache holds.
+	// the near-cache holds; when it is full, expired entries go first,
+	// then arbitrary ones. An entry is a key of 70 bytes, the userid and
+	// the value items: about 300 bytes for a userid alone.
 	NearCacheSize int `toml:"near_cache_size"`
 	// MaxIdleConns, key max_idle_conns (default 32): idle connections kept
 	// per memcached server.
@@ -249,11 +265,20 @@ func New(o Options) (*Cache, error) {
 	if o.AuthenticatorName == "" && o.MDProviderName == "" && o.Authenticator == nil && o.MDProvider == nil {
 		return nil, &who.OptionError{Key: "authenticator_name", Err: ErrNothingToWrap}
 	}
-	if len(o.MemcachedURLs) == 0 {
+	if o.MemcachedURLs == nil {
 		return nil, &who.OptionError{Key: "memcached_urls", Err: ErrNoServers}
 	}
+	local := len(o.MemcachedURLs) == 0
+	if local && o.NearCacheTTL <= 0 {
+		return nil, &who.OptionError{Key: "near_cache_ttl", Err: ErrNoNearCache}
+	}
 	if o.Secret == "" {
-		return nil, &who.OptionError{Key: "secret", Err: ErrNoSecret}
+		if !local {
+			return nil, &who.OptionError{Key: "secret", Err: ErrNoSecret}
+		}
+		// Keys never leave this process: a secret of its own keeps them
+		// unguessable (no one can precompute the key of a password).
+		o.Secret = rand.Text() + rand.Text()
 	}
 	wrapsAuth := o.AuthenticatorName != "" || o.Authenticator != nil
 	if wrapsAuth && o.KeyItems != nil && !slices.Contains(o.KeyItems, who.KeyPassword) && !o.AllowPasswordlessKeys {
@@ -279,6 +304,9 @@ func New(o Options) (*Cache, error) {
 	}
 	if o.TTL == 0 {
 		o.TTL = who.Duration(DefaultTTL)
+		if local {
+			o.TTL = o.NearCacheTTL
+		}
 	}
 	if o.Timeout == 0 {
 		o.Timeout = who.Duration(DefaultTimeout)
@@ -332,7 +360,7 @@ func New(o Options) (*Cache, error) {
 	}
 	if o.NearCacheTTL > 0 {
 		ttl := min(o.NearCacheTTL.D(), o.TTL.D())
-		c.near = newNearCache(ttl, o.NearCacheSize)
+		c.near = newNearCache(ttl, o.NearCacheSize, func() time.Time { return c.now() })
 	}
 	return c, nil
 }
@@ -386,6 +414,10 @@ func (c *Cache) Stats() Stats {
 		Skipped: c.skipped.Load(), Joined: c.joined.Load(), TooBusy: c.tooBusy.Load(), Timeouts: c.timeouts.Load(),
 	}
 }
+
+// Local reports whether c caches in this process only (memcached_urls =
+// []): it then makes no network call of its own.
+func (c *Cache) Local() bool { return len(c.servers) == 0 }
 
 // Close closes the memcached connections.
 func (c *Cache) Close() error {
@@ -809,6 +841,9 @@ func isServerError(err error) bool {
 // hold key, or a value failing its check), or neither (memcached was
 // skipped or failed).
 func (c *Cache) get(ctx context.Context, key string) (e entry, found, missed bool) {
+	if len(c.servers) == 0 {
+		return entry{}, false, false // in-process only: the near-cache was the lookup
+	}
 	s := c.pick(key)
 	if ctx.Err() != nil {
 		c.skipped.Add(1)
@@ -837,6 +872,9 @@ func (c *Cache) get(ctx context.Context, key string) (e entry, found, missed boo
 }
 
 func (c *Cache) set(key string, e entry, ttl time.Duration) {
+	if len(c.servers) == 0 {
+		return
+	}
 	s := c.pick(key)
 	b, err := c.codec.encodeEntry(key, e)
 	if err != nil {
@@ -858,6 +896,7 @@ func (c *Cache) set(key string, e entry, ttl time.Duration) {
 type nearCache struct {
 	ttl  time.Duration
 	size int
+	now  func() time.Time
 	mu   sync.Mutex
 	m    map[string]nearEntry
 }
@@ -867,12 +906,12 @@ type nearEntry struct {
 	exp int64
 }
 
-func newNearCache(ttl time.Duration, size int) *nearCache {
-	return &nearCache{ttl: ttl, size: size, m: make(map[string]nearEntry)}
+func newNearCache(ttl time.Duration, size int, now func() time.Time) *nearCache {
+	return &nearCache{ttl: ttl, size: size, now: now, m: make(map[string]nearEntry)}
 }
 
 func (n *nearCache) get(key string) (entry, bool) {
-	now := time.Now().UnixNano()
+	now := n.now().UnixNano()
 	n.mu.Lock()
 	ne, ok := n.m[key]
 	if ok && now >= ne.exp {
@@ -884,7 +923,7 @@ func (n *nearCache) get(key string) (entry, bool) {
 }
 
 func (n *nearCache) put(key string, e entry, ttl time.Duration) {
-	now := time.Now()
+	now := n.now()
 	exp := now.Add(min(ttl, n.ttl)).UnixNano()
 	n.mu.Lock()
 	defer n.mu.Unlock()
