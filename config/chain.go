@@ -46,6 +46,9 @@ type General struct {
 	// who.DefaultFailureLogInterval when unset, negative when every
 	// failure is logged.
 	FailureLogInterval time.Duration
+	// TrustedProxies is [general] trusted_proxies, parsed (the zero value,
+	// trusting none, when unset).
+	TrustedProxies who.TrustedProxies
 }
 
 // PluginInfo describes one built plugin.

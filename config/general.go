@@ -2,6 +2,7 @@ package config
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -21,6 +22,12 @@ type general struct {
 	// FailureLogInterval is who.Config.FailureLogInterval ("" or 0: its
 	// default; negative: log every failure).
 	FailureLogInterval who.Duration `toml:"failure_log_interval"`
+	// TrustedProxies lists the CIDR prefixes (or addresses) of the
+	// proxies whose forwarding headers are believed
+	// (who.Config.TrustedProxies); default none.
+	TrustedProxies []string `toml:"trusted_proxies"`
+
+	proxies who.TrustedProxies // TrustedProxies parsed
 }
 
 // decodeGeneral decodes [general], reporting every mistake.
@@ -32,6 +39,22 @@ func (l *loader) decodeGeneral() {
 	for _, ke := range decodeTable(g, &l.general) {
 		l.errAt(append([]string{"general"}, ke.path...), ke.err)
 	}
+	l.parseTrustedProxies()
+}
+
+// parseTrustedProxies parses [general] trusted_proxies, reporting every
+// bad entry with the key's line.
+func (l *loader) parseTrustedProxies() {
+	var ok []string
+	for i, s := range l.general.TrustedProxies {
+		if _, err := who.ParseTrustedProxies([]string{s}); err != nil {
+			l.errAt([]string{"general", "trusted_proxies"}, fmt.Errorf("key \"trusted_proxies\": entry %d %q: %w",
+				i+1, s, errors.Unwrap(err)))
+			continue
+		}
+		ok = append(ok, s)
+	}
+	l.general.proxies, _ = who.ParseTrustedProxies(ok)
 }
 
 // resolved is the section as Chain.General reports it.
@@ -42,6 +65,7 @@ func (g general) resolved() General {
 		RemoteUserKey:      g.RemoteUserKey,
 		TrustedUserHeader:  g.TrustedUserHeader,
 		FailureLogInterval: cmp.Or(g.FailureLogInterval.D(), who.DefaultFailureLogInterval),
+		TrustedProxies:     g.proxies,
 	}
 }
 

@@ -143,6 +143,7 @@ func (l *loader) load(data []byte) *Chain {
 		TrustedUserHeader: l.general.TrustedUserHeader,
 		// A negative interval logs every failure; who.Duration keeps the sign.
 		FailureLogInterval: l.general.FailureLogInterval.D(),
+		TrustedProxies:     l.general.proxies,
 	}
 	cfg.Classifier = resolveGeneral(l, classifierKey, l.general.RequestClassifier)
 	if cfg.Classifier != nil {

@@ -74,6 +74,14 @@ type Config struct {
 	// each interval while it keeps failing. 0: DefaultFailureLogInterval;
 	// negative: every failure is logged.
 	FailureLogInterval time.Duration
+
+	// TrustedProxies lists the proxies in front of gowho whose forwarding
+	// headers are believed ([general] trusted_proxies): the middleware
+	// resolves every request's Origin with it once, before any plugin
+	// runs, and RequestOrigin returns it. The zero value trusts none. A
+	// request whose context already carries an origin (WithOrigin) keeps
+	// it.
+	TrustedProxies TrustedProxies
 }
 
 // Middleware runs the chain. Build it with New; it is safe for concurrent
@@ -91,6 +99,7 @@ type Middleware struct {
 	trustedName    string // "header:" + trustedHeader, the Identifier of its results
 	remoteUserKey  string
 	secretKeys     []string // SecretKeys: masked in debug logs and plugin errors
+	proxies        TrustedProxies
 }
 
 type stageEntry[T any] struct {
@@ -109,6 +118,7 @@ func New(cfg Config) (*Middleware, error) {
 		log:           cfg.Logger,
 		trustedHeader: http.CanonicalHeaderKey(cfg.TrustedUserHeader),
 		remoteUserKey: http.CanonicalHeaderKey(cfg.RemoteUserKey),
+		proxies:       cfg.TrustedProxies,
 	}
 	if m.classify == nil {
 		m.classify = DefaultClassifier
@@ -167,6 +177,8 @@ type state struct {
 	keptBuf        [2]keptValue
 	ingressBuf     Result       // where the first authenticate puts its result
 	req            http.Request // what r points to: the request with this context
+	origin         Origin       // the request's origin (RequestOrigin), when hasOrigin
+	hasOrigin      bool
 }
 
 // keptValue is one SetRequestValue.
@@ -176,6 +188,9 @@ type keptValue struct{ key, value any }
 func (st *state) Value(key any) any {
 	if key == stateKey {
 		return st
+	}
+	if key == originKey && st.hasOrigin {
+		return &st.origin
 	}
 	return st.Context.Value(key)
 }
@@ -191,6 +206,9 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		return
 	}
 	st := &state{Context: r.Context(), m: m}
+	if o, ok := r.Context().Value(originKey).(*Origin); !ok || o == nil {
+		st.origin, st.hasOrigin = m.proxies.Resolve(r), true
+	}
 	// The copy lives in the state: WithContext's own copy does not escape.
 	st.req = *r.WithContext(st)
 	r = &st.req
