@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
+	"unicode"
 
 	"github.com/gowho/gowho/config"
 	"github.com/gowho/gowho/who"
@@ -18,7 +22,9 @@ import (
 // or prints every mistake (one per line) and exits 1. What the plugins
 // warn about while they are built (an htpasswd file without a user) and
 // what makes the chain unable to work (no plugin at all, no challenger)
-// are warnings on stderr; with -strict, warnings exit 1 too.
+// are warnings on stderr, as is a provider that does not answer a
+// plugin's Check (who.Checker: an OpenID provider's discovery, a JWKS);
+// with -strict, warnings exit 1 too.
 func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("who check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -26,7 +32,7 @@ func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	strict := fs.Bool("strict", false, "exit 1 when there were warnings, as for a mistake")
 	setUsage(fs, stderr, []string{"who check [-strict] -config FILE", "who check [-strict] FILE"},
 		"Validates FILE (every mistake, with its line) and prints the chain per stage and classification.",
-		"Warnings (a plugin's, or a chain that cannot work) go to stderr; they exit 0 unless -strict.")
+		"Warnings (a plugin's, a provider that does not answer, or a chain that cannot work) go to stderr; they exit 0 unless -strict.")
 	pos, code, ok := parseArgs(fs, args)
 	if !ok {
 		return code
@@ -50,6 +56,10 @@ func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	defer chain.Close()
 	describeChain(stdout, chain)
 	for _, w := range chainWarnings(chain) {
+		warnings.Add(1)
+		fmt.Fprintf(stderr, "who check: warning: %s\n", w)
+	}
+	for _, w := range checkPlugins(chain, checkTimeout) {
 		warnings.Add(1)
 		fmt.Fprintf(stderr, "who check: warning: %s\n", w)
 	}
@@ -112,6 +122,47 @@ func chainWarnings(c *config.Chain) []string {
 	}
 	return []string{fmt.Sprintf("no challenger for %s of %d classifications (%s): a challenge there (a 401 from the application) answers 500",
 		plural(len(missing), "", ""), len(classes), strings.Join(missing, ", "))}
+}
+
+// checkTimeout bounds each plugin's Check.
+const checkTimeout = 5 * time.Second
+
+// checkPlugins calls Check on every plugin of c that is a who.Checker
+// (an OpenID provider's discovery, a key set), all at once, each within
+// timeout, and returns a warning for each failure, in build order, naming
+// the plugin and what failed, with the file's secrets masked. A provider
+// that is down does not stop the chain (its plugins retry lazily): it is
+// a warning, an error only with -strict.
+func checkPlugins(c *config.Chain, timeout time.Duration) []string {
+	infos := c.Plugins()
+	out := make([]string, len(infos))
+	var wg sync.WaitGroup
+	for i, info := range infos {
+		ck, ok := info.Plugin.(who.Checker)
+		if !ok {
+			continue
+		}
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- ck.Check(ctx) }()
+			var err error
+			select {
+			case err = <-done:
+			case <-ctx.Done():
+				// A Check that ignores its context is not waited for.
+				err = fmt.Errorf("no answer within %s", timeout)
+			}
+			if err != nil {
+				// One line: a provider's error page may be quoted in it.
+				msg := strings.Join(strings.FieldsFunc(c.Mask(err.Error()), func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
+				out[i] = fmt.Sprintf("[plugin.%s] (use = %q, line %d): %s (the site starts anyway and retries)", info.Name, info.Use, info.Line, msg)
+			}
+		})
+	}
+	wg.Wait()
+	return slices.DeleteFunc(out, func(s string) bool { return s == "" })
 }
 
 // plural is "1 warning" or "N warnings"; with one and many empty, just N.

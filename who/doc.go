@@ -52,6 +52,8 @@
 //   - Resolver: a plugin that refers to other plugins by name; its
 //     references are checked (missing names, cycles) and resolved at load.
 //   - Validator: checked once after resolution.
+//   - Checker: reaches the outside systems the plugin needs (a provider,
+//     a key set); `who check` calls it, never a request.
 //   - OuterMiddleware: a declared plugin (a session manager) that wraps the
 //     whole chain.
 //   - SecretKeyer: a plugin naming the identity keys that hold secrets;

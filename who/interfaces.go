@@ -1,6 +1,7 @@
 package who
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -116,6 +117,17 @@ type Decider interface {
 // configuration loads: never concurrently, and before any request.
 type Validator interface {
 	Validate() error
+}
+
+// A Checker reaches the outside systems a plugin depends on (an OpenID
+// provider's discovery, a key set, a directory) and reports whether they
+// answer. It is for `who check` and health checks only: the chain never
+// calls it on a request, and a plugin must work (retrying lazily) when its
+// Check failed at start. The error names what failed (an URL, a host),
+// never a secret; ctx bounds the time. Check may be called concurrently
+// with other plugins' Check and with requests.
+type Checker interface {
+	Check(ctx context.Context) error
 }
 
 // A Reference is one by-name reference from a plugin's options to another

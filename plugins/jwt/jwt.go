@@ -2,6 +2,7 @@ package jwt
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -156,6 +157,7 @@ var (
 	_ who.Identifier    = (*Plugin)(nil)
 	_ who.Authenticator = (*Plugin)(nil)
 	_ who.SecretKeyer   = (*Plugin)(nil)
+	_ who.Checker       = (*Plugin)(nil)
 )
 
 // The algorithms of each key kind.
@@ -491,6 +493,29 @@ func (e *Refusal) Error() string { return "jwt: token refused: " + e.Reason }
 
 func refuse(format string, args ...any) error {
 	return &Refusal{Reason: fmt.Sprintf(format, args...)}
+}
+
+// Check reaches the plugin's remote sources now, for `who check` and
+// health checks: the key set (after the issuer's discovery, when the keys
+// come from there), fetched and kept for the requests to come, and the
+// introspection endpoint, asked about a made-up token, which it must
+// answer as RFC 7662 says (inactive). Static keys need nothing. The error
+// names the URL and what failed, never a secret.
+func (p *Plugin) Check(ctx context.Context) error {
+	var errs []error
+	if p.remote != nil {
+		errs = append(errs, p.remote.check(ctx))
+	}
+	if p.intro != nil {
+		_, _, err := p.introspect(ctx, "gowho-check-"+rand.Text(), p.now())
+		if _, refused := errors.AsType[*Refusal](err); !refused && err == nil {
+			err = fmt.Errorf("jwt: introspection %s: a made-up token was answered active", p.intro.url)
+		} else if refused {
+			err = nil
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // Verify checks token as Authenticate does: a *Refusal for a token it

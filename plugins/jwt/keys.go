@@ -153,6 +153,21 @@ func (rk *remoteKeys) keys(ctx context.Context, kid string, alg jose.SignatureAl
 	return set.find(kid, alg), nil
 }
 
+// check fetches the key set now, whatever minRefresh says, and keeps it
+// when the fetch succeeds; a failure leaves the set and the refresh
+// schedule of the requests as they were.
+func (rk *remoteKeys) check(ctx context.Context) error {
+	rk.fetchMu.Lock()
+	defer rk.fetchMu.Unlock()
+	set, err := rk.fetch(ctx)
+	if err != nil {
+		return err
+	}
+	rk.set.Store(set)
+	rk.last, rk.lastErr = rk.now(), nil
+	return nil
+}
+
 func (s *keySet) find(kid string, alg jose.SignatureAlgorithm) []any {
 	cands := s.all
 	if kid != "" {

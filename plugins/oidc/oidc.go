@@ -90,6 +90,7 @@ var (
 	_ who.Resolver      = (*Plugin)(nil)
 	_ who.Validator     = (*Plugin)(nil)
 	_ who.SecretKeyer   = (*Plugin)(nil)
+	_ who.Checker       = (*Plugin)(nil)
 )
 
 // New checks o and returns the plugin. It does not contact the provider:
@@ -341,35 +342,45 @@ func (p *Plugin) Validate() error {
 
 // Check runs discovery now, whatever the retry interval, and reports
 // whether the provider answers with a valid discovery document: for `who
-// check` and health checks. A success is kept for the logins to come.
+// check` and health checks (who.Checker). A success is kept for the
+// logins to come. It does not log the failure it returns, and it stops
+// when ctx is done.
 func (p *Plugin) Check(ctx context.Context) error {
-	p.mu.Lock()
-	p.lastTry = time.Time{}
-	p.mu.Unlock()
-	_, err := p.provider(ctx)
+	_, err := p.discover(ctx, true)
 	return err
 }
 
 // provider returns the discovered provider, discovering it when not done
 // yet and the last failure is older than retry_interval.
 func (p *Plugin) provider(ctx context.Context) (*discovered, error) {
+	return p.discover(ctx, false)
+}
+
+// discover is provider; for check, it tries whatever the retry interval,
+// within ctx, and leaves the logging to the caller.
+func (p *Plugin) discover(ctx context.Context, check bool) (*discovered, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.disc != nil {
 		return p.disc, nil
 	}
 	now := p.now()
-	if !p.lastTry.IsZero() && now.Sub(p.lastTry) < p.o.RetryInterval.D() {
+	if !check && !p.lastTry.IsZero() && now.Sub(p.lastTry) < p.o.RetryInterval.D() {
 		return nil, p.lastErr
 	}
 	p.lastTry = now
-	// One client's disconnect must not count as the provider's failure.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.o.HTTPTimeout.D())
+	if !check {
+		// One client's disconnect must not count as the provider's failure.
+		ctx = context.WithoutCancel(ctx)
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.o.HTTPTimeout.D())
 	defer cancel()
 	prov, err := gooidc.NewProvider(gooidc.ClientContext(ctx, p.client), p.o.Issuer)
 	if err != nil {
 		p.lastErr = fmt.Errorf("%w: discovery at %s/.well-known/openid-configuration: %w (next try in %s at the earliest)", ErrUnavailable, strings.TrimSuffix(p.o.Issuer, "/"), err, p.o.RetryInterval)
-		p.log.Warn("oidc: discovery failed", "issuer", p.o.Issuer, "err", err)
+		if !check {
+			p.log.Warn("oidc: discovery failed", "issuer", p.o.Issuer, "err", err)
+		}
 		return nil, p.lastErr
 	}
 	var extra struct {
