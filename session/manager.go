@@ -221,15 +221,92 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 // session is authenticated.
 func (m *Manager) save(ctx context.Context, id string, b []byte, expiry time.Time, rc *record) (string, error) {
 	if is, ok := m.o.Store.(SaveInfoStore); ok {
-		return is.SaveInfo(ctx, id, b, expiry, SaveInfo{Authenticated: rc.authenticated()})
+		return is.SaveInfo(ctx, id, b, expiry, SaveInfo{Authenticated: rc.authenticated(), UserID: userIDOf(rc)})
 	}
 	return m.o.Store.Save(ctx, id, b, expiry)
+}
+
+// userIDOf returns the userid a record holds (see SaveInfo.Authenticated):
+// the one at the top level, else the one in the top-level map whose key
+// sorts first, so that a record has one userid whatever the map order.
+func userIDOf(rc *record) string {
+	if s, _ := rc.data[keyUserID].(string); s != "" {
+		return s
+	}
+	uid, at := "", ""
+	for k, v := range rc.data {
+		var s string
+		switch m := v.(type) {
+		case map[string]any:
+			s, _ = m[keyUserID].(string)
+		case map[string]string:
+			s = m[keyUserID]
+		}
+		if s != "" && (uid == "" || k < at) {
+			uid, at = s, k
+		}
+	}
+	return uid
+}
+
+// DestroyUser deletes every session of userid, in every browser and on
+// every app server sharing the store ("log out everywhere", what scs's
+// Iterate is used for), and returns how many live sessions it deleted. The
+// userid is the one the session plugin (plugins/sessionid) remembers, or a
+// value under who.KeyUserID that Go code set. A session that changed user
+// belongs to its last one.
+//
+// The store must be a UserIndexStore (memstore, filestore, redisstore);
+// for any other the error wraps ErrNotSupported. A store failure is a
+// *StoreError; DestroyUser still tries the other sessions, and the count
+// is of those it deleted. A request that loaded one of the sessions before
+// DestroyUser and saves it after writes it back, as with Session.Destroy:
+// deny the user first (disable the account), then call DestroyUser.
+func (m *Manager) DestroyUser(ctx context.Context, userid string) (int, error) {
+	if userid == "" {
+		return 0, errors.New("session: DestroyUser: empty userid")
+	}
+	ix, ok := m.o.Store.(UserIndexStore)
+	if !ok {
+		return 0, fmt.Errorf("session: DestroyUser: %w: %T keeps no per-user index", ErrNotSupported, m.o.Store)
+	}
+	ids, err := ix.UserSessions(ctx, userid)
+	if err != nil {
+		return 0, &StoreError{Op: "list", Err: err}
+	}
+	n := 0
+	var errs []error
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return n, errors.Join(append(errs, err)...)
+		}
+		sid, b, found, err := m.o.Store.Load(ctx, id)
+		if err != nil {
+			errs = append(errs, &StoreError{Op: "load", Err: err})
+			continue
+		}
+		if !found {
+			continue
+		}
+		rc, err := decodeRecord(b)
+		if err != nil || userIDOf(rc) != userid {
+			continue // unreadable (never loaded either), or another user's now
+		}
+		if err := m.o.Store.Delete(ctx, sid); err != nil {
+			errs = append(errs, &StoreError{Op: "delete", Err: err})
+			continue
+		}
+		if !rc.expired(m.o.Now()) {
+			n++
+		}
+	}
+	return n, errors.Join(errs...)
 }
 
 // StoreError is a backend failure (Store returned an error). The manager
 // answers 503 for it.
 type StoreError struct {
-	Op  string // "load", "save" or "delete"
+	Op  string // "load", "save", "delete" or "list" (DestroyUser)
 	Err error
 }
 

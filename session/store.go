@@ -46,6 +46,10 @@ type SaveInfo struct {
 	// level or in a map at the top level (where plugins/sessionid keeps
 	// it).
 	Authenticated bool
+	// UserID is that userid ("" for an anonymous session). A
+	// UserIndexStore indexes the session under it, for
+	// Manager.DestroyUser.
+	UserID string
 }
 
 // A SaveInfoStore is a Store that wants to know more about the records it
@@ -57,6 +61,30 @@ type SaveInfoStore interface {
 	// SaveInfo is Save with what the manager knows about the record.
 	SaveInfo(ctx context.Context, id string, rec []byte, expiry time.Time, info SaveInfo) (token string, err error)
 }
+
+// A UserIndexStore is a SaveInfoStore that keeps, for each userid, the
+// ids of the sessions saved for it (SaveInfo.UserID), so that
+// Manager.DestroyUser can end every session of a user ("log out
+// everywhere"). memstore, filestore and redisstore implement it.
+//
+// The index may lag behind: it may still list a session that was
+// deleted, expired, or saved later for another user (the manager loads
+// each one and checks its userid before it deletes it). It must never miss
+// a session: SaveInfo indexes the id before it stores the record, and an
+// entry goes only when the session it names has expired. A store prunes
+// expired entries itself, so the index does not grow for ever.
+type UserIndexStore interface {
+	SaveInfoStore
+	// UserSessions returns the ids indexed under userid.
+	UserSessions(ctx context.Context, userid string) ([]string, error)
+}
+
+// ErrNotSupported is returned (wrapped) by Manager.DestroyUser when the
+// store keeps no per-user index: cookiestore (the sessions live in the
+// browsers) and memcachestore (memcached may evict an index entry
+// silently, which would leave a session alive after "log out
+// everywhere"). Test for it with errors.Is.
+var ErrNotSupported = errors.New("session: not supported by this store")
 
 // ErrTooLarge is returned (wrapped) when a session cookie would exceed the
 // manager's max_cookie_size: browsers drop such cookies silently.

@@ -2,6 +2,8 @@ package filestore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -19,6 +21,15 @@ const DefaultSweepInterval = 10 * time.Minute
 
 // tmpPrefix starts the name of a file being written.
 const tmpPrefix = ".tmp-"
+
+// usersDir holds the per-user index: a directory per userid (named by the
+// hex SHA-256 of the userid) holding an empty file per session id, whose
+// modification time is the session's expiry.
+const usersDir = ".users"
+
+// never is the index time of a session without expiry (within
+// Chtimes's nanoseconds and ext4's times).
+var never = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Options configure a Store.
 type Options struct {
@@ -41,7 +52,10 @@ type Store struct {
 	wg   sync.WaitGroup
 }
 
-var _ session.Store = (*Store)(nil)
+var (
+	_ session.Store          = (*Store)(nil)
+	_ session.UserIndexStore = (*Store)(nil)
+)
 
 // New opens (creating it if needed) the directory and starts the sweeper.
 func New(o Options) (*Store, error) {
@@ -107,6 +121,112 @@ func (st *Store) Save(_ context.Context, id string, rec []byte, expiry time.Time
 	return id, nil
 }
 
+// SaveInfo is Save, after it indexes id under info.UserID (when set) so
+// that UserSessions finds it.
+func (st *Store) SaveInfo(ctx context.Context, id string, rec []byte, expiry time.Time, info session.SaveInfo) (string, error) {
+	if info.UserID != "" && session.ValidID(id) {
+		if err := st.index(info.UserID, id, expiry); err != nil {
+			return "", fmt.Errorf("filestore: index: %w", err)
+		}
+	}
+	return st.Save(ctx, id, rec, expiry)
+}
+
+func (st *Store) userDir(userid string) string {
+	h := sha256.Sum256([]byte(userid))
+	return filepath.Join(st.dir, usersDir, hex.EncodeToString(h[:]))
+}
+
+// index puts id's entry, timed at expiry, in userid's directory: written
+// as a temporary file, given its time, then renamed, so the sweeper never
+// sees an entry without its time.
+func (st *Store) index(userid, id string, expiry time.Time) error {
+	if expiry.IsZero() {
+		expiry = never
+	}
+	f, err := os.CreateTemp(st.dir, tmpPrefix+"*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	err = f.Close()
+	if err == nil {
+		err = os.Chtimes(tmp, expiry, expiry)
+	}
+	dir := st.userDir(userid)
+	for attempt := 0; err == nil && attempt < 3; attempt++ {
+		if err = os.MkdirAll(dir, 0o700); err != nil {
+			break
+		}
+		err = os.Rename(tmp, filepath.Join(dir, id))
+		if !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		// The sweeper removed the empty directory meanwhile: again.
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+	}
+	return err
+}
+
+// UserSessions returns the ids indexed under userid whose entry has not
+// expired; expired entries are removed.
+func (st *Store) UserSessions(_ context.Context, userid string) ([]string, error) {
+	dir := st.userDir(userid)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("filestore: %w", err)
+	}
+	now := time.Now()
+	var ids []string
+	for _, e := range entries {
+		if !session.ValidID(e.Name()) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue // removed meanwhile
+		}
+		if !now.Before(info.ModTime()) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+			continue
+		}
+		ids = append(ids, e.Name())
+	}
+	return ids, nil
+}
+
+// sweepIndex removes expired index entries and the user directories left
+// empty; it returns the number of entries removed.
+func (st *Store) sweepIndex(now time.Time) int {
+	root := filepath.Join(st.dir, usersDir)
+	users, err := os.ReadDir(root)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, u := range users {
+		dir := filepath.Join(root, u.Name())
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if info, err := e.Info(); err == nil && !now.Before(info.ModTime()) {
+				if os.Remove(filepath.Join(dir, e.Name())) == nil {
+					n++
+				}
+			}
+		}
+		_ = os.Remove(dir) // fails while it holds entries
+	}
+	return n
+}
+
 // Delete removes id's file.
 func (st *Store) Delete(_ context.Context, id string) error {
 	if !session.ValidID(id) {
@@ -118,8 +238,9 @@ func (st *Store) Delete(_ context.Context, id string) error {
 	return nil
 }
 
-// Sweep removes expired session files, and temporary files older than an
-// hour. It returns the number of files removed.
+// Sweep removes expired session files, expired entries of the per-user
+// index, and temporary files older than an hour. It returns the number of
+// files removed.
 func (st *Store) Sweep() (int, error) {
 	entries, err := os.ReadDir(st.dir)
 	if err != nil {
@@ -132,7 +253,10 @@ func (st *Store) Sweep() (int, error) {
 		p := st.path(name)
 		switch {
 		case strings.HasPrefix(name, tmpPrefix):
-			if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) > time.Hour {
+			// An index entry being written carries its expiry as its
+			// time (see index): a far future time is a crash's leftover
+			// too, or, in a rare race, an entry whose save then fails.
+			if info, err := e.Info(); err == nil && (now.Sub(info.ModTime()) > time.Hour || info.ModTime().Sub(now) > 48*time.Hour) {
 				if os.Remove(p) == nil {
 					n++
 				}
@@ -149,6 +273,7 @@ func (st *Store) Sweep() (int, error) {
 			}
 		}
 	}
+	n += st.sweepIndex(now)
 	return n, nil
 }
 

@@ -60,3 +60,40 @@ func TestFileModeAndSweep(t *testing.T) {
 		t.Fatalf("left %d files; want 1", len(entries))
 	}
 }
+
+func TestUserIndex(t *testing.T) {
+	sessiontest.RunUserIndex(t, func(t *testing.T) session.Store { return newStore(t, t.TempDir()) })
+}
+
+// TestSweepIndex: Sweep removes expired index entries and the directories
+// they leave empty, keeps live ones, and leaves an in-flight index
+// temporary file (its time in the future) alone unless it is far out.
+func TestSweepIndex(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st := newStore(t, dir)
+	ctx := context.Background()
+	live := session.NewID()
+	for _, s := range []struct {
+		id, user string
+		exp      time.Time
+	}{
+		{session.NewID(), "gone", time.Now().Add(200 * time.Millisecond)},
+		{live, "stays", time.Now().Add(time.Hour)},
+	} {
+		if _, err := st.SaveInfo(ctx, s.id, []byte("r"), s.exp, session.SaveInfo{Authenticated: true, UserID: s.user}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	if _, err := st.Sweep(); err != nil {
+		t.Fatal(err)
+	}
+	users, err := os.ReadDir(filepath.Join(dir, ".users"))
+	if err != nil || len(users) != 1 {
+		t.Fatalf("user directories after Sweep = %v, %v; want one", users, err)
+	}
+	if ids, err := st.UserSessions(ctx, "stays"); err != nil || len(ids) != 1 || ids[0] != live {
+		t.Fatalf("UserSessions(stays) = %q, %v", ids, err)
+	}
+}

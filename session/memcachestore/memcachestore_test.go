@@ -160,3 +160,25 @@ func TestBackoffPerServer(t *testing.T) {
 		time.Sleep(10 * time.Millisecond) // waiting out the 50ms back-off
 	}
 }
+
+// TestDestroyUserNotSupported: memcached may evict an index entry without
+// a word, so the store keeps none, and DestroyUser says so in a way
+// callers can test (errors.Is ErrNotSupported) instead of destroying some
+// sessions and leaving others.
+func TestDestroyUserNotSupported(t *testing.T) {
+	t.Parallel()
+	st, err := memcachestore.New(memcachestore.Options{Servers: []string{"127.0.0.1:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := any(st).(session.UserIndexStore); ok {
+		t.Fatal("memcachestore implements UserIndexStore")
+	}
+	m, err := session.New(session.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := m.DestroyUser(context.Background(), "alice"); n != 0 || !errors.Is(err, session.ErrNotSupported) {
+		t.Fatalf("DestroyUser = %d, %v; want 0, ErrNotSupported", n, err)
+	}
+}

@@ -39,6 +39,7 @@ type Store struct {
 	bytes int
 	anon  list // anonymous sessions, least recently saved first
 	auth  list // authenticated sessions, least recently saved first
+	users map[string]map[*entry]struct{} // by userid, for UserSessions
 }
 
 type entry struct {
@@ -46,6 +47,7 @@ type entry struct {
 	rec        []byte
 	expiry     int64 // unix nanos; 0: never
 	auth       bool
+	user       string // SaveInfo.UserID
 	prev, next *entry
 }
 
@@ -79,6 +81,8 @@ func (l *list) remove(e *entry) {
 var (
 	_ session.Store         = (*Store)(nil)
 	_ session.SaveInfoStore = (*Store)(nil)
+
+	_ session.UserIndexStore = (*Store)(nil)
 )
 
 // New returns an empty store.
@@ -89,7 +93,7 @@ func New(o Options) *Store {
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultMaxBytes
 	}
-	return &Store{o: o, m: map[string]*entry{}}
+	return &Store{o: o, m: map[string]*entry{}, users: map[string]map[*entry]struct{}{}}
 }
 
 // Load returns the record of id.
@@ -120,7 +124,7 @@ func (st *Store) Save(ctx context.Context, id string, rec []byte, expiry time.Ti
 // SaveInfo stores a copy of rec under id until expiry; info.Authenticated
 // keeps it ahead of anonymous sessions when room is needed.
 func (st *Store) SaveInfo(_ context.Context, id string, rec []byte, expiry time.Time, info session.SaveInfo) (string, error) {
-	e := &entry{id: id, rec: append([]byte(nil), rec...), auth: info.Authenticated}
+	e := &entry{id: id, rec: append([]byte(nil), rec...), auth: info.Authenticated, user: info.UserID}
 	if !expiry.IsZero() {
 		e.expiry = expiry.UnixNano()
 	}
@@ -139,7 +143,33 @@ func (st *Store) SaveInfo(_ context.Context, id string, rec []byte, expiry time.
 	} else {
 		st.anon.pushBack(e)
 	}
+	if e.user != "" {
+		set := st.users[e.user]
+		if set == nil {
+			set = map[*entry]struct{}{}
+			st.users[e.user] = set
+		}
+		set[e] = struct{}{}
+	}
 	return id, nil
+}
+
+// UserSessions returns the ids of the live sessions last saved with
+// SaveInfo.UserID userid. The index moves with the record: a session
+// saved for another user, deleted, evicted or expired leaves it at once.
+func (st *Store) UserSessions(_ context.Context, userid string) ([]string, error) {
+	now := time.Now().UnixNano()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var ids []string
+	for e := range st.users[userid] {
+		if e.expired(now) {
+			st.remove(e)
+			continue
+		}
+		ids = append(ids, e.id)
+	}
+	return ids, nil
 }
 
 // Delete removes id.
@@ -169,6 +199,13 @@ func (st *Store) remove(e *entry) {
 		st.auth.remove(e)
 	} else {
 		st.anon.remove(e)
+	}
+	if e.user != "" {
+		set := st.users[e.user]
+		delete(set, e)
+		if len(set) == 0 {
+			delete(st.users, e.user)
+		}
 	}
 }
 

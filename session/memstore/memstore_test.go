@@ -179,3 +179,23 @@ func BenchmarkSaveFull(b *testing.B) {
 		}
 	}
 }
+
+func TestUserIndex(t *testing.T) {
+	sessiontest.RunUserIndex(t, func(t *testing.T) session.Store { return memstore.New(memstore.Options{}) })
+}
+
+// TestUserIndexFollowsEviction: an evicted session leaves its user's index
+// at once, so the index is bounded by the store.
+func TestUserIndexFollowsEviction(t *testing.T) {
+	st := memstore.New(memstore.Options{MaxEntries: 2})
+	ctx := context.Background()
+	for range 5 {
+		if _, err := st.SaveInfo(ctx, session.NewID(), []byte("r"), time.Now().Add(time.Hour),
+			session.SaveInfo{Authenticated: true, UserID: "alice"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ids, _ := st.UserSessions(ctx, "alice"); len(ids) != 2 {
+		t.Fatalf("UserSessions after evictions = %d ids; want 2", len(ids))
+	}
+}

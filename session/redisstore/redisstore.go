@@ -2,15 +2,19 @@ package redisstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gowho/gowho/internal/backoff"
 	"github.com/gowho/gowho/session"
+	"github.com/gowho/gowho/who"
 )
 
 // DefaultPrefix is the default of Options.Prefix.
@@ -31,15 +35,50 @@ var ErrBackoff = backoff.ErrOpen
 // backs off.
 const BackoffAfter = backoff.DefaultThreshold
 
-// Options configure a Store.
+// ErrNotReplicated is returned (wrapped) by Save when fewer replicas
+// than Options.WaitReplicas acknowledged the write in time: the session
+// might not survive a failover, so the save counts as failed.
+var ErrNotReplicated = errors.New("redisstore: write not acknowledged by the replicas")
+
+// Options configure a Store. Give exactly one of URL (one server),
+// SentinelAddrs (Sentinel) and ClusterAddrs (Redis Cluster), or Client.
 type Options struct {
 	// URL is the server, "redis://[:password@]host:port/db" or
-	// "rediss://…" for TLS (key redis_url, required unless Client is set).
+	// "rediss://…" for TLS (key redis_url).
 	URL string
-	// Client is an existing client (Go only); it wins over URL, and Close
-	// leaves it open.
+	// SentinelAddrs are Redis Sentinels, "host:port" (key sentinel_addrs):
+	// the store asks them for the master of MasterName and follows a
+	// failover.
+	SentinelAddrs []string
+	// MasterName is the master's name in the Sentinels (key master_name,
+	// required with SentinelAddrs).
+	MasterName string
+	// SentinelPassword authenticates to the Sentinels (key
+	// sentinel_password; write "${REDIS_SENTINEL_PASSWORD}" in who.toml).
+	SentinelPassword string
+	// ClusterAddrs are some nodes of a Redis Cluster, "host:port" (key
+	// cluster_addrs): the store learns the others from them.
+	ClusterAddrs []string
+	// Username and Password authenticate to the Redis servers found
+	// through SentinelAddrs or ClusterAddrs (keys redis_username and
+	// redis_password; write "${REDIS_PASSWORD}"). With URL the password
+	// goes in the URL.
+	Username, Password string
+	// DB is the database number with SentinelAddrs (key db, default 0; a
+	// cluster has only database 0, and URL names its own).
+	DB int
+	// WaitReplicas makes every save wait until that many replicas have
+	// the record (Redis's WAIT) and fail with ErrNotReplicated otherwise
+	// (key wait_replicas, default 0: do not wait). Redis replicates
+	// asynchronously: without it a failover can lose the sessions saved
+	// just before it. It waits at most half of ReadTimeout.
+	WaitReplicas int
+	// Client is an existing client (Go only); it wins over the addresses,
+	// and Close leaves it open.
 	Client redis.UniversalClient
-	// Prefix starts every key (default "gowho:session:").
+	// Prefix starts every key (default "gowho:session:"). In a cluster,
+	// keep braces out of it unless every key should go to one node: a
+	// {…} in it is a hash tag.
 	Prefix string
 	// DialTimeout bounds connecting to Redis (key dial_timeout, default
 	// 500ms; one attempt). A dial_timeout in URL is used when this is zero.
@@ -57,40 +96,101 @@ type Options struct {
 	Backoff time.Duration
 }
 
-// Store keeps sessions in Redis with SET … PX, so Redis expires them.
-// Safe for concurrent use.
+// Store keeps sessions in Redis with SET … PX, so Redis expires them, and
+// for each userid a sorted set of its session ids scored by their expiry
+// (the per-user index of session.UserIndexStore). Safe for concurrent use.
 type Store struct {
-	c      redis.UniversalClient
-	prefix string
-	own    bool
-	br     backoff.Breaker
+	c           redis.UniversalClient
+	prefix      string
+	own         bool
+	br          backoff.Breaker
+	waitN       int
+	waitTimeout time.Duration
 }
 
-var _ session.Store = (*Store)(nil)
+var (
+	_ session.Store          = (*Store)(nil)
+	_ session.UserIndexStore = (*Store)(nil)
+)
 
-// New returns a store on o.URL (or o.Client). It does not connect until
-// used.
+// optErr is an error naming the who.toml key.
+func optErr(key string, format string, args ...any) error {
+	return &who.OptionError{Key: key, Err: fmt.Errorf(format, args...)}
+}
+
+// New returns a store on the server, Sentinels or cluster o names (or
+// o.Client). It does not connect until used. Its errors are
+// *who.OptionError naming the key.
 func New(o Options) (*Store, error) {
-	st := &Store{c: o.Client, prefix: o.Prefix, br: backoff.Breaker{Interval: o.Backoff}}
+	st := &Store{c: o.Client, prefix: o.Prefix, br: backoff.Breaker{Interval: o.Backoff}, waitN: o.WaitReplicas}
 	if st.prefix == "" {
 		st.prefix = DefaultPrefix
 	}
-	if st.c == nil {
-		if o.URL == "" {
-			return nil, errors.New("redisstore: redis_url is required")
+	if o.WaitReplicas < 0 {
+		return nil, optErr("wait_replicas", "%d is negative", o.WaitReplicas)
+	}
+	pick := func(v, fromURL time.Duration) time.Duration {
+		switch {
+		case v != 0:
+			return v
+		case fromURL != 0:
+			return fromURL
 		}
+		return DefaultTimeout
+	}
+	st.waitTimeout = pick(o.ReadTimeout, 0) / 2
+	if st.c != nil {
+		return st, nil
+	}
+	var given []string
+	for _, k := range []struct {
+		key string
+		set bool
+	}{{"redis_url", o.URL != ""}, {"sentinel_addrs", len(o.SentinelAddrs) > 0}, {"cluster_addrs", len(o.ClusterAddrs) > 0}} {
+		if k.set {
+			given = append(given, k.key)
+		}
+	}
+	switch len(given) {
+	case 0:
+		return nil, optErr("redis_url", "is required (or sentinel_addrs and master_name, or cluster_addrs)")
+	case 1:
+	default:
+		return nil, optErr(given[1], "cannot be given with %s: give one of redis_url, sentinel_addrs, cluster_addrs", given[0])
+	}
+	if o.MasterName != "" && len(o.SentinelAddrs) == 0 {
+		return nil, optErr("master_name", "is for sentinel_addrs")
+	}
+	if o.SentinelPassword != "" && len(o.SentinelAddrs) == 0 {
+		return nil, optErr("sentinel_password", "is for sentinel_addrs")
+	}
+	if o.DB != 0 && len(o.SentinelAddrs) == 0 {
+		return nil, optErr("db", "is for sentinel_addrs (redis_url names its database; a cluster has only 0)")
+	}
+	if o.DB < 0 {
+		return nil, optErr("db", "%d is negative", o.DB)
+	}
+	if o.URL != "" && (o.Username != "" || o.Password != "") {
+		key := "redis_password"
+		if o.Username != "" {
+			key = "redis_username"
+		}
+		return nil, optErr(key, "is for sentinel_addrs and cluster_addrs: with redis_url write redis://user:${REDIS_PASSWORD}@host:port/0")
+	}
+	for _, l := range []struct {
+		key   string
+		addrs []string
+	}{{"sentinel_addrs", o.SentinelAddrs}, {"cluster_addrs", o.ClusterAddrs}} {
+		for i, a := range l.addrs {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				return nil, optErr(l.key, "entry %d %q: want host:port: %w", i+1, a, err)
+			}
+		}
+	}
+	if o.URL != "" {
 		opt, err := redis.ParseURL(o.URL)
 		if err != nil {
-			return nil, fmt.Errorf("redisstore: redis_url: %w", err)
-		}
-		pick := func(v, fromURL time.Duration) time.Duration {
-			switch {
-			case v != 0:
-				return v
-			case fromURL != 0:
-				return fromURL
-			}
-			return DefaultTimeout
+			return nil, &who.OptionError{Key: "redis_url", Err: fmt.Errorf("redisstore: %w", err)}
 		}
 		opt.DialTimeout = pick(o.DialTimeout, opt.DialTimeout)
 		opt.ReadTimeout = pick(o.ReadTimeout, opt.ReadTimeout)
@@ -100,9 +200,26 @@ func New(o Options) (*Store, error) {
 		opt.PoolTimeout = max(opt.ReadTimeout, DefaultTimeout)
 		opt.DialerRetries = 1 // go-redis's 5 dial attempts made a login wait 5-17s
 		opt.MaxRetries = -1   // retried here, only where a retry can help
-		st.c = redis.NewClient(opt)
-		st.own = true
+		st.waitTimeout = opt.ReadTimeout / 2
+		st.c, st.own = redis.NewClient(opt), true
+		return st, nil
 	}
+	uo := redis.UniversalOptions{Addrs: o.ClusterAddrs, IsClusterMode: true, Username: o.Username, Password: o.Password}
+	if len(o.SentinelAddrs) > 0 {
+		if o.MasterName == "" {
+			return nil, optErr("master_name", "is required with sentinel_addrs")
+		}
+		uo = redis.UniversalOptions{Addrs: o.SentinelAddrs, MasterName: o.MasterName, SentinelPassword: o.SentinelPassword,
+			DB: o.DB, Username: o.Username, Password: o.Password}
+	}
+	uo.DialTimeout = pick(o.DialTimeout, 0)
+	uo.ReadTimeout = pick(o.ReadTimeout, 0)
+	uo.WriteTimeout = pick(o.WriteTimeout, 0)
+	uo.PoolTimeout = max(uo.ReadTimeout, DefaultTimeout)
+	uo.DialerRetries = 1
+	uo.MaxRetries = -1 // a cluster still follows MOVED and ASK (MaxRedirects)
+	st.waitTimeout = uo.ReadTimeout / 2
+	st.c, st.own = redis.NewUniversalClient(&uo), true
 	return st, nil
 }
 
@@ -172,18 +289,106 @@ func (st *Store) Load(ctx context.Context, token string) (string, []byte, bool, 
 
 // Save sets id's record to expire at expiry.
 func (st *Store) Save(ctx context.Context, id string, rec []byte, expiry time.Time) (string, error) {
+	return st.SaveInfo(ctx, id, rec, expiry, session.SaveInfo{})
+}
+
+// SaveInfo is Save, after it indexes id under info.UserID (when set) so
+// that UserSessions finds it.
+func (st *Store) SaveInfo(ctx context.Context, id string, rec []byte, expiry time.Time, info session.SaveInfo) (string, error) {
 	if !session.ValidID(id) {
 		return "", errors.New("redisstore: bad session id")
+	}
+	if info.UserID != "" {
+		if err := st.do(ctx, func() error { return st.index(ctx, info.UserID, id, expiry) }); err != nil {
+			return "", fmt.Errorf("redisstore: index: %w", err)
+		}
 	}
 	var ttl time.Duration
 	if !expiry.IsZero() {
 		ttl = max(time.Until(expiry), time.Millisecond)
 	}
 	v := session.WrapExpiry(rec, expiry)
-	if err := st.do(ctx, func() error { return st.c.Set(ctx, st.prefix+id, v, ttl).Err() }); err != nil {
+	if err := st.do(ctx, func() error { return st.set(ctx, st.prefix+id, v, ttl) }); err != nil {
 		return "", fmt.Errorf("redisstore: set: %w", err)
 	}
 	return id, nil
+}
+
+// set is SET key v PX ttl, followed on the same connection by WAIT when
+// the store waits for replicas. In a cluster both go to the key's master.
+func (st *Store) set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
+	if st.waitN == 0 {
+		return st.c.Set(ctx, key, v, ttl).Err()
+	}
+	var c redis.Cmdable = st.c
+	if cc, ok := st.c.(*redis.ClusterClient); ok {
+		node, err := cc.MasterForKey(ctx, key)
+		if err != nil {
+			return err
+		}
+		c = node
+	}
+	var w *redis.Cmd
+	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, key, v, ttl)
+		// The pipeline's read timeout is ReadTimeout: WAIT's own is half.
+		w = p.Do(ctx, "wait", st.waitN, st.waitTimeout.Milliseconds())
+		return nil
+	}); err != nil {
+		return err
+	}
+	if n, _ := w.Int64(); n < int64(st.waitN) {
+		return fmt.Errorf("%w: %d of %d within %v", ErrNotReplicated, n, st.waitN, st.waitTimeout)
+	}
+	return nil
+}
+
+// userKey is the key of userid's index: the prefix, "user:" and the
+// SHA-256 of the userid (fixed length and no braces, whatever the userid).
+func (st *Store) userKey(userid string) string {
+	h := sha256.Sum256([]byte(userid))
+	return st.prefix + "user:" + base64.RawURLEncoding.EncodeToString(h[:])
+}
+
+// indexScript adds ARGV[3] to the sorted set KEYS[1] with score ARGV[2]
+// (its expiry in Unix ms, or +inf), drops the members that expired by
+// ARGV[1] (now) and gives the key the expiry of its last member, so the
+// index of a user who stops coming back goes with their last session. One
+// key: it runs on that key's node in a cluster.
+var indexScript = redis.NewScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if top[2] == 'inf' then
+	redis.call('PERSIST', KEYS[1])
+else
+	redis.call('PEXPIREAT', KEYS[1], top[2])
+end
+return 1
+`)
+
+// index adds id, until expiry, to userid's index.
+func (st *Store) index(ctx context.Context, userid, id string, expiry time.Time) error {
+	now := time.Now().UnixMilli()
+	score := "+inf"
+	if !expiry.IsZero() {
+		score = strconv.FormatInt(max(expiry.UnixMilli(), now+1), 10)
+	}
+	return indexScript.Run(ctx, st.c, []string{st.userKey(userid)}, now, score, id).Err()
+}
+
+// UserSessions returns the ids in userid's index that have not expired.
+func (st *Store) UserSessions(ctx context.Context, userid string) ([]string, error) {
+	var ids []string
+	from := "(" + strconv.FormatInt(time.Now().UnixMilli(), 10)
+	err := st.do(ctx, func() (err error) {
+		ids, err = st.c.ZRangeByScore(ctx, st.userKey(userid), &redis.ZRangeBy{Min: from, Max: "+inf"}).Result()
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: zrangebyscore: %w", err)
+	}
+	return ids, nil
 }
 
 // Delete deletes id's record.

@@ -131,3 +131,15 @@ func TestCancelledNotAFailure(t *testing.T) {
 		t.Fatalf("after cancelled calls: %v; want no back-off", err)
 	}
 }
+
+func TestUserIndex(t *testing.T) {
+	srv := testserver.Redis(t)
+	sessiontest.RunUserIndex(t, func(t *testing.T) session.Store {
+		st, err := redisstore.New(redisstore.Options{URL: "redis://" + srv.Addr + "/0", Prefix: "gowho:" + session.NewID() + ":"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	})
+}

@@ -51,6 +51,29 @@ type Options struct {
 	// RedisURL is the Redis server, "redis://host:port/db" (key redis_url;
 	// required with store = "redis").
 	RedisURL string `toml:"redis_url"`
+	// SentinelAddrs are Redis Sentinels, "host:port" (key sentinel_addrs;
+	// with store = "redis", instead of redis_url). MasterName names the
+	// master (key master_name, required with it) and SentinelPassword
+	// authenticates to them (key sentinel_password: write
+	// "${REDIS_SENTINEL_PASSWORD}").
+	SentinelAddrs    []string `toml:"sentinel_addrs"`
+	MasterName       string   `toml:"master_name"`
+	SentinelPassword string   `toml:"sentinel_password"`
+	// ClusterAddrs are nodes of a Redis Cluster, "host:port" (key
+	// cluster_addrs; with store = "redis", instead of redis_url).
+	ClusterAddrs []string `toml:"cluster_addrs"`
+	// RedisUsername and RedisPassword authenticate to the servers found
+	// through sentinel_addrs or cluster_addrs (keys redis_username and
+	// redis_password: write "${REDIS_PASSWORD}"; with redis_url they go in
+	// the URL).
+	RedisUsername string `toml:"redis_username"`
+	RedisPassword string `toml:"redis_password"`
+	// DB is the Redis database with sentinel_addrs (key db, default 0).
+	DB int `toml:"db"`
+	// WaitReplicas makes each Redis save wait until that many replicas
+	// hold it, else fail (key wait_replicas, default 0): with Sentinel,
+	// 1 keeps a failover from losing the sessions saved just before it.
+	WaitReplicas int `toml:"wait_replicas"`
 	// KeyPrefix starts memcached and Redis keys (key key_prefix, default
 	// "gowho:session:").
 	KeyPrefix string `toml:"key_prefix"`
@@ -154,6 +177,14 @@ func New(o Options) (*Plugin, error) {
 		wrongStore("data_dir", kind != StoreFile && o.DataDir != ""),
 		wrongStore("memcached_urls", kind != StoreMemcached && len(o.MemcachedURLs) > 0),
 		wrongStore("redis_url", kind != StoreRedis && o.RedisURL != ""),
+		wrongStore("sentinel_addrs", kind != StoreRedis && len(o.SentinelAddrs) > 0),
+		wrongStore("master_name", kind != StoreRedis && o.MasterName != ""),
+		wrongStore("sentinel_password", kind != StoreRedis && o.SentinelPassword != ""),
+		wrongStore("cluster_addrs", kind != StoreRedis && len(o.ClusterAddrs) > 0),
+		wrongStore("redis_username", kind != StoreRedis && o.RedisUsername != ""),
+		wrongStore("redis_password", kind != StoreRedis && o.RedisPassword != ""),
+		wrongStore("db", kind != StoreRedis && o.DB != 0),
+		wrongStore("wait_replicas", kind != StoreRedis && o.WaitReplicas != 0),
 		wrongStore("max_entries", kind != StoreMemory && o.MaxEntries != 0),
 		wrongStore("key_prefix", kind != StoreMemcached && kind != StoreRedis && o.KeyPrefix != ""),
 		wrongStore("timeout", kind != StoreMemcached && kind != StoreRedis && o.Timeout != 0),
@@ -205,9 +236,15 @@ func New(o Options) (*Plugin, error) {
 		so.Store, p.closer = st, st
 	case StoreRedis:
 		st, err := redisstore.New(redisstore.Options{URL: o.RedisURL, Prefix: o.KeyPrefix,
-			DialTimeout: timeout(o.DialTimeout), ReadTimeout: timeout(o.ReadTimeout), WriteTimeout: timeout(o.WriteTimeout),
+			SentinelAddrs: o.SentinelAddrs, MasterName: o.MasterName, SentinelPassword: o.SentinelPassword,
+			ClusterAddrs: o.ClusterAddrs, Username: o.RedisUsername, Password: o.RedisPassword, DB: o.DB,
+			WaitReplicas: o.WaitReplicas,
+			DialTimeout:  timeout(o.DialTimeout), ReadTimeout: timeout(o.ReadTimeout), WriteTimeout: timeout(o.WriteTimeout),
 			Backoff: o.Backoff.D()})
 		if err != nil {
+			if _, named := errors.AsType[*who.OptionError](err); named {
+				return nil, err
+			}
 			return nil, &who.OptionError{Key: "redis_url", Err: err}
 		}
 		so.Store, p.closer = st, st
