@@ -37,8 +37,8 @@ type Store struct {
 	mu    sync.Mutex
 	m     map[string]*entry
 	bytes int
-	anon  list // anonymous sessions, least recently saved first
-	auth  list // authenticated sessions, least recently saved first
+	anon  list                           // anonymous sessions, least recently saved first
+	auth  list                           // authenticated sessions, least recently saved first
 	users map[string]map[*entry]struct{} // by userid, for UserSessions
 }
 
