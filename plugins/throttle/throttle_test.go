@@ -27,7 +27,9 @@ type backend struct {
 	users map[string]string
 }
 
-func newBackend() *backend { return &backend{users: map[string]string{"alice": "right", "bob": "bobs"}} }
+func newBackend() *backend {
+	return &backend{users: map[string]string{"alice": "right", "bob": "bobs"}}
+}
 
 func (b *backend) Authenticate(_ *http.Request, id who.Identity) (string, error) {
 	b.calls.Add(1)
