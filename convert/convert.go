@@ -89,6 +89,7 @@ type plugin struct {
 	target  string   // the gowho use; "" when dropped
 	stages  []string // the stages gowho's plugin can be listed in
 	dropped string   // why the whole section is commented out
+	gone    string   // dropped because what its use spoke is gone: where to go instead (replaced)
 	lines   []line
 	refs    map[string]string // option key -> referenced plugin name
 	extra   []string          // extra sections written after this one (TOML text)
@@ -290,6 +291,11 @@ func (c *conv) convertPlugin(name string, s *Section) *plugin {
 	use = strings.TrimSpace(use)
 	p.use = use
 	spec, ok := specs[use]
+	if r, gone := replaced[use]; gone && !ok {
+		p.dropped, p.gone = "use = "+use+": "+r.note, r.short
+		c.problem(s, "use", r.note, true)
+		return p
+	}
 	if !ok {
 		why := "use = " + use + " is Python-only: no gowho plugin implements it"
 		if i := strings.LastIndexByte(use, '.'); i > 0 && !strings.Contains(use, ":") {
@@ -539,6 +545,11 @@ func (c *conv) generalName(out *strings.Builder, s *Section, key string, known m
 		fmt.Fprintf(out, "%s = %s  # %s\n", key, tomlString(g), commentText(v))
 		return
 	}
+	if r, gone := replaced[v]; gone {
+		fmt.Fprintf(out, "%s = \"default\"  # %s: %s\n", key, commentText(v), commentText(r.short))
+		c.problem(s, key, v+": "+r.short+"; gowho's \"default\" is used (the oidc plugin answers its own login paths: it needs no decider)", true)
+		return
+	}
 	fmt.Fprintf(out, "# %s = %s  # not converted: Python-only; gowho uses \"default\" (%s)\n", key, commentText(tomlString(v)), def)
 	c.problem(s, key, v+" is Python-only; gowho's \"default\" is used instead", false)
 }
@@ -604,6 +615,9 @@ func (c *conv) entry(stage, tok string) (entry, why, warn string) {
 	if !declared {
 		for _, q := range c.plugins {
 			if q.name == name {
+				if q.gone != "" {
+					return "", "[plugin:" + name + "] was not converted: " + q.gone, ""
+				}
 				return "", "[plugin:" + name + "] was not converted", ""
 			}
 		}

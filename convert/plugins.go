@@ -177,6 +177,31 @@ func (p *plugin) state() map[string]any {
 
 // The entry points.
 
+// replaced holds the repoze.who entry points (plugins and [general]
+// names) that are not converted because the protocol they spoke is gone,
+// with what gowho offers instead. `who convert` writes such a plugin as a
+// commented section with a note (not a Python-only error) and such a
+// [general] name as "default" with a note; a stage entry naming the
+// plugin is still "not converted" (the login it gave needs a new plugin
+// by hand), with the short pointer.
+var replaced = map[string]replacement{
+	"repoze.who.plugins.openid:make_identification_plugin":           openID,
+	"repoze.who.plugins.openid.classifiers:openid_challenge_decider": openID,
+}
+
+// A replacement says what gowho offers instead of a gone entry point.
+type replacement struct {
+	note  string // the whole note, on the plugin's section
+	short string // the pointer, on each line naming it
+}
+
+var openID = replacement{
+	note: "OpenID 2.0 (repoze.who.plugins.openid) is gone: the providers turned it off; " +
+		"gowho logs users in with OpenID Connect instead: declare an oidc plugin per provider (a client registered there) " +
+		"and list it where this one was, see docs/plugins/oidc.md",
+	short: "OpenID 2.0 is gone; gowho offers OpenID Connect, see docs/plugins/oidc.md",
+}
+
 var specs = map[string]*spec{}
 
 func register(s *spec, uses ...string) {
