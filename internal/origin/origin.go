@@ -80,7 +80,7 @@ func CrossSite(r *http.Request) bool {
 	}
 	for _, h := range []string{"Origin", "Referer"} {
 		if v := r.Header.Get(h); v != "" {
-			return !sameHost(v, r.Host)
+			return !sameHost(v, Host(r))
 		}
 	}
 	return false
@@ -88,7 +88,7 @@ func CrossSite(r *http.Request) bool {
 
 // SameOrigin reports whether the browser said positively that r comes from
 // this origin: Sec-Fetch-Site: same-origin, or (without Sec-Fetch-Site) an
-// Origin header whose host is r.Host, the two tests by which
+// Origin header whose host is this site's (Host), the two tests by which
 // http.CrossOriginProtection accepts a request as same-origin. A request
 // with neither header (curl) is not.
 func SameOrigin(r *http.Request) bool {
@@ -97,7 +97,7 @@ func SameOrigin(r *http.Request) bool {
 		return true
 	case "":
 		o := r.Header.Get("Origin")
-		return o != "" && sameHost(o, r.Host)
+		return o != "" && sameHost(o, Host(r))
 	}
 	return false
 }

@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"testing"
 )
@@ -67,5 +68,29 @@ func TestCrossSiteAndSameOrigin(t *testing.T) {
 				t.Errorf("SameOrigin = %v, want %v", got, tt.same)
 			}
 		})
+	}
+}
+
+// TestSameOriginBehindProxy: behind a trusted proxy that sends the
+// request on to "backend:8080", the browser's Origin names the forwarded
+// host, which is this site: same-origin, not cross-site. The same headers
+// from an untrusted peer change nothing. Without the fix r.Host was
+// compared and the login POST counted as cross-site.
+func TestSameOriginBehindProxy(t *testing.T) {
+	t.Parallel()
+	mk := func() *http.Request {
+		r := httptest.NewRequest("GET", "http://backend:8080/logout", nil)
+		r.Header.Set("Origin", "https://good.example")
+		r.Header.Set("X-Forwarded-Host", "good.example")
+		r.Header.Set("X-Forwarded-Proto", "https")
+		return r
+	}
+	trusted := behind()(mk())
+	if !SameOrigin(trusted) || CrossSite(trusted) {
+		t.Errorf("trusted proxy: SameOrigin = %v, CrossSite = %v, want true, false", SameOrigin(trusted), CrossSite(trusted))
+	}
+	untrusted := mk()
+	if SameOrigin(untrusted) || !CrossSite(untrusted) {
+		t.Errorf("untrusted peer: SameOrigin = %v, CrossSite = %v, want false, true", SameOrigin(untrusted), CrossSite(untrusted))
 	}
 }

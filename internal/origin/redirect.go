@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/gowho/gowho/who"
 )
 
 // SafeRedirect returns target when it is safe to redirect the request r
@@ -23,10 +25,16 @@ import (
 // included, on the raw and on the %-decoded path) to one starting with
 // "//" is refused: "/.//evil", "/a/..//evil", "/%2e//evil".
 //
-// When r came over HTTPS (r.TLS set, or an X-Forwarded-Proto or Forwarded
-// header saying https, which can only make the check stricter) an
-// http:// target is refused, for this host and allowed hosts alike: a
-// login must not send the browser to plain HTTP.
+// When r came over HTTPS (who.RequestOrigin's scheme is https: over TLS,
+// or by the forwarding headers of a trusted proxy) an http:// target is
+// refused, for this host and allowed hosts alike: a login must not send
+// the browser to plain HTTP. An X-Forwarded-Proto or Forwarded proto=https
+// from a peer that is not a trusted proxy refuses it too: such a header is
+// believed for nothing that accepts more (a scheme, a host, an address),
+// but a claim of https can only make this check stricter, and it keeps a
+// site behind a TLS proxy not yet listed in trusted_proxies from being
+// sent to plain HTTP (its came_from, http there, then gives fallback:
+// list the proxy).
 func SafeRedirect(r *http.Request, target string, allowedHosts []string, fallback string) string {
 	if target == "" || len(target) > 4096 {
 		return fallback
@@ -66,7 +74,7 @@ func SafeRedirect(r *http.Request, target string, allowedHosts []string, fallbac
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || !strings.HasPrefix(target, u.Scheme+"://") {
 		return fallback
 	}
-	if u.Scheme == "http" && isHTTPS(r) {
+	if u.Scheme == "http" && refusesHTTP(r) {
 		return fallback
 	}
 	if host := Host(r); host != "" && strings.EqualFold(u.Host, host) {
@@ -104,11 +112,12 @@ func ParseLoginURL(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// isHTTPS reports whether r came over HTTPS, to this server or (by the
-// forwarding headers) to a proxy in front of it. The headers are trusted
-// only to refuse more, never to accept more.
-func isHTTPS(r *http.Request) bool {
-	if r.TLS != nil || strings.EqualFold(r.URL.Scheme, "https") {
+// refusesHTTP reports whether SafeRedirect refuses an http:// target for
+// r: r came over HTTPS (who.RequestOrigin), or any forwarding header, from
+// whichever peer, says https. The untrusted headers are believed only to
+// refuse more, never to accept more.
+func refusesHTTP(r *http.Request) bool {
+	if who.RequestOrigin(r).Scheme == "https" {
 		return true
 	}
 	for _, v := range r.Header.Values("X-Forwarded-Proto") {

@@ -46,6 +46,9 @@ func TestSafeRedirectOverHTTPS(t *testing.T) {
 	forwarded := httptest.NewRequest("GET", "http://good.example/login_handler", nil)
 	forwarded.Header.Set("Forwarded", `for=192.0.2.1;proto=https;host=good.example`)
 	plain := httptest.NewRequest("GET", "http://good.example/login_handler", nil)
+	proxied.Header.Set("X-Forwarded-Host", "evil.example")
+	trusted := behind(header("X-Forwarded-Proto", "https"), header("X-Forwarded-Host", "good.example"))(
+		httptest.NewRequest("GET", "http://backend:8080/login_handler", nil))
 	allowed := []string{"partner.example"}
 	for _, tt := range []struct {
 		name   string
@@ -59,7 +62,13 @@ func TestSafeRedirectOverHTTPS(t *testing.T) {
 		{"https: https same host", tlsReq, "https://good.example/x", true},
 		{"https: https allowed host", tlsReq, "https://partner.example/y", true},
 		{"https: path", tlsReq, "/x?y=1", true},
+		// An https claim from a peer that is not a trusted proxy still
+		// refuses http (it can only refuse more); from a trusted one too.
 		{"X-Forwarded-Proto: http same host", proxied, "http://good.example/x", false},
+		{"untrusted X-Forwarded-Proto: https same host", proxied, "https://good.example/x", true},
+		{"untrusted X-Forwarded-Host: names no site", proxied, "https://evil.example/x", false},
+		{"trusted X-Forwarded-Proto and Host: http", trusted, "http://good.example/x", false},
+		{"trusted X-Forwarded-Proto and Host: https forwarded host", trusted, "https://good.example/x", true},
 		{"Forwarded proto=https: http same host", forwarded, "http://good.example/x", false},
 		{"http: http same host", plain, "http://good.example/x", true},
 		{"http: https same host", plain, "https://good.example/x", true},

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gowho/gowho/internal/origin/origintest"
+	"github.com/gowho/gowho/who"
 )
 
 // TestRequestURL: came_from is absolute on the request's host, https when
@@ -30,15 +31,27 @@ func TestRequestURL(t *testing.T) {
 		r        *http.Request
 		host     string
 		wantURL  string
-		modifier func(*http.Request)
+		modifier func(*http.Request) *http.Request
+		refused  bool // SafeRedirect refuses the came_from (untrusted https claim)
 	}{
 		{name: "Host header", r: get("http://good.example:8080/p?x=1"), host: "good.example:8080", wantURL: "http://good.example:8080/p?x=1"},
 		{name: "escaped path kept", r: get("http://good.example/a%2Fb?q=%3D"), host: "good.example", wantURL: "http://good.example/a%2Fb?q=%3D"},
 		{name: "TLS", r: get("https://good.example/p"), host: "good.example", wantURL: "https://good.example/p"},
-		{name: "X-Forwarded-Proto https", r: get("http://good.example/p"), host: "good.example", wantURL: "https://good.example/p",
-			modifier: func(r *http.Request) { r.Header.Set("X-Forwarded-Proto", "https") }},
-		{name: "Forwarded proto=https", r: get("http://good.example/p"), host: "good.example", wantURL: "https://good.example/p",
-			modifier: func(r *http.Request) { r.Header.Set("Forwarded", "for=192.0.2.1;proto=https") }},
+		// From a peer that is not a trusted proxy the forwarding headers
+		// change nothing: came_from stays http, and SafeRedirect, which
+		// believes a claim of https only to refuse more, refuses it.
+		{name: "untrusted X-Forwarded-Proto https", r: get("http://good.example/p"), host: "good.example", wantURL: "http://good.example/p",
+			modifier: header("X-Forwarded-Proto", "https"), refused: true},
+		{name: "untrusted Forwarded proto=https", r: get("http://good.example/p"), host: "good.example", wantURL: "http://good.example/p",
+			modifier: header("Forwarded", "for=192.0.2.1;proto=https;host=evil.example"), refused: true},
+		{name: "untrusted X-Forwarded-Host", r: get("http://good.example/p"), host: "good.example", wantURL: "http://good.example/p",
+			modifier: header("X-Forwarded-Host", "evil.example")},
+		// From a trusted proxy (the middleware resolves the origin with
+		// [general] trusted_proxies) they give the client's scheme and host.
+		{name: "trusted X-Forwarded-Proto https", r: get("http://backend:8080/p"), host: "good.example", wantURL: "https://good.example/p",
+			modifier: behind(header("X-Forwarded-Proto", "https"), header("X-Forwarded-Host", "good.example"))},
+		{name: "trusted Forwarded proto=https", r: get("http://backend:8080/p?q=1"), host: "good.example:8443", wantURL: "https://good.example:8443/p?q=1",
+			modifier: behind(header("Forwarded", `for=192.0.2.1;proto=https;host="good.example:8443"`))},
 		{name: "no Host: local IPv4 address", r: withLocal(get("/p?x=1"), tcp("127.0.0.1:8080")), host: "127.0.0.1:8080", wantURL: "http://127.0.0.1:8080/p?x=1"},
 		{name: "no Host: local IPv6 address", r: withLocal(get("/p"), tcp("[::1]:8080")), host: "[::1]:8080", wantURL: "http://[::1]:8080/p"},
 		{name: "no Host: IPv4-mapped address", r: withLocal(get("/p"), tcp("[::ffff:10.0.0.5]:80")), host: "10.0.0.5:80", wantURL: "http://10.0.0.5:80/p"},
@@ -55,7 +68,7 @@ func TestRequestURL(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.modifier != nil {
-				tt.modifier(tt.r)
+				tt.r = tt.modifier(tt.r)
 			}
 			if got := Host(tt.r); got != tt.host {
 				t.Errorf("Host = %q, want %q", got, tt.host)
@@ -66,10 +79,34 @@ func TestRequestURL(t *testing.T) {
 			}
 			// Whatever RequestURL builds, SafeRedirect keeps for the
 			// same site: the way back is never lost.
-			if kept := SafeRedirect(tt.r, got, nil, "/fallback"); kept != got {
-				t.Errorf("SafeRedirect(RequestURL) = %q, want %q kept", kept, got)
+			if kept := SafeRedirect(tt.r, got, nil, "/fallback"); (kept == got) == tt.refused {
+				t.Errorf("SafeRedirect(RequestURL) = %q, want %q kept: %v", kept, got, !tt.refused)
 			}
 		})
+	}
+}
+
+// header returns a modifier setting a request header.
+func header(k, v string) func(*http.Request) *http.Request {
+	return func(r *http.Request) *http.Request {
+		r.Header.Set(k, v)
+		return r
+	}
+}
+
+// behind applies mods, then makes the request come from a trusted proxy
+// (127.0.0.1) and sets its origin as the middleware would.
+func behind(mods ...func(*http.Request) *http.Request) func(*http.Request) *http.Request {
+	return func(r *http.Request) *http.Request {
+		for _, m := range mods {
+			r = m(r)
+		}
+		tp, err := who.ParseTrustedProxies([]string{"127.0.0.1"})
+		if err != nil {
+			panic(err)
+		}
+		r.RemoteAddr = "127.0.0.1:40000"
+		return r.WithContext(who.WithOrigin(r.Context(), tp.Resolve(r)))
 	}
 }
 
