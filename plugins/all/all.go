@@ -16,5 +16,6 @@ import (
 	_ "github.com/gowho/gowho/plugins/redirector"
 	_ "github.com/gowho/gowho/plugins/sessionid"
 	_ "github.com/gowho/gowho/plugins/sqlauth"
+	_ "github.com/gowho/gowho/plugins/throttle"
 	_ "github.com/gowho/gowho/session/sessionplugin"
 )

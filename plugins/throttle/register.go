@@ -4,6 +4,7 @@ import "github.com/gowho/gowho/who"
 
 func init() {
 	who.Register("throttle", factory)
+	who.RegisterKind("throttle", (*Throttle)(nil)) // its stages are checked even when a build fails
 }
 
 func factory(spec who.PluginSpec) (any, error) {

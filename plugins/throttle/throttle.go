@@ -367,8 +367,12 @@ func (t *Throttle) Authenticate(r *http.Request, id who.Identity) (string, error
 		return t.auth.Authenticate(r, id)
 	}
 	now := t.now()
-	ctx, cancel := context.WithTimeout(r.Context(), t.o.Timeout.D())
-	defer cancel()
+	ctx := r.Context()
+	if t.shared != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.o.Timeout.D())
+		defer cancel()
+	}
 	st, open := t.store()
 	if open {
 		return t.auth.Authenticate(r, id) // on_store_error = "open", store failing
@@ -471,6 +475,10 @@ func (t *Throttle) attempt(ctx context.Context, st *store, s *subject, now time.
 // may be spent by the wrapped authenticator), recording a shared store's
 // failure.
 func (t *Throttle) do(st store, op func(ctx context.Context) error) {
+	if st == store(t.local) {
+		_ = op(context.Background()) // memory: no timeout, no error
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), t.o.Timeout.D())
 	defer cancel()
 	if err := op(ctx); err != nil && st != store(t.local) {
