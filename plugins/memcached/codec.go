@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash"
+	"slices"
 	"sort"
 	"sync"
 
@@ -93,7 +94,15 @@ func appendKey(b []byte, method, plugin string, id who.Identity, items []string)
 }
 
 // key returns the memcached key for the identity: prefix + 64 hex digits.
+// items nil means every identity item, sorted.
 func (c keyCodec) key(method, plugin string, id who.Identity, items []string) (string, error) {
+	return c.keyExcept(method, plugin, id, items, nil)
+}
+
+// keyExcept is key; with items nil, over every identity item except
+// those in except, sorted (the same key as key over that list, without
+// allocating it).
+func (c keyCodec) keyExcept(method, plugin string, id who.Identity, items, except []string) (string, error) {
 	st, _ := c.pool.Get().(*keyState)
 	if st == nil {
 		st = &keyState{mac: hmac.New(sha256.New, c.keyMAC)}
@@ -102,7 +111,9 @@ func (c keyCodec) key(method, plugin string, id who.Identity, items []string) (s
 	if items == nil {
 		st.names = st.names[:0]
 		for k := range id {
-			st.names = append(st.names, k)
+			if !slices.Contains(except, k) {
+				st.names = append(st.names, k)
+			}
 		}
 		sort.Strings(st.names)
 		items = st.names

@@ -312,3 +312,24 @@ func TestLocalConcurrent(t *testing.T) {
 		t.Fatalf("%d entries, bound 8", n)
 	}
 }
+
+// TestKeyExcept: the key the wrapper computes without listing the items
+// (keyExcept) is the key over defaultKeyItems, for every shape of
+// identity, so the allocation-free path changes no key.
+func TestKeyExcept(t *testing.T) {
+	t.Parallel()
+	k := newKeyCodec("s", DefaultKeyPrefix)
+	for _, id := range []who.Identity{
+		{},
+		creds("alice", "pw"),
+		{who.KeyLogin: "alice", who.KeyPassword: "pw", who.KeyMaxAge: "3600"},
+		{"userid": "alice", "tokens": []string{"a"}, "userdata": "", "timestamp": int64(1)},
+		{"timestamp": int64(1), who.KeyMaxAge: "1"},
+	} {
+		want, err1 := k.key(methodAuthenticate, "p", id, defaultKeyItems(id))
+		got, err2 := k.keyExcept(methodAuthenticate, "p", id, nil, NonCredentialItems)
+		if err1 != nil || err2 != nil || got != want {
+			t.Fatalf("%v: keyExcept %q (%v), key over defaultKeyItems %q (%v)", id, got, err2, want, err1)
+		}
+	}
+}

@@ -200,8 +200,9 @@ type Cache struct {
 	log     *slog.Logger
 	now     func() time.Time // time.Now; tests move it
 
-	auth who.Authenticator
-	md   who.MetadataProvider
+	auth     who.Authenticator
+	md       who.MetadataProvider
+	authCall backendCall // c.auth.Authenticate, bound once (a closure per request allocates)
 
 	mu      sync.Mutex
 	flights map[string]*flight // backend calls in flight, by key
@@ -351,6 +352,7 @@ func New(o Options) (*Cache, error) {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
+	c.authCall = func(r *http.Request, clone who.Identity) (string, error) { return c.auth.Authenticate(r, clone) }
 	for _, addr := range o.MemcachedURLs {
 		addr = strings.TrimPrefix(addr, "memcached://")
 		s := &server{addr: addr, timeout: o.Timeout.D(), maxIdle: o.MaxIdleConns,
@@ -463,9 +465,7 @@ func (c *Cache) Authenticate(r *http.Request, id who.Identity) (string, error) {
 	if c.passwordTooLong(id) {
 		return "", nil // before any hashing: a long password buys no CPU
 	}
-	res, err := c.lookup(r, methodAuthenticate, id, func(r *http.Request, clone who.Identity) (string, error) {
-		return c.auth.Authenticate(r, clone)
-	})
+	res, err := c.lookup(r, methodAuthenticate, id, c.authCall)
 	if err != nil || res.userID == "" {
 		return "", err
 	}
@@ -560,7 +560,9 @@ type flight struct {
 // for metadata any non-empty string means success.
 func (c *Cache) lookup(r *http.Request, method string, id who.Identity, call backendCall) (result, error) {
 	plugin := c.name(method)
-	key, err := c.codec.key(method, plugin, id, c.keyItems(id))
+	// The default key items are the identity's without
+	// NonCredentialItems (defaultKeyItems), listed without allocating.
+	key, err := c.codec.keyExcept(method, plugin, id, c.o.KeyItems, NonCredentialItems)
 	if err != nil {
 		c.skipped.Add(1)
 		return c.callDirect(r, id, method, call) // not cacheable: ask the backend
