@@ -93,8 +93,8 @@ type recorder struct {
 func newRecorder() *recorder { return &recorder{added: make(chan struct{}, 1000)} }
 
 func (rc *recorder) Enabled(context.Context, slog.Level) bool { return true }
-func (rc *recorder) WithAttrs([]slog.Attr) slog.Handler      { return rc }
-func (rc *recorder) WithGroup(string) slog.Handler           { return rc }
+func (rc *recorder) WithAttrs([]slog.Attr) slog.Handler       { return rc }
+func (rc *recorder) WithGroup(string) slog.Handler            { return rc }
 
 func (rc *recorder) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
