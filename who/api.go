@@ -164,7 +164,29 @@ func (st *state) login(credentials Identity, sel []*stageEntry[Identifier]) (*Re
 		st.result = res
 	}
 	st.noteCookies(headers)
+	if st.m.obs != nil {
+		st.observeLogin(sel[0].Name, credentials, res)
+	}
 	return res, headers
+}
+
+// observeLogin reports a Login (EventLogin) as found by identifier.
+func (st *state) observeLogin(identifier string, credentials Identity, res *Result) {
+	e := Event{Kind: EventLogin, Identifier: identifier, Outcome: OutcomeOK, Classification: st.classification, Request: st.r}
+	if res != nil {
+		e.UserID, e.Plugin = res.UserID, res.Authenticator
+	} else {
+		e.Outcome, e.Login = OutcomeFail, loginName(credentials)
+		switch {
+		case !st.authRan:
+			e.Reason = ReasonNoAuthenticator
+		case st.authErr:
+			e.Reason = ReasonError
+		default:
+			e.Reason = ReasonRejected
+		}
+	}
+	st.m.obs.observe(st, e)
 }
 
 // Logout returns the forget headers of identifierName (or, when "", of
@@ -175,6 +197,14 @@ func (a *API) Logout(identifierName string) http.Header {
 		return nil
 	}
 	st := a.st
+	if st.m.obs != nil {
+		uid := ""
+		if st.result != nil {
+			uid = st.result.UserID
+		}
+		st.m.obs.observe(st, Event{Kind: EventLogout, Identifier: identifierName, UserID: uid,
+			Classification: st.classification, Request: st.r})
+	}
 	headers := http.Header{}
 	for _, e := range st.select_(identifierName) {
 		if rem, ok := e.p.(Rememberer); ok {

@@ -82,6 +82,12 @@ type Config struct {
 	// request whose context already carries an origin (WithOrigin) keeps
 	// it.
 	TrustedProxies TrustedProxies
+
+	// Observers watch every request, plugin call, challenge, login and
+	// logout, and receive what plugins Report (metrics, tracing, the
+	// audit log: see Observer). nil entries are ignored; none: the chain
+	// does no observation work.
+	Observers []Observer
 }
 
 // Middleware runs the chain. Build it with New; it is safe for concurrent
@@ -100,6 +106,7 @@ type Middleware struct {
 	remoteUserKey  string
 	secretKeys     []string // SecretKeys: masked in debug logs and plugin errors
 	proxies        TrustedProxies
+	obs            *observers // nil: no observers
 }
 
 type stageEntry[T any] struct {
@@ -119,6 +126,7 @@ func New(cfg Config) (*Middleware, error) {
 		trustedHeader: http.CanonicalHeaderKey(cfg.TrustedUserHeader),
 		remoteUserKey: http.CanonicalHeaderKey(cfg.RemoteUserKey),
 		proxies:       cfg.TrustedProxies,
+		obs:           newObservers(cfg.Observers),
 	}
 	if m.classify == nil {
 		m.classify = DefaultClassifier
@@ -179,6 +187,10 @@ type state struct {
 	req            http.Request // what r points to: the request with this context
 	origin         Origin       // the request's origin (RequestOrigin), when hasOrigin
 	hasOrigin      bool
+	status         int       // the downstream status the chain decided on (0: not yet)
+	authRan        bool      // rank ran an authenticator
+	authErr        bool      // and one of them failed
+	begun          time.Time // when the request entered the chain, with observers
 }
 
 // keptValue is one SetRequestValue.
@@ -205,7 +217,13 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		next.ServeHTTP(w, r)
 		return
 	}
-	st := &state{Context: r.Context(), m: m}
+	ctx := r.Context()
+	var begun time.Time
+	if m.obs != nil {
+		begun = time.Now()
+		ctx = m.obs.start(ctx, r)
+	}
+	st := &state{Context: ctx, m: m, begun: begun}
 	if o, ok := r.Context().Value(originKey).(*Origin); !ok || o == nil {
 		st.origin, st.hasOrigin = m.proxies.Resolve(r), true
 	}
@@ -221,6 +239,9 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 			st.ingress = st.result
 			m.setIdentityHeaders(r, st.result)
 			next.ServeHTTP(w, r)
+			if m.obs != nil {
+				st.observeEnd()
+			}
 			return
 		}
 	}
@@ -239,6 +260,19 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	st.rw.Reset(w, (*chainOwner)(st))
 	h.ServeHTTP(&st.rw, r)
 	st.rw.Finish()
+	if m.obs != nil {
+		st.observeEnd()
+	}
+}
+
+// observeEnd reports the end of the request (EventRequest).
+func (st *state) observeEnd() {
+	uid := ""
+	if st.result != nil {
+		uid = st.result.UserID
+	}
+	st.m.obs.observe(st, Event{Kind: EventRequest, UserID: uid, Status: st.status,
+		Classification: st.classification, Start: st.begun, Duration: time.Since(st.begun), Request: st.r})
 }
 
 // setIdentityHeaders sets the identity headers gowho passes to the
@@ -337,7 +371,14 @@ func (st *state) authenticateInto(dst *Result) *Result {
 		if !e.RunsFor(st.classification) {
 			continue
 		}
+		var t0 time.Time
+		if m.obs != nil {
+			t0 = time.Now()
+		}
 		id, err := e.p.Identify(st.r)
+		if m.obs != nil {
+			st.observePlugin(StageIdentifiers, e.Name, "", identifierOutcome(id, err), "", err, t0)
+		}
 		if st.trace != nil && st.trace.Identified != nil {
 			st.trace.Identified(e.Name, id, err)
 		}
@@ -359,6 +400,9 @@ func (st *state) authenticateInto(dst *Result) *Result {
 	}
 	st.result = st.rank(found, debug, false, dst)
 	st.ingress = st.result
+	if m.obs != nil && st.result == nil && len(found) > 0 {
+		st.observeLogin(found[0].entry.Name, found[0].identity, nil)
+	}
 	return st.result
 }
 
@@ -374,14 +418,26 @@ func (st *state) rank(found []identified, debug, copyIdentity bool, dst *Result)
 	m := st.m
 	var best *Result
 	var bestID identified
+	st.authRan, st.authErr = false, false
 	for ai := range m.authenticators {
 		a := &m.authenticators[ai]
 		if !a.RunsFor(st.classification) {
 			continue
 		}
 		for _, f := range found {
+			var t0 time.Time
+			if m.obs != nil {
+				t0 = time.Now()
+			}
 			uid, err := a.p.Authenticate(st.r, f.identity)
 			err = maskError(err, f.identity, m.secretKeys) // a plugin's message may quote the credential
+			st.authRan = true
+			if err != nil {
+				st.authErr = true
+			}
+			if m.obs != nil {
+				st.observePlugin(StageAuthenticators, a.Name, f.entry.Name, authenticatorOutcome(uid, err), uid, err, t0)
+			}
 			if st.trace != nil && st.trace.Authenticated != nil {
 				st.trace.Authenticated(a.Name, f.entry.Name, [2]int{ai, f.rank}, uid, err)
 			}
@@ -430,7 +486,18 @@ func (st *state) addMetadata(res *Result) {
 		if !p.RunsFor(st.classification) {
 			continue
 		}
+		var t0 time.Time
+		if st.m.obs != nil {
+			t0 = time.Now()
+		}
 		err := maskError(p.p.AddMetadata(st.r, res.Identity), res.Identity, st.m.secretKeys)
+		if st.m.obs != nil {
+			outcome := OutcomeOK
+			if err != nil {
+				outcome = OutcomeError
+			}
+			st.observePlugin(StageMDProviders, p.Name, "", outcome, "", err, t0)
+		}
 		if st.trace != nil && st.trace.Metadata != nil {
 			st.trace.Metadata(p.Name, res.Identity, err)
 		}
@@ -444,6 +511,7 @@ func (st *state) addMetadata(res *Result) {
 // challenge handler, or nil after adding the remember headers to h.
 func (st *state) decide(status int, h http.Header) (challenge http.Handler, challenged bool) {
 	m := st.m
+	st.status = status
 	isChallenge := m.decide(st.r, status, h)
 	if st.trace != nil && st.trace.Decided != nil {
 		st.trace.Decided(status, isChallenge)
@@ -542,11 +610,24 @@ func (st *state) challenge(status int, appHeaders http.Header) http.Handler {
 			if st.trace != nil && st.trace.Challenged != nil {
 				st.trace.Challenged(c.Name, status, forget)
 			}
+			if st.m.obs != nil {
+				st.observeChallenge(c.Name, status)
+			}
 			return h
 		}
+	}
+	if st.m.obs != nil {
+		st.observeChallenge("", status)
 	}
 	if st.trace != nil && st.trace.Challenged != nil {
 		st.trace.Challenged("", status, forget)
 	}
 	return nil
+}
+
+// observeChallenge reports a challenge (EventChallenge) answered by
+// challenger ("" none).
+func (st *state) observeChallenge(challenger string, status int) {
+	st.m.obs.observe(st, Event{Kind: EventChallenge, Plugin: challenger, Status: status,
+		Classification: st.classification, Request: st.r})
 }
