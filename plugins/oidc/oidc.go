@@ -243,7 +243,41 @@ func New(o Options) (*Plugin, error) {
 		base = http.DefaultTransport
 	}
 	p.client.Transport = limitTransport{base}
+	if o.Rememberer != nil {
+		p.warnBackchannel()
+	}
 	return p, nil
+}
+
+// sessionRememberer is a rememberer that keeps the login in the sessions
+// of a session manager (sessionid.Plugin).
+type sessionRememberer interface {
+	Manager() *session.Manager
+}
+
+// MsgBackchannelRememberer is the start of the warning logged when
+// back-channel logout is on but the login is remembered outside the
+// plugin's session manager.
+const MsgBackchannelRememberer = "oidc: back-channel logout cannot end this login"
+
+// warnBackchannel warns when back-channel logout is on and the rememberer
+// keeps the login outside the sessions it ends (an auth_tkt cookie): the
+// provider's logout then ends the session and its tokens, not the login.
+// A warning, not an error: the tokens still go, and who check -strict
+// refuses it.
+func (p *Plugin) warnBackchannel() {
+	if p.o.BackchannelLogoutPath == "" || p.rem == nil || p.sm == nil {
+		return
+	}
+	if sr, ok := p.rem.(sessionRememberer); ok && sr.Manager() == p.sm {
+		return
+	}
+	rem := p.o.RemembererName
+	if rem == "" {
+		rem = fmt.Sprintf("%T", p.rem)
+	}
+	p.log.Warn(MsgBackchannelRememberer+": the rememberer keeps it outside the session that backchannel_logout_path ends (an auth_tkt cookie outlives it), so a logout at the provider removes the tokens but the user stays logged in here; remember with a sessionid plugin over session_name",
+		"provider", p.name, "rememberer_name", rem, "session_name", p.o.SessionName)
 }
 
 // SecretKeys declares KeyProof secret. The tokens never enter the
@@ -330,6 +364,9 @@ func (p *Plugin) Validate() error {
 	}
 	if p.o.SessionName != "" && p.sm == nil {
 		return &who.OptionError{Key: "session_name", Err: fmt.Errorf("session manager %q was not resolved", p.o.SessionName)}
+	}
+	if p.o.Rememberer == nil {
+		p.warnBackchannel()
 	}
 	if p.sm != nil {
 		if _, client := p.sm.Store().(*cookiestore.Store); client {

@@ -137,6 +137,11 @@ func (p *Plugin) Resolve(plugins map[string]any) error {
 	return nil
 }
 
+// Manager returns the session manager that keeps the identity (nil
+// before Resolve): a plugin that ends sessions (oidc's back-channel
+// logout) checks with it that ending one ends the login.
+func (p *Plugin) Manager() *session.Manager { return p.m }
+
 // Validate checks that a session manager was found.
 func (p *Plugin) Validate() error {
 	if p.m == nil {
