@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -85,8 +86,11 @@ type Options struct {
 	// CookieName is the cookie's name (key "cookie_name", default
 	// "auth_tkt").
 	CookieName string `toml:"cookie_name"`
-	// Secure adds the Secure attribute (key "secure", default false).
-	Secure bool `toml:"secure"`
+	// Secure decides the Secure attribute (key "secure", default "auto":
+	// set whenever the request, as the client saw it, is https, by
+	// who.RequestOrigin, so behind a TLS-terminating proxy listed in
+	// [general] trusted_proxies too; true or false force it).
+	Secure who.Secure `toml:"secure"`
 	// HTTPOnly adds the HttpOnly attribute (key "http_only", default
 	// true; repoze.who set it only with secure).
 	HTTPOnly *bool `toml:"http_only"`
@@ -144,7 +148,7 @@ type Plugin struct {
 	secret     string
 	oldSecrets []string
 	name       string
-	secure     bool
+	secure     who.Secure
 	httpOnly   bool
 	sameSite   string
 	path       string
@@ -274,8 +278,8 @@ func New(o Options) (*Plugin, error) {
 	case "strict":
 		p.sameSite = "Strict"
 	case "none":
-		if !p.secure {
-			return nil, optErr("same_site", `"None" requires secure = true (browsers drop it otherwise)`)
+		if p.secure != who.SecureAlways {
+			return nil, optErr("same_site", `"None" requires secure = true (browsers drop it otherwise; "auto" would send it without Secure over http)`)
 		}
 		p.sameSite = "None"
 	case SameSiteOff:
@@ -328,24 +332,19 @@ func checkSecret(n int, allowWeak bool) error {
 func (p *Plugin) CookieName() string { return p.name }
 
 // clientIP returns the address to digest: nil (0.0.0.0) unless
-// include_ip; IPv6 masked to the configured prefix. ok is false when
-// include_ip is set and RemoteAddr holds no IP address: such a request
-// neither reads nor gets a ticket.
+// include_ip; IPv6 masked to the configured prefix. The client is
+// who.RequestOrigin's: behind a trusted proxy the address it forwarded,
+// else RemoteAddr's. ok is false when include_ip is set and the client
+// address is unknown: such a request neither reads nor gets a ticket.
 func (p *Plugin) clientIP(r *http.Request) (ip net.IP, ok bool) {
 	if !p.includeIP {
 		return nil, true
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if i := strings.IndexByte(host, '%'); i >= 0 {
-		host = host[:i] // zone
-	}
-	ip = net.ParseIP(host)
-	if ip == nil {
+	a := who.RequestOrigin(r).Client
+	if !a.IsValid() {
 		return nil, false
 	}
+	ip = net.IP(a.AsSlice())
 	if v4 := ip.To4(); v4 != nil {
 		return v4, true
 	}
@@ -413,21 +412,21 @@ type identified struct {
 	// lines are the Cookie lines Identify read (copied, so that a line
 	// replaced in place is seen), the first len(lines) of n; more holds
 	// them all when there are more.
-	lines      [2]string
-	n          int
-	more       []string
-	remoteAddr string // r.RemoteAddr, for include_ip
-	f          *found // a cache entry's (never modified), or the request's own
+	lines  [2]string
+	n      int
+	more   []string
+	client netip.Addr // who.RequestOrigin(r).Client, for include_ip
+	f      *found     // a cache entry's (never modified), or the request's own
 	// tokens backs the identity's tokens slice (capped to its length, so
 	// an append copies): the request's own, as the identity.
 	tokens [4]string
 }
 
 // sameRequest reports whether r still carries the cookies and (with
-// include_ip) the address Identify read. Comparing the unchanged strings
-// costs a pointer comparison each.
+// include_ip) the client address Identify read. Comparing the unchanged
+// strings costs a pointer comparison each.
 func (k *identified) sameRequest(p *Plugin, r *http.Request) bool {
-	if p.includeIP && r.RemoteAddr != k.remoteAddr {
+	if p.includeIP && who.RequestOrigin(r).Client != k.client {
 		return false
 	}
 	lines := r.Header["Cookie"]
@@ -444,7 +443,10 @@ func (k *identified) sameRequest(p *Plugin, r *http.Request) bool {
 // from the cache, else f.
 func (p *Plugin) keep(r *http.Request, e *cacheEntry, f *found) *identified {
 	lines := r.Header["Cookie"]
-	k := &identified{n: len(lines), remoteAddr: r.RemoteAddr}
+	k := &identified{n: len(lines)}
+	if p.includeIP {
+		k.client = who.RequestOrigin(r).Client
+	}
 	if e != nil {
 		k.f = &e.f
 	} else {
@@ -776,7 +778,7 @@ func (p *Plugin) headers(r *http.Request, value string, maxAge int64, hasMaxAge 
 			b.WriteString("; Expires=")
 			b.WriteString(now.Add(time.Duration(maxAge) * time.Second).UTC().Format(http.TimeFormat))
 		}
-		if p.secure {
+		if p.secure.For(r) {
 			b.WriteString("; secure")
 		}
 		if p.httpOnly {
@@ -812,13 +814,11 @@ func (p *Plugin) headers(r *http.Request, value string, maxAge int64, hasMaxAge 
 	return http.Header{"Set-Cookie": out}
 }
 
-// requestHost is the request's host without the port (and without the
+// requestHost is the request's host (who.RequestOrigin's: behind a
+// trusted proxy the forwarded one) without the port (and without the
 // brackets of an IPv6 literal).
 func requestHost(r *http.Request) string {
-	h := r.Host
-	if h == "" {
-		h = r.URL.Host
-	}
+	h := who.RequestOrigin(r).Host
 	if host, _, err := net.SplitHostPort(h); err == nil {
 		return host
 	}

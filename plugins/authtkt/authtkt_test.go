@@ -185,7 +185,7 @@ func TestSetCookieBytes(t *testing.T) {
 			// repoze.who's bytes for alice with the token
 			// gowho.max_age=3600, which carries the lifetime to reissues.
 			name:   "repoze secure include_ip max_age",
-			o:      Options{CookieName: "tkt", Secure: true, IncludeIP: true, SameSite: SameSiteOff},
+			o:      Options{CookieName: "tkt", Secure: who.SecureAlways, IncludeIP: true, SameSite: SameSiteOff},
 			remote: "10.0.0.7:5555",
 			id:     who.Identity{who.KeyUserID: "alice", who.KeyMaxAge: "3600"},
 			want: []string{
@@ -264,7 +264,7 @@ func TestSetCookieBytes(t *testing.T) {
 		},
 		{
 			name: "domains, path, strict, map userdata",
-			o:    Options{Domains: []string{"", "example.com"}, Path: "/app", SameSite: "strict", Secure: true, DigestAlgo: "SHA256"},
+			o:    Options{Domains: []string{"", "example.com"}, Path: "/app", SameSite: "strict", Secure: who.SecureAlways, DigestAlgo: "SHA256"},
 			id:   who.Identity{who.KeyUserID: "alice", who.KeyUserData: map[string]any{"lang": "fr", "a": 1}},
 			want: []string{
 				`auth_tkt="` + mustCookie(Ticket{UserID: "alice", UserData: "a=1&lang=fr", Time: t1700}, "sha256") + `"; Path=/app; secure; HttpOnly; SameSite=Strict`,

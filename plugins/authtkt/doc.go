@@ -70,9 +70,9 @@
 //
 // # Client address
 //
-// include_ip binds a ticket to the client address (http.Request.RemoteAddr:
-// behind a proxy, put a middleware in front that sets it from a trusted
-// header). An IPv4 client, or an IPv4-mapped IPv6 one, is digested as its
+// include_ip binds a ticket to the client address, who.RequestOrigin's:
+// RemoteAddr, or behind a proxy listed in [general] trusted_proxies the
+// address it forwarded (Forwarded for=, X-Forwarded-For). An IPv4 client, or an IPv4-mapped IPv6 one, is digested as its
 // four bytes, as both originals do. An IPv6 client, which repoze.who
 // refused with an exception and mod_auth_tkt cannot check, is digested as
 // its 16 bytes masked to ipv6_prefix bits (default 64): such tickets are
@@ -82,7 +82,10 @@
 //
 // # Cookies
 //
-// By default one host-only cookie is set, HttpOnly and SameSite=Lax.
+// By default one host-only cookie is set, HttpOnly and SameSite=Lax, and
+// Secure when the request is https as the client saw it (secure = "auto":
+// over TLS, or by a trusted proxy's Forwarded proto= or
+// X-Forwarded-Proto); secure = true or false forces it.
 // domains lists Domain attributes instead; repoze_domains = true sends
 // repoze.who's three cookies (host-only, Domain=host, Domain=.host; only
 // the first for an IPv6 literal host). forget sends "INVALID" with
