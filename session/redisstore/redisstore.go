@@ -252,6 +252,9 @@ func retryable(ctx context.Context, err error) bool {
 	if err == nil || errors.Is(err, redis.Nil) || ctx.Err() != nil {
 		return false
 	}
+	if errors.Is(err, ErrNotReplicated) { // the write arrived: waiting again only doubles the wait
+		return false
+	}
 	var re redis.Error
 	if errors.As(err, &re) { // a reply from Redis
 		return false

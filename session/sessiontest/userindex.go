@@ -17,6 +17,11 @@ import (
 // "repoze.who.tkt".
 const KeyName = "repoze.who.tkt"
 
+// uniq returns name with a random suffix, so that subtests running in
+// parallel on one backend (one Redis for every store newStore makes) do not
+// see each other's users.
+func uniq(name string) string { return name + "-" + session.NewID()[:8] }
+
 // RunUserIndex runs the "log out everywhere" suite on stores made by
 // newStore, which must implement session.UserIndexStore: DestroyUser ends
 // every session of one user and no other, counts them, leaves anonymous
@@ -27,13 +32,14 @@ func RunUserIndex(t *testing.T, newStore func(t *testing.T) session.Store) {
 		t.Parallel()
 		m, srv := userApp(t, newStore(t))
 		ctx := context.Background()
+		uAlice, uBob := uniq("alice"), uniq("bob")
 		var alice []string
 		for range 3 { // three browsers
-			alice = append(alice, login(t, srv, "", "alice", false))
+			alice = append(alice, login(t, srv, "", uAlice, false))
 		}
-		bob := login(t, srv, "", "bob", false)
+		bob := login(t, srv, "", uBob, false)
 		_, anon := get(t, srv, "/set?v=anon", "")
-		n, err := m.DestroyUser(ctx, "alice")
+		n, err := m.DestroyUser(ctx, uAlice)
 		if err != nil || n != 3 {
 			t.Fatalf("DestroyUser(alice) = %d, %v; want 3, nil", n, err)
 		}
@@ -42,13 +48,13 @@ func RunUserIndex(t *testing.T, newStore func(t *testing.T) session.Store) {
 				t.Errorf("alice's session %d after DestroyUser: %q", i, body)
 			}
 		}
-		if body, _ := get(t, srv, "/who", bob); body != "bob" {
+		if body, _ := get(t, srv, "/who", bob); body != uBob {
 			t.Errorf("bob's session after DestroyUser(alice): %q; want bob", body)
 		}
 		if body, _ := get(t, srv, "/get", anon.Value); body != "anon" {
 			t.Errorf("anonymous session after DestroyUser(alice): %q", body)
 		}
-		if n, err := m.DestroyUser(ctx, "alice"); err != nil || n != 0 {
+		if n, err := m.DestroyUser(ctx, uAlice); err != nil || n != 0 {
 			t.Errorf("DestroyUser(alice) again = %d, %v; want 0, nil", n, err)
 		}
 		if n, err := m.DestroyUser(ctx, "nobody"); err != nil || n != 0 {
@@ -63,15 +69,16 @@ func RunUserIndex(t *testing.T, newStore func(t *testing.T) session.Store) {
 			t.Parallel()
 			m, srv := userApp(t, newStore(t))
 			ctx := context.Background()
-			c := login(t, srv, "", "alice", false)
-			c = login(t, srv, c, "bob", renew) // the same browser, now bob
-			if n, err := m.DestroyUser(ctx, "alice"); err != nil || n != 0 {
+			alice, bob := uniq("alice"), uniq("bob")
+			c := login(t, srv, "", alice, false)
+			c = login(t, srv, c, bob, renew) // the same browser, now bob
+			if n, err := m.DestroyUser(ctx, alice); err != nil || n != 0 {
 				t.Fatalf("DestroyUser(alice) after the switch = %d, %v; want 0, nil", n, err)
 			}
-			if body, _ := get(t, srv, "/who", c); body != "bob" {
-				t.Fatalf("bob's session after DestroyUser(alice): %q; want bob", body)
+			if body, _ := get(t, srv, "/who", c); body != bob {
+				t.Fatalf("bob's session after DestroyUser(alice): %q; want %s", body, bob)
 			}
-			if n, err := m.DestroyUser(ctx, "bob"); err != nil || n != 1 {
+			if n, err := m.DestroyUser(ctx, bob); err != nil || n != 1 {
 				t.Fatalf("DestroyUser(bob) = %d, %v; want 1, nil", n, err)
 			}
 			if body, _ := get(t, srv, "/who", c); body != "" {
@@ -86,14 +93,15 @@ func RunUserIndex(t *testing.T, newStore func(t *testing.T) session.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		carol := uniq("carol")
 		h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := session.From(r).Set(who.KeyUserID, "carol"); err != nil {
+			if err := session.From(r).Set(who.KeyUserID, carol); err != nil {
 				t.Error(err)
 			}
 		}))
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
-		if n, err := m.DestroyUser(context.Background(), "carol"); err != nil || n != 1 {
+		if n, err := m.DestroyUser(context.Background(), carol); err != nil || n != 1 {
 			t.Fatalf("DestroyUser(carol) = %d, %v; want 1, nil", n, err)
 		}
 	})
@@ -101,11 +109,11 @@ func RunUserIndex(t *testing.T, newStore func(t *testing.T) session.Store) {
 		t.Parallel()
 		st := newStore(t).(session.UserIndexStore)
 		ctx := context.Background()
-		id := session.NewID()
-		if _, err := st.SaveInfo(ctx, id, []byte("r"), time.Time{}, session.SaveInfo{Authenticated: true, UserID: "dave"}); err != nil {
+		id, dave := session.NewID(), uniq("dave")
+		if _, err := st.SaveInfo(ctx, id, []byte("r"), time.Time{}, session.SaveInfo{Authenticated: true, UserID: dave}); err != nil {
 			t.Fatal(err)
 		}
-		ids, err := st.UserSessions(ctx, "dave")
+		ids, err := st.UserSessions(ctx, dave)
 		if err != nil || len(ids) != 1 || ids[0] != id {
 			t.Fatalf("UserSessions(dave) = %q, %v; want [%s]", ids, err, id)
 		}
@@ -114,12 +122,13 @@ func RunUserIndex(t *testing.T, newStore func(t *testing.T) session.Store) {
 		t.Parallel()
 		st := newStore(t).(session.UserIndexStore)
 		ctx := context.Background()
+		erin := uniq("erin")
 		if _, err := st.SaveInfo(ctx, session.NewID(), []byte("r"), time.Now().Add(300*time.Millisecond),
-			session.SaveInfo{Authenticated: true, UserID: "erin"}); err != nil {
+			session.SaveInfo{Authenticated: true, UserID: erin}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(400 * time.Millisecond)
-		if ids, err := st.UserSessions(ctx, "erin"); err != nil || len(ids) != 0 {
+		if ids, err := st.UserSessions(ctx, erin); err != nil || len(ids) != 0 {
 			t.Fatalf("UserSessions(erin) after expiry = %q, %v; want none", ids, err)
 		}
 	})
