@@ -135,7 +135,7 @@ func TestCancelledNotAFailure(t *testing.T) {
 func TestUserIndex(t *testing.T) {
 	srv := testserver.Redis(t)
 	sessiontest.RunUserIndex(t, func(t *testing.T) session.Store {
-		st, err := redisstore.New(redisstore.Options{URL: "redis://" + srv.Addr + "/0", })
+		st, err := redisstore.New(redisstore.Options{URL: "redis://" + srv.Addr + "/0"})
 		if err != nil {
 			t.Fatal(err)
 		}
