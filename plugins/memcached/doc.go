@@ -29,6 +29,18 @@
 //	[authenticators]
 //	plugins = ["cached_ldap", "ldap;unused"]
 //
+// With memcached_urls = [] (explicitly empty) and near_cache_ttl, it is
+// an in-process cache only, with no network: verified credentials (an
+// HMAC of login and password, under secret or a random per-process one)
+// are kept near_cache_ttl, so HTTP Basic against a bcrypt htpasswd costs
+// one bcrypt per login and password instead of one per request:
+//
+//	[plugin.cached_htpasswd]
+//	use = "memcached"
+//	authenticator_name = "htpasswd"
+//	memcached_urls = []
+//	near_cache_ttl = "5m"
+//
 // From Go:
 //
 //	c, err := memcached.New(memcached.Options{
