@@ -97,11 +97,13 @@ func (p *Plugin) csrfToken(w http.ResponseWriter, r *http.Request) string {
 	b := make([]byte, 32)
 	rand.Read(b)
 	v := base64.RawURLEncoding.EncodeToString(b)
-	// A request that came over TLS gets a Secure cookie whatever the
-	// secure option says, so that a plain-HTTP answer (a network attacker)
-	// cannot overwrite it; behind a TLS-terminating proxy set secure.
+	// secure = "auto" (the default) gives a Secure cookie whenever the
+	// client's request is https (who.RequestOrigin: behind a trusted
+	// TLS proxy too), so that a plain-HTTP answer (a network attacker)
+	// cannot overwrite it; a request that came over TLS to gowho gets one
+	// even with secure = false.
 	http.SetCookie(w, &http.Cookie{Name: p.o.CSRFCookieName, Value: v, Path: "/", HttpOnly: true,
-		Secure: p.o.Secure || r.TLS != nil, SameSite: http.SameSiteLaxMode})
+		Secure: p.o.Secure.For(r) || r.TLS != nil, SameSite: http.SameSiteLaxMode})
 	return p.mac(v)
 }
 

@@ -31,7 +31,8 @@
 // Credentials are read only from a POST body (never a query string), and
 // a POST must carry the CSRF token: an HMAC-SHA256, keyed by csrf_secret,
 // of a random per-browser cookie (csrf_cookie_name, HttpOnly,
-// SameSite=Lax, Secure over TLS or with secure) that the form page sets.
+// SameSite=Lax, Secure when the request is https as the client saw it or
+// with secure = true) that the form page sets.
 // Another site can neither read the cookie nor compute the token. When the
 // plugin does not serve the form (serve_form = false), a POST the browser
 // marks same-origin is accepted without the token; an application

@@ -92,10 +92,12 @@ type Options struct {
 	// random key per process, so forms shown before a restart must be
 	// submitted again).
 	CSRFSecret string `toml:"csrf_secret"`
-	// Secure marks the CSRF cookie Secure (key "secure", default false;
-	// a request that came over TLS always gets a Secure one, so set it
-	// only behind a TLS-terminating proxy).
-	Secure bool `toml:"secure"`
+	// Secure decides the CSRF cookie's Secure attribute (key "secure",
+	// default "auto": Secure whenever the request is https as the client
+	// saw it, who.RequestOrigin, so behind a proxy listed in [general]
+	// trusted_proxies too; true forces it). A request that came over TLS
+	// to gowho itself gets a Secure one even with false.
+	Secure who.Secure `toml:"secure"`
 	// HTMLOnly makes the plugin challenge only requests whose Accept
 	// header lists text/html (browsers), leaving the others (API clients,
 	// curl) to the next challenger, such as basicauth (key "html_only",

@@ -445,25 +445,36 @@ func (l lockedWriter) Write(b []byte) (int, error) {
 }
 
 // TestCSRFCookieSecure: the CSRF cookie CSRFField sets is HttpOnly and
-// SameSite=Lax, and Secure when the option says so or the request came
-// over TLS (before, a TLS request got a cookie a plain-HTTP answer from a
-// network attacker could overwrite, unless secure was set).
+// SameSite=Lax, and Secure when the option says so, the request came over
+// TLS (before, a TLS request got a cookie a plain-HTTP answer from a
+// network attacker could overwrite, unless secure was set), or, with
+// secure = "auto", a trusted proxy says the client used https (before,
+// only secure = true gave that).
 func TestCSRFCookieSecure(t *testing.T) {
 	t.Parallel()
 	tkt, err := authtkt.New(authtkt.Options{Secret: testSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
+	tp, err := who.ParseTrustedProxies([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		name       string
-		secure     bool
+		secure     who.Secure
 		url        string
+		remote     string // with X-Forwarded-Proto: https, resolved with tp
 		wantSecure bool
 	}{
-		{"plain HTTP", false, "http://site.example/login", false},
-		{"TLS", false, "https://site.example/login", true},
-		{"plain HTTP, secure option (TLS proxy)", true, "http://site.example/login", true},
-		{"TLS, secure option", true, "https://site.example/login", true},
+		{"plain HTTP", who.SecureAuto, "http://site.example/login", "", false},
+		{"TLS", who.SecureAuto, "https://site.example/login", "", true},
+		{"plain HTTP, secure option", who.SecureAlways, "http://site.example/login", "", true},
+		{"TLS, secure option", who.SecureAlways, "https://site.example/login", "", true},
+		{"TLS, secure = false: still Secure", who.SecureNever, "https://site.example/login", "", true},
+		{"trusted TLS proxy, auto", who.SecureAuto, "http://site.example/login", "127.0.0.1:4000", true},
+		{"trusted TLS proxy, secure = false", who.SecureNever, "http://site.example/login", "127.0.0.1:4000", false},
+		{"untrusted peer claiming https, auto", who.SecureAuto, "http://site.example/login", "192.0.2.9:4000", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := New(Options{LoginFormURL: "/login", Rememberer: tkt, CSRFSecret: "k", Secure: tt.secure})
@@ -471,7 +482,13 @@ func TestCSRFCookieSecure(t *testing.T) {
 				t.Fatal(err)
 			}
 			rec := httptest.NewRecorder()
-			p.CSRFField(rec, httptest.NewRequest("GET", tt.url, nil))
+			r := httptest.NewRequest("GET", tt.url, nil)
+			if tt.remote != "" {
+				r.RemoteAddr = tt.remote
+				r.Header.Set("X-Forwarded-Proto", "https")
+				r = r.WithContext(who.WithOrigin(r.Context(), tp.Resolve(r)))
+			}
+			p.CSRFField(rec, r)
 			cookies := rec.Result().Cookies()
 			if len(cookies) != 1 {
 				t.Fatalf("Set-Cookie %q, want one CSRF cookie", rec.Header().Values("Set-Cookie"))
