@@ -3,6 +3,7 @@ package memcached_test
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gowho/gowho/plugins/memcached"
 	"github.com/gowho/gowho/who"
@@ -28,4 +29,25 @@ func ExampleNew() {
 	// Output:
 	// true
 	// <nil> [{authenticator_name ldap}]
+}
+
+// memcached_urls = [] with near_cache_ttl caches verified credentials in
+// this process only: no memcached, and no secret needed (one is drawn per
+// process). Empty servers without near_cache_ttl would cache nothing.
+func ExampleCache_Local() {
+	_, err := memcached.New(memcached.Options{
+		MemcachedURLs:     who.Words{},
+		AuthenticatorName: "htpasswd",
+	})
+	fmt.Println(errors.Is(err, memcached.ErrNoNearCache))
+
+	c, err := memcached.New(memcached.Options{
+		MemcachedURLs:     who.Words{},
+		AuthenticatorName: "htpasswd",
+		NearCacheTTL:      who.Duration(5 * time.Minute),
+	})
+	fmt.Println(err, c.Local())
+	// Output:
+	// true
+	// <nil> true
 }
