@@ -8,7 +8,8 @@
 // authenticator of the identities it made at its callback (list it under
 // [authenticators] too) and a rememberer that delegates to
 // rememberer_name (an auth_tkt or sessionid plugin), which keeps the login
-// from then on:
+// from then on; with session_name, listed under [mdproviders], it gives
+// the login's claims to every later request (AddMetadata):
 //
 //	[plugin.corp]
 //	use = "oidc"

@@ -239,7 +239,7 @@ func (p *Plugin) serveCallback(w http.ResponseWriter, r *http.Request) {
 		p.page(w, r, http.StatusForbidden, "Login refused", MsgNotAllowed, "")
 		return
 	}
-	p.keepTokens(w, r, tok, raw, idt.Subject, claimString(claims["sid"]))
+	p.keepTokens(w, r, tok, raw, idt.Subject, claimString(claims["sid"]), id)
 	redirect(w, origin.SafeRedirect(r, f.CameFrom, p.o.AllowedHosts, p.o.PostLoginURL), headers)
 }
 

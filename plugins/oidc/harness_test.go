@@ -44,6 +44,13 @@ type site struct {
 // siteOptions choose how the site remembers the login.
 type siteOptions struct {
 	session bool // sessionid over a memstore session (else auth_tkt)
+	// tokens: with auth_tkt, a memstore session for the plugins' record
+	// (session_name) all the same.
+	tokens bool
+	// persist is sessionid's alsopersist (nil: email, name and groups).
+	persist *[]string
+	// md lists the oidc plugins under [mdproviders].
+	md bool
 }
 
 // app answers /protected... (401 when anonymous) with the user and the
@@ -92,15 +99,20 @@ func newSite(t *testing.T, so siteOptions, opts ...Options) *site {
 	var rem who.Rememberer
 	var ident, auth []who.Entry
 	var sm *session.Manager
-	if so.session {
+	if so.session || so.tokens {
 		s.store = memstore.New(memstore.Options{})
 		var err error
 		sm, err = session.New(session.Options{Store: s.store, Logger: logger, Now: s.clock.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
-		persist := []string{"email", "name", "groups"}
-		sid, err := sessionid.New(sessionid.Options{Manager: sm, AlsoPersist: &persist, Logger: logger})
+	}
+	if so.session {
+		persist := &[]string{"email", "name", "groups"}
+		if so.persist != nil {
+			persist = so.persist
+		}
+		sid, err := sessionid.New(sessionid.Options{Manager: sm, AlsoPersist: persist, Logger: logger})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,11 +128,11 @@ func newSite(t *testing.T, so siteOptions, opts ...Options) *site {
 		ident = append(ident, who.Entry{Name: "auth_tkt", Plugin: tkt})
 		auth = append(auth, who.Entry{Name: "auth_tkt", Plugin: tkt})
 	}
-	var chall []who.Entry
+	var chall, md []who.Entry
 	all := map[string]any{}
 	for i, o := range opts {
 		o.Rememberer = rem
-		if so.session {
+		if sm != nil {
 			o.SessionManager = sm
 		}
 		if o.Logger == nil {
@@ -142,6 +154,9 @@ func newSite(t *testing.T, so siteOptions, opts ...Options) *site {
 		ident = append([]who.Entry{e}, ident...)
 		auth = append(auth, e)
 		chall = append(chall, e)
+		if so.md {
+			md = append(md, e)
+		}
 	}
 	for _, p := range s.plugins {
 		if err := p.Resolve(all); err != nil {
@@ -151,7 +166,7 @@ func newSite(t *testing.T, so siteOptions, opts ...Options) *site {
 			t.Fatal(err)
 		}
 	}
-	m, err := who.New(who.Config{Identifiers: ident, Authenticators: auth, Challengers: chall, Logger: slog.New(slog.DiscardHandler)})
+	m, err := who.New(who.Config{Identifiers: ident, Authenticators: auth, Challengers: chall, MetadataProviders: md, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

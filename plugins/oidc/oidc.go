@@ -83,14 +83,15 @@ type discovered struct {
 }
 
 var (
-	_ who.Identifier    = (*Plugin)(nil)
-	_ who.Rememberer    = (*Plugin)(nil)
-	_ who.Challenger    = (*Plugin)(nil)
-	_ who.Authenticator = (*Plugin)(nil)
-	_ who.Resolver      = (*Plugin)(nil)
-	_ who.Validator     = (*Plugin)(nil)
-	_ who.SecretKeyer   = (*Plugin)(nil)
-	_ who.Checker       = (*Plugin)(nil)
+	_ who.Identifier       = (*Plugin)(nil)
+	_ who.Rememberer       = (*Plugin)(nil)
+	_ who.Challenger       = (*Plugin)(nil)
+	_ who.Authenticator    = (*Plugin)(nil)
+	_ who.Resolver         = (*Plugin)(nil)
+	_ who.Validator        = (*Plugin)(nil)
+	_ who.SecretKeyer      = (*Plugin)(nil)
+	_ who.Checker          = (*Plugin)(nil)
+	_ who.MetadataProvider = (*Plugin)(nil)
 )
 
 // New checks o and returns the plugin. It does not contact the provider:

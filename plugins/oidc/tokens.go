@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/gowho/gowho/internal/codec"
 	"github.com/gowho/gowho/session"
+	"github.com/gowho/gowho/who"
 )
 
 // ErrNoTokens is returned (wrapped) by TokenSource when the request's
@@ -31,7 +34,9 @@ const (
 	recExpiry       = "expiry" // Unix seconds; 0: unknown
 	recSub          = "sub"
 	recSID          = "sid"
-	recLogin        = "login" // Unix nanoseconds
+	recLogin        = "login"  // Unix nanoseconds
+	recUserID       = "userid" // the userid the login gave
+	recClaims       = "claims" // the claims of `claims` it copied, a map
 )
 
 // sessionKey is the session key of this plugin's record.
@@ -44,7 +49,7 @@ func (p *Plugin) hintCookie() string { return p.o.CookiePrefix + "idt" }
 // keepTokens keeps what the login gave: in the session (ID, access and
 // refresh tokens, sub, sid), indexed for back-channel logout; without one,
 // the ID token in a cookie sent only to logout_path.
-func (p *Plugin) keepTokens(w http.ResponseWriter, r *http.Request, tok *oauth2.Token, rawID, sub, sid string) {
+func (p *Plugin) keepTokens(w http.ResponseWriter, r *http.Request, tok *oauth2.Token, rawID, sub, sid string, id who.Identity) {
 	if p.sm == nil {
 		if len(rawID) <= maxHintCookie {
 			http.SetCookie(w, &http.Cookie{Name: p.hintCookie(), Value: rawID, Path: p.o.LogoutPath, HttpOnly: true, Secure: p.o.Secure, SameSite: http.SameSiteLaxMode})
@@ -63,6 +68,16 @@ func (p *Plugin) keepTokens(w http.ResponseWriter, r *http.Request, tok *oauth2.
 	rec := map[string]any{
 		recIDToken: rawID, recAccessToken: tok.AccessToken, recRefreshToken: tok.RefreshToken,
 		recTokenType: tok.TokenType, recExpiry: exp, recSub: sub, recSID: sid, recLogin: p.now().UnixNano(),
+		recUserID: id.Str(KeyUserID),
+	}
+	claims := map[string]any{}
+	for _, name := range p.claims {
+		if v, ok := id[name]; ok {
+			claims[name] = v
+		}
+	}
+	if len(claims) > 0 {
+		rec[recClaims] = claims
 	}
 	if err := s.Set(p.sessionKey(), rec); err != nil {
 		p.log.Error("oidc: keeping the tokens in the session", "provider", p.name, "err", err)
@@ -110,6 +125,32 @@ func (p *Plugin) dropTokens(w http.ResponseWriter, r *http.Request) string {
 	}
 	hint, _ := rec[recIDToken].(string)
 	return hint
+}
+
+// AddMetadata (who.MetadataProvider) gives every later request of a
+// login through this plugin the claims its callback copied (those of
+// `claims`), from the plugin's session record, whichever rememberer keeps
+// the login: an auth_tkt ticket keeps only the userid, a sessionid only
+// its alsopersist keys. It needs session_name and the plugin listed under
+// [mdproviders]; it adds nothing when the record is another user's (a
+// later login through another plugin) and keeps the keys id already
+// holds.
+func (p *Plugin) AddMetadata(r *http.Request, id who.Identity) error {
+	_, rec := p.record(r)
+	if rec == nil {
+		return nil
+	}
+	uid := id.Str(who.KeyUserID)
+	if uid == "" || str(rec[recUserID]) != uid {
+		return nil
+	}
+	claims, _ := rec[recClaims].(map[string]any)
+	for k, v := range claims {
+		if _, has := id[k]; !has && slices.Contains(p.claims, k) {
+			id[k] = codec.Clone(v)
+		}
+	}
+	return nil
 }
 
 // IDToken returns the raw ID token of the request's login through this
