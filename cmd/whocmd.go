@@ -30,6 +30,7 @@
 //	who serve -config FILE [-addr 127.0.0.1:8080] [-debug] [-read-header-timeout 10s] [-read-timeout 30s]
 //	          [-write-timeout 60s] [-idle-timeout 120s] [-max-header-bytes 65536] [-shutdown-timeout 30s]
 //	          (or: who serve [flags] FILE)
+//	who gateway -config FILE [-addr 127.0.0.1:8080] [the flags of serve]   (or: who gateway [flags] FILE)
 //	who check [-strict] -config FILE   (or: who check [-strict] FILE)
 //	who convert [-o FILE] -config who.ini   (or: who convert [-o FILE] who.ini)
 //	who explain -config FILE [-H 'Name: value']... [-status 401] METHOD URL   (or: who explain FILE METHOD URL)
@@ -66,6 +67,7 @@ type command struct {
 
 var commands = map[string]command{
 	"serve":   {runServe, "run the demo app behind the chain of a who.toml"},
+	"gateway": {runGateway, "serve a who.toml's chain as forward-auth endpoint or reverse proxy ([gateway])"},
 	"check":   {runCheck, "validate a who.toml and print the resolved chain"},
 	"convert": {runConvert, "print a who.toml equivalent to a repoze.who who.ini"},
 	"explain": {runExplain, "run one request through the chain and print what each plugin decided"},
