@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/gowho/gowho/who"
 )
 
 // Defaults of Options.
@@ -33,8 +35,10 @@ type Options struct {
 	// CookieDomain is the cookie's Domain (key cookie_domain, default none:
 	// the host only).
 	CookieDomain string
-	// Secure sets the cookie's Secure flag (key secure). nil (the default)
-	// sets it on requests that came over TLS.
+	// Secure sets the cookie's Secure flag (key secure). nil (the default,
+	// secure = "auto") sets it whenever the request is https as the client
+	// saw it (who.RequestOrigin: over TLS, or by a proxy listed in
+	// [general] trusted_proxies).
 	Secure *bool
 	// HTTPOnly sets the cookie's HttpOnly flag (key http_only). nil (the
 	// default) means on.
@@ -322,7 +326,7 @@ func (m *Manager) cookie(r *http.Request, v string, expires time.Time, maxAge in
 		Value:    v,
 		Path:     m.o.CookiePath,
 		Domain:   m.o.CookieDomain,
-		Secure:   r.TLS != nil,
+		Secure:   who.RequestOrigin(r).Scheme == "https",
 		HttpOnly: true,
 		SameSite: m.o.SameSite,
 		MaxAge:   maxAge,

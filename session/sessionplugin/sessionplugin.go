@@ -101,8 +101,10 @@ type Options struct {
 	CookiePath string `toml:"cookie_path"`
 	// CookieDomain (key cookie_domain, default none: the host only).
 	CookieDomain string `toml:"cookie_domain"`
-	// Secure (key secure, default: on for requests that came over TLS).
-	Secure *bool `toml:"secure"`
+	// Secure (key secure, default "auto": Secure whenever the request is
+	// https as the client saw it, who.RequestOrigin, so behind a proxy
+	// listed in [general] trusted_proxies too; true or false force it).
+	Secure who.Secure `toml:"secure"`
 	// HTTPOnly (key http_only, default true).
 	HTTPOnly *bool `toml:"http_only"`
 	// SameSite (key same_site, default "lax"): "lax", "strict" or "none".
@@ -292,12 +294,21 @@ func notNegative(key string, d who.Duration) error {
 	return nil
 }
 
+// secureFlag is session.Options.Secure for s: nil for "auto".
+func secureFlag(s who.Secure) *bool {
+	if s == who.SecureAuto {
+		return nil
+	}
+	b := s == who.SecureAlways
+	return &b
+}
+
 func managerOptions(o Options) (session.Options, error) {
 	so := session.Options{
 		CookieName:      o.CookieName,
 		CookiePath:      o.CookiePath,
 		CookieDomain:    o.CookieDomain,
-		Secure:          o.Secure,
+		Secure:          secureFlag(o.Secure),
 		HTTPOnly:        o.HTTPOnly,
 		IdleTimeout:     o.IdleTimeout.D(),
 		AbsoluteTimeout: o.AbsoluteTimeout.D(),
