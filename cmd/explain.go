@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/gowho/gowho/config"
+	"github.com/gowho/gowho/gateway"
 	"github.com/gowho/gowho/who"
 )
 
@@ -82,8 +83,14 @@ func runExplain(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  %s\n", maskHeaderLine(h))
 	}
 	req = req.WithContext(who.WithTrace(req.Context(), p.trace()))
+	gw, _ := chain.Section("gateway")
 	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.section("application")
+		if gc, ok := gw.(*gateway.Config); ok {
+			// The rule `who gateway` would apply to this request.
+			m := gc.Match(r.Method, r.URL.EscapedPath())
+			fmt.Fprintf(stdout, "  gateway: %s: %s\n", m, m.Verdict(who.ResultFrom(r.Context()), gc.GroupsKey))
+		}
 		fmt.Fprintf(stdout, "  answers %d\n", *status)
 		w.WriteHeader(*status)
 	})

@@ -93,3 +93,27 @@ func TestCheckGatewayFile(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, errb.String())
 	}
 }
+
+// `who explain` names the [gateway] rule a request matches and its
+// verdict for the winner.
+func TestExplainGatewayRule(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"GET", "/admin/x", "-H", "Authorization: Basic Ym9iOmJ1aWxkZXI="}, `gateway: rule 3 (path "/admin", groups ["admins"]): forbidden`},
+		{[]string{"GET", "/public/../admin"}, `gateway: rule 3 (path "/admin", groups ["admins"]): login needed`},
+		{[]string{"GET", "/public/a"}, `gateway: rule 1 (path "/public", public): allow`},
+		{[]string{"GET", "/other"}, `gateway: no rule: the default, a login is needed: login needed`},
+	}
+	for _, tt := range tests {
+		var out, errb bytes.Buffer
+		if code := Run(append([]string{"explain", "../examples/gateway.toml"}, tt.args...), nil, &out, &errb); code != 0 {
+			t.Fatalf("exit %d: %s", code, errb.String())
+		}
+		if !strings.Contains(out.String(), tt.want) {
+			t.Errorf("%q: output lacks %q:\n%s", tt.args, tt.want, out.String())
+		}
+	}
+}
