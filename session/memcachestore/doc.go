@@ -3,6 +3,11 @@
 // them. memcached may evict under memory pressure: a session evicted is a
 // logout, never a wrong user.
 //
+// It keeps no per-user index: memcached could evict an index entry without
+// a word and leave a session alive after "log out everywhere", so
+// Manager.DestroyUser returns an error wrapping session.ErrNotSupported.
+// Use the Redis, file or memory store for it.
+//
 // In who.toml:
 //
 //	[plugin.sessions]

@@ -2,7 +2,8 @@
 // restart, not shared between processes. Memory is bounded (entries and
 // bytes); expired records are dropped when read or when room is needed,
 // and anonymous sessions are evicted (least recently saved first) before
-// logged-in ones, in O(1).
+// logged-in ones, in O(1). It indexes sessions by userid, for
+// Manager.DestroyUser ("log out everywhere").
 //
 // In who.toml:
 //

@@ -66,6 +66,20 @@ func TestCluster(t *testing.T) {
 	}
 	t.Run("Conformance", func(t *testing.T) { sessiontest.Run(t, newStore) })
 	t.Run("UserIndex", func(t *testing.T) { sessiontest.RunUserIndex(t, newStore) })
+	t.Run("WaitReplicas", func(t *testing.T) {
+		// The cluster has no replicas: WAIT, sent to the key's master,
+		// answers 0 and the save fails.
+		st, err := redisstore.New(redisstore.Options{ClusterAddrs: cl.Addrs(), WaitReplicas: 1, ReadTimeout: 200 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		for range 3 { // keys on different masters
+			if _, err := st.Save(context.Background(), session.NewID(), []byte("r"), time.Now().Add(time.Hour)); !errors.Is(err, redisstore.ErrNotReplicated) {
+				t.Fatalf("Save = %v; want ErrNotReplicated", err)
+			}
+		}
+	})
 	t.Run("Spread", func(t *testing.T) {
 		st := newStore(t).(*redisstore.Store)
 		ctx := context.Background()

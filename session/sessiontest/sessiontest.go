@@ -1,7 +1,8 @@
 // Package sessiontest is the conformance suite every session.Store must
 // pass: save and load, expiry, delete, tampered and malformed tokens,
 // unknown ids never adopted, idle and absolute deadlines through the
-// manager, and concurrent requests on one session.
+// manager, and concurrent requests on one session. RunUserIndex is the
+// suite of a session.UserIndexStore (Manager.DestroyUser).
 //
 //	func TestConformance(t *testing.T) {
 //		sessiontest.Run(t, func(t *testing.T) session.Store { return memstore.New(memstore.Options{}) })
