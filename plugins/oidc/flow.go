@@ -109,14 +109,14 @@ func (p *Plugin) decodeFlow(state, v string, now time.Time) (flow, error) {
 
 // flowCookie is the flow cookie for state with value v, living maxAge
 // seconds (-1: deleted), sent only to the callback path.
-func (p *Plugin) flowCookie(state, v string, maxAge int) *http.Cookie {
+func (p *Plugin) flowCookie(r *http.Request, state, v string, maxAge int) *http.Cookie {
 	return &http.Cookie{
 		Name:     p.o.CookiePrefix + state,
 		Value:    v,
 		Path:     p.o.CallbackPath,
 		MaxAge:   maxAge,
 		HttpOnly: true,
-		Secure:   p.o.Secure,
+		Secure:   p.o.Secure.For(r),
 		// Lax: the provider's redirect back is a top-level GET, which
 		// carries the cookie; a cross-site POST or subrequest does not.
 		SameSite: http.SameSiteLaxMode,

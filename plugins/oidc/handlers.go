@@ -86,7 +86,7 @@ func (p *Plugin) startFlow(w http.ResponseWriter, r *http.Request, cameFrom stri
 		Redirect: p.redirectURL(r),
 		Expires:  p.now().Add(p.o.FlowTimeout.D()).Unix(),
 	}
-	http.SetCookie(w, p.flowCookie(state, p.encodeFlow(state, f), int(p.o.FlowTimeout.D()/time.Second)))
+	http.SetCookie(w, p.flowCookie(r, state, p.encodeFlow(state, f), int(p.o.FlowTimeout.D()/time.Second)))
 	dest := p.oauth2Config(d, f.Redirect).AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), gooidc.Nonce(nonce))
 	redirect(w, dest, nil)
 }
@@ -138,7 +138,7 @@ func (p *Plugin) serveCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The flow ends here whatever happens next: its cookie goes.
-	http.SetCookie(w, p.flowCookie(state, "", -1))
+	http.SetCookie(w, p.flowCookie(r, state, "", -1))
 	now := p.now()
 	f, err := p.decodeFlow(state, c.Value, now)
 	if err != nil {

@@ -98,9 +98,11 @@ type Options struct {
 	// the flow's state, so parallel logins in several tabs each keep
 	// their own (key "cookie_prefix", default "who_oidc_").
 	CookiePrefix string `toml:"cookie_prefix"`
-	// Secure marks the plugin's cookies Secure (key "secure", default
-	// false; true behind HTTPS).
-	Secure bool `toml:"secure"`
+	// Secure decides the Secure attribute of the plugin's cookies (key
+	// "secure", default "auto": Secure whenever the request is https as
+	// the client saw it, who.RequestOrigin, so behind a proxy listed in
+	// [general] trusted_proxies too; true or false force it).
+	Secure who.Secure `toml:"secure"`
 	// FlowTimeout is how long a login at the provider may take (key
 	// "flow_timeout", default "10m").
 	FlowTimeout who.Duration `toml:"flow_timeout"`

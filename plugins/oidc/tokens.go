@@ -52,7 +52,7 @@ func (p *Plugin) hintCookie() string { return p.o.CookiePrefix + "idt" }
 func (p *Plugin) keepTokens(w http.ResponseWriter, r *http.Request, tok *oauth2.Token, rawID, sub, sid string, id who.Identity) {
 	if p.sm == nil {
 		if len(rawID) <= maxHintCookie {
-			http.SetCookie(w, &http.Cookie{Name: p.hintCookie(), Value: rawID, Path: p.o.LogoutPath, HttpOnly: true, Secure: p.o.Secure, SameSite: http.SameSiteLaxMode})
+			http.SetCookie(w, &http.Cookie{Name: p.hintCookie(), Value: rawID, Path: p.o.LogoutPath, HttpOnly: true, Secure: p.o.Secure.For(r), SameSite: http.SameSiteLaxMode})
 		}
 		return
 	}
@@ -113,7 +113,7 @@ func (p *Plugin) dropTokens(w http.ResponseWriter, r *http.Request) string {
 		if err != nil {
 			return ""
 		}
-		http.SetCookie(w, &http.Cookie{Name: p.hintCookie(), Path: p.o.LogoutPath, MaxAge: -1, HttpOnly: true, Secure: p.o.Secure, SameSite: http.SameSiteLaxMode})
+		http.SetCookie(w, &http.Cookie{Name: p.hintCookie(), Path: p.o.LogoutPath, MaxAge: -1, HttpOnly: true, Secure: p.o.Secure.For(r), SameSite: http.SameSiteLaxMode})
 		return c.Value
 	}
 	s, rec := p.record(r)
