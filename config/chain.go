@@ -84,7 +84,7 @@ func (c *Chain) Handler(next http.Handler) http.Handler {
 	for i := len(c.outer) - 1; i >= 0; i-- {
 		h = c.outer[i].Wrap(h)
 	}
-	return h
+	return c.middleware.Observed(h) // outer middlewares' who.Report reaches Options.Observers
 }
 
 // Close closes every plugin that implements io.Closer, in reverse build

@@ -32,6 +32,11 @@ type Options struct {
 	// Sections are the extra top-level tables the file may have, by name
 	// (see SectionFunc); nil: those registered with RegisterSection.
 	Sections map[string]SectionFunc
+	// Observers watch the chain (who.Config.Observers): metrics
+	// (observe/metrics), tracing (observe/tracing), the audit log
+	// (observe/audit). Chain.Handler lets the outer middlewares (a
+	// session manager) report to them too. nil: none, at no cost.
+	Observers []who.Observer
 }
 
 // Load reads the who.toml at path and builds its chain. See Parse.
@@ -57,6 +62,7 @@ func Parse(filename string, data []byte, opts Options) (*Chain, error) {
 		log:          opts.Logger,
 		lookup:       opts.LookupEnv,
 		sections:     opts.Sections,
+		observers:    opts.Observers,
 		plugins:      map[string]*plugin{},
 		failed:       map[string]bool{},
 		kinds:        map[string]*plugin{},
@@ -117,6 +123,7 @@ type loader struct {
 	general       general
 	sections      map[string]SectionFunc // Options.Sections
 	sectionValues map[string]any         // what each extra section's SectionFunc built
+	observers     []who.Observer         // Options.Observers
 }
 
 // load runs the phases: parse and expand ${ENV}, check the top level,
@@ -144,6 +151,7 @@ func (l *loader) load(data []byte) *Chain {
 		// A negative interval logs every failure; who.Duration keeps the sign.
 		FailureLogInterval: l.general.FailureLogInterval.D(),
 		TrustedProxies:     l.general.proxies,
+		Observers:          l.observers,
 	}
 	cfg.Classifier = resolveGeneral(l, classifierKey, l.general.RequestClassifier)
 	if cfg.Classifier != nil {

@@ -191,6 +191,7 @@ type state struct {
 	authRan        bool      // rank ran an authenticator
 	authErr        bool      // and one of them failed
 	begun          time.Time // when the request entered the chain, with observers
+	calling        string    // the plugin being called, with observers (Report's default Plugin)
 }
 
 // keptValue is one SetRequestValue.
@@ -373,7 +374,7 @@ func (st *state) authenticateInto(dst *Result) *Result {
 		}
 		var t0 time.Time
 		if m.obs != nil {
-			t0 = time.Now()
+			t0, st.calling = time.Now(), e.Name
 		}
 		id, err := e.p.Identify(st.r)
 		if m.obs != nil {
@@ -427,7 +428,7 @@ func (st *state) rank(found []identified, debug, copyIdentity bool, dst *Result)
 		for _, f := range found {
 			var t0 time.Time
 			if m.obs != nil {
-				t0 = time.Now()
+				t0, st.calling = time.Now(), a.Name
 			}
 			uid, err := a.p.Authenticate(st.r, f.identity)
 			err = maskError(err, f.identity, m.secretKeys) // a plugin's message may quote the credential
@@ -488,7 +489,7 @@ func (st *state) addMetadata(res *Result) {
 		}
 		var t0 time.Time
 		if st.m.obs != nil {
-			t0 = time.Now()
+			t0, st.calling = time.Now(), p.Name
 		}
 		err := maskError(p.p.AddMetadata(st.r, res.Identity), res.Identity, st.m.secretKeys)
 		if st.m.obs != nil {

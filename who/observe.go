@@ -188,21 +188,37 @@ func observersFrom(ctx context.Context) *observers {
 // EventStoreError, or a kind of its own), to the observers of the chain
 // whose request ctx belongs to: a plugin passes r.Context(). A request
 // outside any chain, or a chain without observers, makes it a no-op, so a
-// plugin may call it unconditionally; it costs a context lookup. It fills
-// in e.Classification from the request when unset.
+// plugin may call it unconditionally; it costs a context lookup. Report
+// fills in e.Classification from the request, and e.Plugin, when unset,
+// with the name of the plugin the chain is calling (for a wrapper, the
+// name the chain lists: the outermost wrapper's).
 //
 // An outer middleware (a session manager) runs outside the chain's
 // context: its reports reach the observers when Middleware.Observed wraps
 // it, as config.Chain.Handler does.
 func Report(ctx context.Context, e Event) {
-	o := observersFrom(ctx)
-	if o == nil {
+	if ctx == nil {
 		return
 	}
-	if e.Classification == "" {
-		e.Classification = Classification(ctx)
+	if st := stateFrom(ctx); st != nil && st.m != nil {
+		if st.m.obs == nil {
+			return
+		}
+		if e.Classification == "" {
+			e.Classification = st.classification
+		}
+		if e.Plugin == "" {
+			e.Plugin = st.calling
+		}
+		if e.Request == nil {
+			e.Request = st.r
+		}
+		st.m.obs.observe(ctx, e)
+		return
 	}
-	o.observe(ctx, e)
+	if o, _ := ctx.Value(observersKey).(*observers); o != nil {
+		o.observe(ctx, e)
+	}
 }
 
 // Observing reports whether Report would reach an observer from ctx, for a

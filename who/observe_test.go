@@ -230,3 +230,31 @@ type nopObserver struct{}
 
 func (nopObserver) Start(ctx context.Context, _ *http.Request) context.Context { return ctx }
 func (nopObserver) Observe(context.Context, who.Event)                         {}
+
+// TestReportNamesThePluginCalled: a plugin's Report without a Plugin gets
+// the name the chain lists it under.
+func TestReportNamesThePluginCalled(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	banning := &reportingAuth{}
+	m := mustNew(t, who.Config{Identifiers: entries("basic", fixedID(who.Identity{who.KeyLogin: "eve"})),
+		Authenticators: entries("guard", banning), Observers: []who.Observer{rec},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	do(m, status(200, "ok"), get("/"))
+	if got := rec.got(); !strings.Contains(got, "\nban  guard  uid= login=eve reason=user status=0 ctx=started\n") {
+		t.Errorf("events:\n%s", got)
+	}
+	if rec.events[1].Request == nil {
+		t.Error("a report without a request gets the chain's")
+	}
+}
+
+type reportingAuth struct{}
+
+func (reportingAuth) Authenticate(r *http.Request, id who.Identity) (string, error) {
+	if !who.Observing(r.Context()) {
+		panic("Observing is false inside a chain with observers")
+	}
+	who.Report(r.Context(), who.Event{Kind: who.EventBan, Reason: "user", Login: id.Str(who.KeyLogin)})
+	return "", nil
+}

@@ -173,6 +173,10 @@ type Options struct {
 	MDProvider    who.MetadataProvider `toml:"-"`
 	// Logger receives memcached failures (warn); nil: slog.Default().
 	Logger *slog.Logger `toml:"-"`
+	// Name is the plugin's name in the configuration (the factory sets
+	// it), the Plugin of the cache events it reports to the chain's
+	// observers (who.Report); "": the name the chain lists.
+	Name string `toml:"-"`
 }
 
 // Stats counts what the wrapper did, for tests and monitoring.
@@ -570,18 +574,21 @@ func (c *Cache) lookup(r *http.Request, method string, id who.Identity, call bac
 	if c.near != nil {
 		if e, ok := c.near.get(key); ok {
 			c.nearHits.Add(1)
+			who.Report(r.Context(), who.Event{Kind: who.EventCache, Plugin: c.o.Name, Outcome: who.OutcomeHit})
 			return c.fromEntry(e), nil
 		}
 	}
 	e, found, missed := c.get(r.Context(), key)
 	if found {
 		c.hits.Add(1)
+		who.Report(r.Context(), who.Event{Kind: who.EventCache, Plugin: c.o.Name, Outcome: who.OutcomeHit})
 		if c.near != nil {
 			c.near.put(key, e, c.entryTTL(e))
 		}
 		return c.fromEntry(e), nil
 	}
 	c.misses.Add(1)
+	who.Report(r.Context(), who.Event{Kind: who.EventCache, Plugin: c.o.Name, Outcome: who.OutcomeMiss})
 	f, err := c.join(r, id, key, plugin, func(shared *http.Request, snapshot who.Identity) (result, error) {
 		return c.fill(shared, key, snapshot, method, missed, call)
 	})
@@ -859,6 +866,8 @@ func (c *Cache) get(ctx context.Context, key string) (e entry, found, missed boo
 	it, err := s.client.Load().Get(key)
 	if isServerError(err) {
 		c.failed(s, t, "get", err)
+		// The server's error names the server, never the key.
+		who.Report(ctx, who.Event{Kind: who.EventCache, Plugin: c.o.Name, Outcome: who.OutcomeError, Err: err})
 		return entry{}, false, false
 	}
 	t.Done(nil, false)

@@ -15,5 +15,6 @@ func factory(spec who.PluginSpec) (any, error) {
 		return nil, err
 	}
 	o.Logger = spec.Logger
+	o.Name = spec.Name
 	return New(o)
 }

@@ -501,11 +501,12 @@ func (t *Throttle) refundAll(subs []subject) {
 // anywhere near).
 func (t *Throttle) storeFailed(ctx context.Context, err error) {
 	t.storeErr.Add(1)
+	// Observers (metrics) count it when ctx is a request's (who.Report).
+	who.Report(ctx, who.Event{Kind: who.EventStoreError, Reason: "shared_store", Err: err})
 	if t.br.Record(err, false) {
 		t.log.Warn("throttle: shared store failed", "on_store_error", t.o.OnStoreError,
 			"backoff", t.o.Backoff.String(), "err", err)
 	}
-	_ = ctx
 }
 
 // ban bans s until now + ban and writes the audit line.
@@ -521,6 +522,7 @@ func (t *Throttle) ban(r *http.Request, s *subject, login string, now time.Time)
 		}
 	}
 	t.bans.Add(1)
+	who.Report(r.Context(), who.Event{Kind: who.EventBan, Reason: s.kind, Login: login})
 	// The attribute order is part of the format: kind and client come
 	// before userid, the one value a client chooses, so a filter matching
 	// client= cannot be fooled by a login that spells "client=...".
