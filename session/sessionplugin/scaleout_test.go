@@ -3,10 +3,12 @@ package sessionplugin_test
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gowho/gowho/config"
 	"github.com/gowho/gowho/session"
 	"github.com/gowho/gowho/session/redisstore"
 	"github.com/gowho/gowho/session/sessionplugin"
@@ -114,5 +116,32 @@ func TestDestroyUserCookieStore(t *testing.T) {
 	defer p.Close()
 	if _, err := p.DestroyUser(context.Background(), "alice"); !errors.Is(err, session.ErrNotSupported) {
 		t.Fatalf("DestroyUser on the cookie store = %v; want ErrNotSupported", err)
+	}
+}
+
+// TestDocsSentinelClusterExamples: the Sentinel and Cluster examples of
+// docs/sessions.md load as they are.
+func TestDocsSentinelClusterExamples(t *testing.T) {
+	t.Setenv("REDIS_PASSWORD", "pw")
+	t.Setenv("REDIS_SENTINEL_PASSWORD", "spw")
+	b, err := os.ReadFile("../../docs/sessions.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, block := range strings.Split(string(b), "```toml\n")[1:] {
+		block, _, _ = strings.Cut(block, "```")
+		if !strings.Contains(block, "sentinel_addrs") && !strings.Contains(block, "cluster_addrs") {
+			continue
+		}
+		found++
+		c, err := config.Parse("who.toml", []byte(block), config.Options{})
+		if err != nil {
+			t.Fatalf("docs/sessions.md example:\n%s\n%v", block, err)
+		}
+		_ = c.Close()
+	}
+	if found != 2 {
+		t.Fatalf("found %d Sentinel/Cluster examples in docs/sessions.md; want 2", found)
 	}
 }
