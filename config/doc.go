@@ -22,6 +22,7 @@
 //	remote_user_key     = ""         # header set to the userid for the handler (who.Config.RemoteUserKey)
 //	trusted_user_header = ""         # header a trusted proxy fills (who.Config.TrustedUserHeader)
 //	failure_log_interval = "10s"     # repeated plugin failures summarised per interval (who.Config.FailureLogInterval)
+//	trusted_proxies = []             # proxies whose Forwarded / X-Forwarded-* are believed (who.Config.TrustedProxies)
 //
 //	[plugin.basicauth]               # a plugin named "basicauth"
 //	use = "basicauth"                # registered name or alias (repoze.who entry points are aliases)

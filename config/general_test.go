@@ -3,6 +3,7 @@ package config
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -89,5 +90,57 @@ plugins = ["ch"]
 				t.Errorf("General() = %+v, want %+v", got, want)
 			}
 		})
+	}
+}
+
+// TestTrustedProxies: [general] trusted_proxies is parsed into the
+// middleware's who.Config.TrustedProxies and reported by General; every
+// bad entry is an error naming the file, line, key and entry; unset, no
+// proxy is trusted.
+func TestTrustedProxies(t *testing.T) {
+	t.Parallel()
+	const chain = `
+[plugin.ch]
+use = "chall"
+[challengers]
+plugins = ["ch"]
+`
+	originOf := func(c *Chain, remote string) who.Origin {
+		var o who.Origin
+		h := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { o = who.RequestOrigin(r) }))
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = remote
+		r.Header.Set("X-Forwarded-Proto", "https")
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		return o
+	}
+	c, _ := mustLoad(t, "[general]\ntrusted_proxies = [\"127.0.0.1/32\", \"::1\", \"10.0.0.0/8\"]\n"+chain, nil)
+	if got := c.General().TrustedProxies.String(); got != "127.0.0.1/32, ::1/128, 10.0.0.0/8" {
+		t.Errorf("General().TrustedProxies = %q", got)
+	}
+	if o := originOf(c, "10.1.2.3:5000"); o.Scheme != "https" || !o.Proxied {
+		t.Errorf("from a listed proxy: %+v, want https, proxied", o)
+	}
+	if o := originOf(c, "192.0.2.1:5000"); o.Scheme != "http" || o.Proxied {
+		t.Errorf("from another peer: %+v, want http, not proxied", o)
+	}
+	c, _ = mustLoad(t, chain, nil)
+	if got := c.General(); got.TrustedProxies != (who.TrustedProxies{}) {
+		t.Errorf("unset: General().TrustedProxies = %q, want none", got.TrustedProxies)
+	}
+	if o := originOf(c, "127.0.0.1:5000"); o.Scheme != "http" || o.Proxied {
+		t.Errorf("unset, from 127.0.0.1: %+v, want http, not proxied", o)
+	}
+	_, _, err := load(t, "\n[general]\ntrusted_proxies = [\"127.0.0.1/32\", \"localhost\", \"10.0.0.0/40\"]\n"+chain, nil)
+	want := []string{
+		`who.toml:3: [general]: key "trusted_proxies": entry 2 "localhost": not an IP address or a CIDR prefix such as "127.0.0.1/32" or "::1/128"`,
+		`who.toml:3: [general]: key "trusted_proxies": entry 3 "10.0.0.0/40": not a CIDR prefix such as "127.0.0.1/32" or "::1/128"`,
+	}
+	if diff := cmp.Diff(want, errLines(err)); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+	_, _, err = load(t, "[general]\ntrusted_proxies = \"127.0.0.1\"\n"+chain, nil)
+	if err == nil || !strings.Contains(err.Error(), "trusted_proxies") {
+		t.Errorf("a string instead of a list: err = %v", err)
 	}
 }

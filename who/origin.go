@@ -15,26 +15,33 @@ import (
 // TrustedProxies is the list of peers whose forwarding headers (Forwarded,
 // X-Forwarded-Proto, -Host, -Port, -For) gowho believes: the proxies in
 // front of it ([general] trusted_proxies). The zero value trusts none, so
-// every request is taken as the connection shows it. It is safe for
-// concurrent use.
+// every request is taken as the connection shows it. It is immutable and
+// safe for concurrent use. It is comparable (so a struct holding it, such
+// as config.General, is), but two lists parsed apart compare unequal:
+// compare String() to compare contents.
 type TrustedProxies struct {
-	prefixes []netip.Prefix
+	list *proxyList // nil: none
 }
+
+type proxyList struct{ prefixes []netip.Prefix }
 
 // ParseTrustedProxies parses a list of CIDR prefixes ("127.0.0.1/32",
 // "10.0.0.0/8", "::1/128"); a bare address is one host ("192.0.2.7" is
 // /32, "2001:db8::7" /128). An IPv4-mapped IPv6 address counts as its IPv4
 // address. The error names the first bad entry and its position.
 func ParseTrustedProxies(cidrs []string) (TrustedProxies, error) {
-	var t TrustedProxies
+	var prefixes []netip.Prefix
 	for i, s := range cidrs {
 		p, err := parseProxyPrefix(strings.TrimSpace(s))
 		if err != nil {
 			return TrustedProxies{}, fmt.Errorf("who: trusted proxy %d (%q): %w", i+1, s, err)
 		}
-		t.prefixes = append(t.prefixes, p)
+		prefixes = append(prefixes, p)
 	}
-	return t, nil
+	if len(prefixes) == 0 {
+		return TrustedProxies{}, nil
+	}
+	return TrustedProxies{&proxyList{prefixes}}, nil
 }
 
 func parseProxyPrefix(s string) (netip.Prefix, error) {
@@ -68,11 +75,11 @@ func parseProxyPrefix(s string) (netip.Prefix, error) {
 // Trusts reports whether addr (an IPv4-mapped address counts as its IPv4
 // address; a zone is ignored) is in one of the prefixes.
 func (t TrustedProxies) Trusts(addr netip.Addr) bool {
-	if len(t.prefixes) == 0 || !addr.IsValid() {
+	if t.list == nil || !addr.IsValid() {
 		return false
 	}
 	addr = addr.Unmap().WithZone("")
-	for _, p := range t.prefixes {
+	for _, p := range t.list.prefixes {
 		if p.Contains(addr) {
 			return true
 		}
@@ -82,13 +89,17 @@ func (t TrustedProxies) Trusts(addr netip.Addr) bool {
 
 // Prefixes returns a copy of the prefixes, in the order given.
 func (t TrustedProxies) Prefixes() []netip.Prefix {
-	return append([]netip.Prefix(nil), t.prefixes...)
+	if t.list == nil {
+		return nil
+	}
+	return append([]netip.Prefix(nil), t.list.prefixes...)
 }
 
 // String lists the prefixes, comma-separated ("" for none).
 func (t TrustedProxies) String() string {
-	s := make([]string, len(t.prefixes))
-	for i, p := range t.prefixes {
+	ps := t.Prefixes()
+	s := make([]string, len(ps))
+	for i, p := range ps {
 		s[i] = p.String()
 	}
 	return strings.Join(s, ", ")
