@@ -1,31 +1,25 @@
 package throttle
 
 import (
-	"net"
 	"net/http"
-	"net/netip"
+
+	"github.com/gowho/gowho/who"
 )
 
-// clientAddr returns the client address failures are counted by: the
-// peer address of the connection (r.RemoteAddr), normalised (an IPv4
+// clientAddr returns the client address failures are counted by:
+// who.RequestOrigin(r).Client (the connection's peer, or the client a
+// trusted proxy named: [general] trusted_proxies), normalised (an IPv4
 // address mapped into IPv6 is the IPv4 address, a zone is dropped), or ""
-// when it is not an address. An IPv6 address counts as its /64.
-//
-// TODO(proxy): use who.RequestOrigin(r).Client, the trusted-proxy
-// accessor, once it has landed in package who.
+// when there is none. An IPv6 address counts as its /64: one client holds
+// a /64 (SLAAC, privacy addresses), and counting per address would give
+// it 2^64 fresh starts.
 func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
+	a := who.RequestOrigin(r).Client
+	if !a.IsValid() {
 		return ""
 	}
 	a = a.Unmap().WithZone("")
 	if a.Is6() {
-		// One client holds a /64 (SLAAC, privacy addresses): counting
-		// per address would give it 2^64 fresh starts.
 		p, _ := a.Prefix(64)
 		return p.String()
 	}

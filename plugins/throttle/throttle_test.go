@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -288,6 +289,14 @@ func TestClientAddr(t *testing.T) {
 		if got := clientAddr(r); got != tc.want {
 			t.Errorf("clientAddr(%q) = %q, want %q", tc.remote, got, tc.want)
 		}
+	}
+	// Behind a trusted proxy the middleware puts the client it named in
+	// the context: that is the address counted, not the proxy's.
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "10.0.0.2:4711"
+	r = r.WithContext(who.WithOrigin(r.Context(), who.Origin{Client: netip.MustParseAddr("203.0.113.5")}))
+	if got := clientAddr(r); got != "203.0.113.5" {
+		t.Errorf("behind a trusted proxy: clientAddr = %q, want the client the proxy named", got)
 	}
 }
 
