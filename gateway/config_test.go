@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -62,7 +63,7 @@ func TestExampleFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer chain.Close()
-	if _, err := FromChain(chain, nil); err != nil {
+	if _, err := FromChain(chain, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 }
