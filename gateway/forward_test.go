@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -197,6 +198,26 @@ func TestForwardAuthBadOriginal(t *testing.T) {
 	} {
 		if resp := f.do(t, "GET", "/_who/auth", h...); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("%q: status %d, want 400", h, resp.StatusCode)
+		}
+	}
+}
+
+// A page a plugin serves itself (the form's, through who.ReplaceHandler)
+// is never a forward-auth 200: the proxy would send the request upstream
+// unjudged.
+func TestForwardAuthReplacedHandler(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	for _, h := range [][]string{
+		{"X-Forwarded-Uri: /_who/login", "X-Forwarded-Method: GET", acceptHTML},
+		{"X-Original-URI: /_who/login", acceptHTML},
+	} {
+		resp := f.do(t, "GET", "/_who/auth", h...)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%q: status %d, want 403", h, resp.StatusCode)
+		}
+		if b, _ := io.ReadAll(resp.Body); strings.Contains(string(b), "<form") {
+			t.Errorf("%q: the form's page in the answer", h)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -285,7 +286,8 @@ func (g *Gateway) serveForward(w http.ResponseWriter, r *http.Request) {
 	}
 	// The request the chain judges: the original, with this request's
 	// credentials (cookies, Authorization) and the origin the proxy saw.
-	sr := r.WithContext(who.WithOrigin(r.Context(), o))
+	fs := &fwdState{}
+	sr := r.WithContext(context.WithValue(who.WithOrigin(r.Context(), o), fwdKey{}, fs))
 	sr.Method = strings.ToUpper(method)
 	sr.URL = u
 	sr.RequestURI = uri
@@ -294,15 +296,15 @@ func (g *Gateway) serveForward(w http.ResponseWriter, r *http.Request) {
 	if o.Scheme == "https" {
 		h["X-Forwarded-Proto"] = []string{"https"} // for code that reads the header rather than the origin
 	}
-	if st == styleNginx {
-		w = &nginxWriter{ResponseWriter: w}
-	}
-	g.authHandler.ServeHTTP(w, sr)
+	g.authHandler.ServeHTTP(&fwdWriter{ResponseWriter: w, st: fs, nginx: st == styleNginx}, sr)
 }
 
 // decideForward answers the forward-auth request (inside the chain): 200
 // with the identity headers, 401 (the chain challenges) or 403.
 func (g *Gateway) decideForward(w http.ResponseWriter, r *http.Request) {
+	if fs, ok := r.Context().Value(fwdKey{}).(*fwdState); ok {
+		fs.decided = true
+	}
 	res := who.ResultFrom(r.Context())
 	m := g.cfg.Match(r.Method, r.URL.EscapedPath())
 	switch m.Verdict(res, g.cfg.GroupsKey) {
@@ -326,22 +328,43 @@ func (g *Gateway) decideForward(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// nginxWriter shapes the chain's answer for nginx's auth_request, which
-// passes only 2xx, 401 and 403 on: a redirect (the form's challenge)
-// becomes a 401 with its Location in X-Who-Location, for the documented
-// `error_page 401 = @login`.
-type nginxWriter struct {
+// fwdState is one forward-auth request's: whether decideForward answered.
+type fwdState struct{ decided bool }
+
+type fwdKey struct{}
+
+// fwdWriter shapes the chain's answer to a forward-auth request. A 2xx
+// that decideForward did not write (a plugin serving a page of its own
+// with who.ReplaceHandler: the form, a callback) is a 403: it would let
+// the proxy send the request upstream unjudged; such paths belong below
+// the prefix, which the proxy routes to the gateway. For nginx's
+// auth_request, which passes only 2xx, 401 and 403 on, a redirect (the
+// form's challenge) becomes a 401 with its Location in X-Who-Location,
+// for the documented `error_page 401 = @login`.
+type fwdWriter struct {
 	http.ResponseWriter
-	wrote bool
+	st      *fwdState
+	nginx   bool
+	wrote   bool
+	discard bool
 }
 
-func (w *nginxWriter) WriteHeader(code int) {
+func (w *fwdWriter) WriteHeader(code int) {
 	if w.wrote {
 		return
 	}
 	w.wrote = true
-	if code >= 300 && code < 400 {
-		h := w.Header()
+	h := w.Header()
+	switch {
+	case code >= 200 && code < 300 && !w.st.decided:
+		for k := range h {
+			if k != "Set-Cookie" {
+				delete(h, k)
+			}
+		}
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		code, w.discard = http.StatusForbidden, true
+	case w.nginx && code >= 300 && code < 400:
 		if loc := h.Get("Location"); loc != "" {
 			h.Set(LocationHeader, loc)
 		}
@@ -351,15 +374,18 @@ func (w *nginxWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *nginxWriter) Write(b []byte) (int, error) {
+func (w *fwdWriter) Write(b []byte) (int, error) {
 	if !w.wrote {
 		w.WriteHeader(http.StatusOK)
+	}
+	if w.discard {
+		return len(b), nil
 	}
 	return w.ResponseWriter.Write(b)
 }
 
 // Unwrap lets http.ResponseController reach the connection's writer.
-func (w *nginxWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *fwdWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // decideProxy applies the rules to a request in reverse-proxy mode
 // (inside the chain) and proxies what they allow.
