@@ -21,8 +21,9 @@
 // parameters, then reason_param=<the X-Authorization-Failure-Reason header
 // the handler set, when non-empty>, then came_from_param=<the absolute URL
 // of the refused request> (origin.RequestURL: https when the request came
-// over HTTPS to this server or, by X-Forwarded-Proto or Forwarded, to a
-// proxy; the server's own address for an HTTP/1.0 request without Host). The forget headers of the identifier and the
+// over HTTPS to this server or, by X-Forwarded-Proto or Forwarded from a
+// proxy listed in [general] trusted_proxies, to that proxy, on the host it
+// forwarded; the server's own address for an HTTP/1.0 request without Host). The forget headers of the identifier and the
 // handler's own Set-Cookie headers are kept. A relative login_url is
 // resolved against the request path and stays a path (repoze.who's WebOb
 // made it absolute with the request's scheme and host, which is wrong

@@ -283,29 +283,48 @@ func TestCameFromWithoutHost(t *testing.T) {
 	}
 }
 
-// TestCameFromBehindTLSProxy: behind a proxy that says the request came
-// over HTTPS (X-Forwarded-Proto, Forwarded), came_from is https, the
-// scheme origin.SafeRedirect then requires of it. Without the fix it was
-// http://, which the login page refused: the user landed on its fallback.
+// TestCameFromBehindTLSProxy: behind a proxy listed in trusted_proxies
+// that says the request came over HTTPS (X-Forwarded-Proto, Forwarded),
+// came_from is https, the scheme origin.SafeRedirect then requires of it.
+// Without the fix it was http://, which the login page refused: the user
+// landed on its fallback. The same header from a peer that is not a
+// trusted proxy leaves came_from http (and the login page, which believes
+// an https claim only to refuse more, refuses it).
 func TestCameFromBehindTLSProxy(t *testing.T) {
 	t.Parallel()
 	p, _ := New(Options{LoginURL: "/login", ReasonParam: ptr("")})
+	tp, err := who.ParseTrustedProxies([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	through := func(r *http.Request, remote string) *http.Request {
+		r.RemoteAddr = remote
+		return r.WithContext(who.WithOrigin(r.Context(), tp.Resolve(r)))
+	}
 	for _, h := range [][2]string{{"X-Forwarded-Proto", "https"}, {"Forwarded", "for=192.0.2.1;proto=https"}} {
-		r := httptest.NewRequest("GET", "http://good.example/protected", nil)
-		r.Header.Set(h[0], h[1])
-		loc, err := url.Parse(p.Location(r, http.Header{}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cameFrom := loc.Query().Get("came_from")
-		if cameFrom != "https://good.example/protected" {
-			t.Errorf("%s: %s: came_from %q, want https://good.example/protected", h[0], h[1], cameFrom)
-		}
-		// The login POST comes through the same proxy.
-		login := httptest.NewRequest("POST", "http://good.example/login", nil)
-		login.Header.Set(h[0], h[1])
-		if got := origin.SafeRedirect(login, cameFrom, nil, "/"); got != cameFrom {
-			t.Errorf("%s: %s: the login page goes to %q, want %q", h[0], h[1], got, cameFrom)
+		for _, tc := range []struct {
+			remote, want string
+		}{{"127.0.0.1:4000", "https://good.example/protected"}, {"192.0.2.9:4000", "http://good.example/protected"}} {
+			r := httptest.NewRequest("GET", "http://good.example/protected", nil)
+			r.Header.Set(h[0], h[1])
+			loc, err := url.Parse(p.Location(through(r, tc.remote), http.Header{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cameFrom := loc.Query().Get("came_from")
+			if cameFrom != tc.want {
+				t.Errorf("%s: %s from %s: came_from %q, want %s", h[0], h[1], tc.remote, cameFrom, tc.want)
+			}
+			// The login POST comes through the same proxy.
+			login := httptest.NewRequest("POST", "http://good.example/login", nil)
+			login.Header.Set(h[0], h[1])
+			want := cameFrom
+			if !strings.HasPrefix(cameFrom, "https:") {
+				want = "/"
+			}
+			if got := origin.SafeRedirect(through(login, tc.remote), cameFrom, nil, "/"); got != want {
+				t.Errorf("%s: %s from %s: the login page goes to %q, want %q", h[0], h[1], tc.remote, got, want)
+			}
 		}
 	}
 }
