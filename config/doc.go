@@ -96,5 +96,14 @@
 // ErrBadEntry, ErrReference, ErrSyntax, who.ErrUnknownPlugin,
 // who.ErrWrongStage) let callers test with errors.Is.
 //
+// # Extra sections
+//
+// A package may add a top-level table of its own with RegisterSection
+// (package gateway registers [gateway]): its SectionFunc decodes it with
+// Section.Decode, as strictly as a plugin's options, and its mistakes are
+// reported like every other, at their lines ("rule[2].path" is the third
+// [[gateway.rule]]). Chain.Section returns what it built. A table nobody
+// registered is an unknown section.
+//
 // docs/config.md is the full reference.
 package config
