@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -11,7 +12,19 @@ import (
 	"time"
 
 	"github.com/gowho/gowho/internal/respwriter"
+	"github.com/gowho/gowho/who"
 )
+
+// storeError returns the *StoreError of a failed store operation op and
+// reports it to the chain's observers (who.Report, Plugin "session",
+// Reason op: the metrics count it), unless the request was cancelled,
+// which is no store failure.
+func storeError(ctx context.Context, op string, err error) *StoreError {
+	if !Cancelled(ctx, err) {
+		who.Report(ctx, who.Event{Kind: who.EventStoreError, Plugin: "session", Reason: op, Err: err})
+	}
+	return &StoreError{Op: op, Err: err}
+}
 
 // ErrNoMiddleware is returned by the methods of a nil *Session: the
 // request did not go through a Manager (or a different one).
@@ -77,7 +90,7 @@ func (s *Session) load() error {
 		s.token = v
 		id, b, found, err := m.o.Store.Load(s.r.Context(), v)
 		if err != nil {
-			s.err = &StoreError{Op: "load", Err: err}
+			s.err = storeError(s.r.Context(), "load", err)
 			s.fresh(now)
 			return s.err
 		}
@@ -352,7 +365,7 @@ func (s *Session) commit(h http.Header) (cookie bool, err error) {
 		expiry := s.rc.expiry()
 		token, err := m.save(ctx, s.id, b, expiry, s.rc)
 		if err != nil {
-			return false, &StoreError{Op: "save", Err: err}
+			return false, storeError(ctx, "save", err)
 		}
 		if token != s.token || m.o.Persistent {
 			c := m.cookie(s.r, token, expiry, 0)
@@ -367,7 +380,7 @@ func (s *Session) commit(h http.Header) (cookie bool, err error) {
 	}
 	for _, id := range s.deleteIDs {
 		if err := m.o.Store.Delete(ctx, id); err != nil {
-			return false, &StoreError{Op: "delete", Err: err}
+			return false, storeError(ctx, "delete", err)
 		}
 	}
 	if !save && (s.destroyed || s.stale) && s.token != "" {
