@@ -757,9 +757,10 @@ func serverFor(t *testing.T, path string) *httptest.Server {
 // (the redirector challenger and the demo's own /login page) as a browser
 // does: /protected redirects to /login with an absolute came_from, the
 // page keeps it, the login goes back there with a ticket, and the ticket
-// opens /protected. Behind a TLS-terminating proxy (X-Forwarded-Proto)
-// came_from is https; without origin.RequestURL it was http://, which the
-// login page refused over HTTPS, and the user landed on /.
+// opens /protected. Behind a TLS-terminating proxy (X-Forwarded-Proto
+// from 127.0.0.1, which the example lists in trusted_proxies) came_from is
+// https; without origin.RequestURL it was http://, which the login page
+// refused over HTTPS, and the user landed on /.
 func TestDemoRedirectorComesBack(t *testing.T) {
 	t.Parallel()
 	srv := serverFor(t, "../examples/redirector.toml")
