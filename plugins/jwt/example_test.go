@@ -1,8 +1,12 @@
 package jwt_test
 
 import (
+	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -32,4 +36,31 @@ func Example() {
 	fmt.Println(uid, id.Str("email"), err)
 	// Output:
 	// alice alice@example.com <nil>
+}
+
+// Check (a who.Checker, which `who check` calls) says whether the key set
+// can be fetched now: here a JWKS URL where nothing listens.
+func ExamplePlugin_Check() {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	jwks := "http://" + l.Addr().String() + "/keys"
+	l.Close() // nothing listens there any more
+	p, err := jwt.New(jwt.Options{JWKSURL: jwks, Audience: []string{"api"}})
+	if err != nil {
+		panic(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = p.Check(ctx)
+	fmt.Println(strings.HasPrefix(err.Error(), "jwt: key set "+jwks+":"))
+
+	// A key set that answers.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`)
+	}))
+	defer srv.Close()
+	p, _ = jwt.New(jwt.Options{JWKSURL: srv.URL + "/keys", Audience: []string{"api"}})
+	fmt.Println(p.Check(ctx))
+	// Output:
+	// true
+	// <nil>
 }
