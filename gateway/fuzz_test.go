@@ -136,3 +136,20 @@ func FuzzIdentityValue(f *testing.F) {
 		}
 	})
 }
+
+// plainPath's fast path agrees with matchPaths.
+func FuzzPlainPath(f *testing.F) {
+	for _, s := range []string{"/a/b", "/a/.b", "/a//b", "/a;b", "/a%2e", `/a\b`, "", "a", "/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if !plainPath(p) {
+			return
+		}
+		for _, v := range matchPaths(p) {
+			if v != p {
+				t.Fatalf("plain %q has the view %q", p, v)
+			}
+		}
+	})
+}

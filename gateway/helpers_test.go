@@ -65,13 +65,13 @@ type fixture struct {
 
 // newFixture loads testdata/gateway.toml; edit changes the [gateway]
 // config and opts before New (nil: as loaded).
-func newFixture(t *testing.T, edit func(*Config, *Options)) *fixture {
+func newFixture(t testing.TB, edit func(*Config, *Options)) *fixture {
 	return newFixtureFile(t, nil, edit)
 }
 
 // newFixtureFile is newFixture with text, when not nil, changing the
 // file's text first.
-func newFixtureFile(t *testing.T, text func(string) string, edit func(*Config, *Options)) *fixture {
+func newFixtureFile(t testing.TB, text func(string) string, edit func(*Config, *Options)) *fixture {
 	t.Helper()
 	lb := &logBuf{}
 	logger := slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelInfo}))

@@ -50,8 +50,14 @@ type Match struct {
 // Match returns the rules that apply to method and escapedPath (a
 // request's URL.EscapedPath(), or the path part of a request URI).
 func (c *Config) Match(method, escapedPath string) Match {
+	m := Match{rules: c.Rules}
+	if plainPath(escapedPath) {
+		// Every view is the path itself: the common case, without work.
+		m.Rules = []int{c.first(method, escapedPath, false)}
+		return m
+	}
 	views := matchPaths(escapedPath)
-	m := Match{Rules: make([]int, 0, 1), rules: c.Rules}
+	m.Rules = make([]int, 0, 2)
 	for i, v := range views {
 		if i > 0 && v == views[i-1] {
 			continue
@@ -62,6 +68,26 @@ func (c *Config) Match(method, escapedPath string) Match {
 		}
 	}
 	return m
+}
+
+// plainPath reports whether every view of p (matchPaths) is p itself:
+// an absolute path without "%", "\\", ";", "//" or a segment starting
+// with ".".
+func plainPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '%', '\\', ';':
+			return false
+		case '/':
+			if i+1 < len(p) && (p[i+1] == '/' || p[i+1] == '.') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // matchPaths returns the views of a request path that rules are matched
