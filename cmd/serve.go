@@ -20,17 +20,23 @@ import (
 
 	"github.com/gowho/gowho/config"
 	"github.com/gowho/gowho/internal/origin"
+	"github.com/gowho/gowho/internal/reload"
 	"github.com/gowho/gowho/who"
 )
 
 // runServe runs the demo app behind the chain of a who.toml until SIGINT
-// or SIGTERM; see serveHTTP for how it stops.
+// or SIGTERM, reloading the file on SIGHUP; see serveHTTP for how it
+// stops and serveReloading for how it reloads.
 func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	stop := make(chan os.Signal, 2)
-	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(stop)
-	return serveMain(args, stop, stdout, stderr)
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, serverSignals...)
+	defer signal.Stop(signals)
+	return serveMain(args, signals, stdout, stderr)
 }
+
+// serverSignals are the signals a server command handles: SIGINT and
+// SIGTERM stop it, SIGHUP reloads its who.toml.
+var serverSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 
 // serveFlags holds what `who serve`'s command line sets.
 type serveFlags struct {
@@ -53,7 +59,10 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 		"flags: "+serveSynopsis(fs),
 		"Runs the demo app (/, /protected, /whoami, /login, /logout) behind the chain of the",
 		"who.toml FILE. On SIGINT or SIGTERM it stops accepting, lets running requests finish",
-		"(up to -shutdown-timeout), then closes the chain; a second signal stops at once.")
+		"(up to -shutdown-timeout), then closes the chain; a second signal stops at once.",
+		"On SIGHUP it reloads FILE, checked as `who check` does: when it loads, new requests get",
+		"the new chain and the old one closes once its requests end; when not, the old chain",
+		"keeps serving and every mistake is logged.")
 	return fs, &sf
 }
 
@@ -99,8 +108,9 @@ func parseServeArgs(args []string, stderr io.Writer) (sf *serveFlags, code int, 
 	return sf, 0, true
 }
 
-// serveMain is runServe with the stop signals coming from stop.
-func serveMain(args []string, stop <-chan os.Signal, stdout, stderr io.Writer) int {
+// serveMain is runServe with the signals coming from signals (SIGHUP
+// reloads, any other stops).
+func serveMain(args []string, signals <-chan os.Signal, stdout, stderr io.Writer) int {
 	sf, code, ok := parseServeArgs(args, stderr)
 	if !ok {
 		return code
@@ -110,19 +120,94 @@ func serveMain(args []string, stop <-chan os.Signal, stdout, stderr io.Writer) i
 		level = slog.LevelDebug
 	}
 	logger := slog.New(newMaskingHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
-	handler, closeChain, err := newServer(sf.config, logger)
+	rh, err := newReloadable(sf.config, logger, serveApp, sf.server.shutdownTimeout)
 	if err != nil {
 		printErrors(stderr, err)
 		return 1
 	}
 	ln, err := net.Listen("tcp", sf.server.addr)
 	if err != nil {
-		_ = closeChain()
+		_ = rh.Close()
 		fmt.Fprintf(stderr, "who serve: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
-	return serveHTTP(ln, handler, closeChain, sf.server, stop, logger, stderr)
+	return serveReloading(ln, rh, sf.server, signals, logger, stderr)
+}
+
+// newReloadable loads file (config.Load with logger) and returns the
+// handler serving build's handler for its chain, ready to reload (see
+// reload.Handler): every later load is checked as `who check` checks a
+// file (config.Load's mistakes, then chainWarnings and checkPlugins,
+// logged as warnings); the first is config.Load alone, as `who serve`
+// always started. build's error closes the chain and fails the load.
+// drain is how long an old chain may keep requests after a reload
+// before a line says so (0: reload.DefaultDrainWarning). When logger's
+// handler is serve's maskingHandler, it masks from then on with the
+// secrets of every chain still open. `who serve` and `who gateway` both
+// start this way.
+func newReloadable(file string, logger *slog.Logger, build func(*config.Chain) (http.Handler, error), drain time.Duration) (*reload.Handler, error) {
+	loads := 0 // Load is never called concurrently
+	load := func(context.Context) (reload.Loaded, error) {
+		loads++
+		chain, err := config.Load(file, config.Options{Logger: logger})
+		if err != nil {
+			return reload.Loaded{}, err
+		}
+		h, err := build(chain)
+		if err != nil {
+			_ = chain.Close()
+			return reload.Loaded{}, err
+		}
+		l := reload.Loaded{Chain: chain, Handler: h}
+		if loads > 1 {
+			l.Warnings = append(chainWarnings(chain), checkPlugins(chain, checkTimeout)...)
+		}
+		return l, nil
+	}
+	rh, err := reload.New(reload.Options{File: file, Load: load, Logger: logger, DrainWarning: drain})
+	if err != nil {
+		return nil, err
+	}
+	if mh, ok := logger.Handler().(*maskingHandler); ok {
+		mh.reloader.Store(rh) // from now on the files' secrets are masked in the log too
+	}
+	return rh, nil
+}
+
+// serveReloading is serveHTTP for rh, the loop of every server command
+// whose chain reloads: a SIGHUP on signals triggers a reload
+// (rh.Trigger: one at a time, the SIGHUPs during one coalesced into one
+// more), any other signal stops the server as serveHTTP says, and rh is
+// closed last.
+func serveReloading(ln net.Listener, rh *reload.Handler, o serverOptions, signals <-chan os.Signal,
+	logger *slog.Logger, stderr io.Writer) int {
+	stop := make(chan os.Signal, 2)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		stopping := false // once stopping, a SIGHUP is ignored
+		for {
+			select {
+			case <-done:
+				return
+			case sig := <-signals:
+				if sig == syscall.SIGHUP {
+					if !stopping {
+						rh.Trigger()
+					}
+					continue
+				}
+				stopping = true
+				select {
+				case stop <- sig:
+				case <-done:
+					return
+				}
+			}
+		}
+	}()
+	return serveHTTP(ln, rh, rh.Close, o, stop, logger, stderr)
 }
 
 // serverOptions are the listening address and the timeouts every server
@@ -243,14 +328,17 @@ func serveHTTP(ln net.Listener, handler http.Handler, closeChain func() error, o
 // before it reaches the chain: the demo's POST /login and POST /logout,
 // and the POST endpoints of the chain's plugins.
 func newServer(cfgPath string, logger *slog.Logger) (http.Handler, func() error, error) {
-	chain, err := config.Load(cfgPath, config.Options{Logger: logger})
+	rh, err := newReloadable(cfgPath, logger, serveApp, 0)
 	if err != nil {
 		return nil, nil, err
 	}
-	if mh, ok := logger.Handler().(*maskingHandler); ok {
-		mh.chain.Store(chain) // from now on the file's secrets are masked in the log too
-	}
-	return http.NewCrossOriginProtection().Handler(chain.Handler(demoApp())), chain.Close, nil
+	return rh, rh.Close, nil
+}
+
+// serveApp is `who serve`'s handler for chain: the demo app behind it,
+// behind http.CrossOriginProtection (see newServer).
+func serveApp(chain *config.Chain) (http.Handler, error) {
+	return http.NewCrossOriginProtection().Handler(chain.Handler(demoApp())), nil
 }
 
 // maxLoginBody bounds the body of POST /login and POST /logout: a login
@@ -391,10 +479,13 @@ func showLogout(w http.ResponseWriter) {
 type maskingHandler struct {
 	next  slog.Handler
 	chain *atomic.Pointer[config.Chain] // shared by WithAttrs and WithGroup copies
+	// reloader, when set, masks instead of chain: with the secrets of
+	// every chain of a reloading server still open (shared too).
+	reloader *atomic.Pointer[reload.Handler]
 }
 
 func newMaskingHandler(next slog.Handler) *maskingHandler {
-	return &maskingHandler{next: next, chain: new(atomic.Pointer[config.Chain])}
+	return &maskingHandler{next: next, chain: new(atomic.Pointer[config.Chain]), reloader: new(atomic.Pointer[reload.Handler])}
 }
 
 // Enabled implements slog.Handler.
@@ -418,15 +509,18 @@ func (h *maskingHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	for i, a := range attrs {
 		masked[i] = h.maskAttr(a)
 	}
-	return &maskingHandler{next: h.next.WithAttrs(masked), chain: h.chain}
+	return &maskingHandler{next: h.next.WithAttrs(masked), chain: h.chain, reloader: h.reloader}
 }
 
 // WithGroup implements slog.Handler.
 func (h *maskingHandler) WithGroup(name string) slog.Handler {
-	return &maskingHandler{next: h.next.WithGroup(name), chain: h.chain}
+	return &maskingHandler{next: h.next.WithGroup(name), chain: h.chain, reloader: h.reloader}
 }
 
 func (h *maskingHandler) mask(s string) string {
+	if rh := h.reloader.Load(); rh != nil {
+		return rh.Mask(s)
+	}
 	if c := h.chain.Load(); c != nil {
 		return c.Mask(s)
 	}

@@ -18,15 +18,21 @@ import (
 	"github.com/gowho/gowho/who"
 )
 
-// closer is an identifier whose Close reports its tag on closed.
+// closer is an identifier whose Close reports its tag on closed, with
+// " under a request" when a request of its generation was still running.
 type closer struct {
-	tag    string
-	closed chan<- string
+	tag     string
+	closed  chan<- string
+	running *atomic.Int64
 }
 
 func (c *closer) Identify(*http.Request) (who.Identity, error) { return nil, nil }
 
 func (c *closer) Close() error {
+	if c.running.Load() > 0 {
+		c.closed <- c.tag + " under a request"
+		return nil
+	}
 	c.closed <- c.tag
 	return nil
 }
@@ -41,10 +47,22 @@ type rig struct {
 	release chan struct{}
 	loads   atomic.Int64
 	fail    atomic.Bool // the next loads parse broken
+	mu      sync.Mutex
+	running map[string]*atomic.Int64 // requests running per tag
+}
+
+func (r *rig) counter(tag string) *atomic.Int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.running[tag] == nil {
+		r.running[tag] = new(atomic.Int64)
+	}
+	return r.running[tag]
 }
 
 func newRig() *rig {
-	r := &rig{closed: make(chan string, 100), entered: make(chan string, 100), release: make(chan struct{})}
+	r := &rig{closed: make(chan string, 100), entered: make(chan string, 100), release: make(chan struct{}),
+		running: map[string]*atomic.Int64{}}
 	r.reg = who.NewRegistry()
 	r.reg.Register("closer", func(spec who.PluginSpec) (any, error) {
 		var o struct {
@@ -54,7 +72,7 @@ func newRig() *rig {
 		if err := spec.Decode(&o); err != nil {
 			return nil, err
 		}
-		return &closer{tag: o.Tag, closed: r.closed}, nil
+		return &closer{tag: o.Tag, closed: r.closed, running: r.counter(o.Tag)}, nil
 	})
 	return r
 }
@@ -73,7 +91,10 @@ func (r *rig) load(context.Context) (Loaded, error) {
 	if err != nil {
 		return Loaded{}, err
 	}
+	running := r.counter(tag)
 	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		running.Add(1)
+		defer running.Add(-1)
 		if req.URL.Path == "/block" {
 			r.entered <- tag
 			<-r.release
@@ -342,8 +363,8 @@ func TestCloseCutsStuckRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]bool{waitClosed(t, r.closed): true, waitClosed(t, r.closed): true}
-	if !got["gen1"] || !got["gen2"] {
-		t.Errorf("closed %v, want gen1 and gen2", got)
+	if !got["gen1 under a request"] || !got["gen2"] {
+		t.Errorf("closed %v, want gen1 (under its stuck request) and gen2", got)
 	}
 	rc.waitLine(t, "closing a chain under running requests", `generation="1"`, `requests="1"`)
 	close(r.release)
