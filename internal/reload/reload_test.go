@@ -414,3 +414,34 @@ func TestMaskCoversDrainingChains(t *testing.T) {
 	<-done
 	_ = h.Close()
 }
+
+// BenchmarkServeHTTP measures what the reference count costs a request:
+// the same trivial handler bare and behind a Handler, from parallel
+// goroutines (the count is one shared word).
+func BenchmarkServeHTTP(b *testing.B) {
+	c, err := config.Parse("who.toml", nil, config.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bare := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) })
+	h, err := New(Options{File: "who.toml", Load: func(context.Context) (Loaded, error) {
+		return Loaded{Chain: c, Handler: bare}, nil
+	}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	for _, bc := range []struct {
+		name string
+		h    http.Handler
+	}{{"bare", bare}, {"reload", h}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.RunParallel(func(pb *testing.PB) {
+				w, r := httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil)
+				for pb.Next() {
+					bc.h.ServeHTTP(w, r)
+				}
+			})
+		})
+	}
+}
