@@ -71,7 +71,7 @@ type Config struct {
 	// file, or of the files sorted by name) signs, and every key is
 	// published, so a rotation appends a key and removes the old one
 	// after assertion_ttl. Empty: a key generated at start (a warning:
-	// every restart rotates it).
+	// every restart or reload rotates it).
 	AssertionKeys string `toml:"assertion_keys"`
 	// AssertionAudience, key assertion_audience: the aud claim. Empty:
 	// the upstream's host, or in forward-auth mode the original host.

@@ -94,7 +94,7 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 			}
 			keys = k
 		} else {
-			g.log.Warn("gateway: assertion_keys is not set: the assertion key is generated at start, so every restart rotates it (upstreams fetch the key set again)")
+			g.log.Warn("gateway: assertion_keys is not set: the assertion key is generated at start, so every restart and every reload (SIGHUP) rotates it and assertions signed before no longer verify; set assertion_keys")
 		}
 		s, err := NewSigner(keys, cfg.AssertionTTL.D(), nil)
 		if err != nil {
