@@ -328,28 +328,11 @@ func parseElement(line string, pos int) (el fwdElement, next int, ok bool) {
 		i++
 		var val string
 		if i < len(line) && line[i] == '"' {
-			var b strings.Builder
-			i++
-			closed := false
-			for i < len(line) {
-				c := line[i]
-				if c == '\\' && i+1 < len(line) {
-					b.WriteByte(line[i+1])
-					i += 2
-					continue
-				}
-				if c == '"' {
-					closed = true
-					i++
-					break
-				}
-				b.WriteByte(c)
-				i++
-			}
-			if !closed {
+			v, next, ok := quotedString(line, i)
+			if !ok {
 				return el, 0, false
 			}
-			val = b.String()
+			val, i = v, next
 		} else {
 			start := i
 			for i < len(line) && isTchar(line[i]) {
@@ -360,12 +343,12 @@ func parseElement(line string, pos int) (el fwdElement, next int, ok bool) {
 				return el, 0, false
 			}
 		}
-		switch strings.ToLower(name) {
-		case "for":
+		switch {
+		case strings.EqualFold(name, "for"):
 			el.forAddr = parseNode(val)
-		case "proto":
+		case strings.EqualFold(name, "proto"):
 			el.proto, el.hasProto = val, true
-		case "host":
+		case strings.EqualFold(name, "host"):
 			el.host, el.hasHost = val, true
 		}
 		i = skipOWS(line, i)
@@ -381,6 +364,31 @@ func parseElement(line string, pos int) (el fwdElement, next int, ok bool) {
 			return el, 0, false
 		}
 	}
+}
+
+// quotedString reads the quoted string starting at line[i] (a '"'): its
+// value with escapes resolved, the position after it, and false when it
+// is not closed.
+func quotedString(line string, i int) (string, int, bool) {
+	i++
+	if end := strings.IndexByte(line[i:], '"'); end >= 0 && strings.IndexByte(line[i:i+end], '\\') < 0 {
+		return line[i : i+end], i + end + 1, true // no escapes: the value as it is
+	}
+	var b strings.Builder
+	for i < len(line) {
+		c := line[i]
+		if c == '\\' && i+1 < len(line) {
+			b.WriteByte(line[i+1])
+			i += 2
+			continue
+		}
+		if c == '"' {
+			return b.String(), i + 1, true
+		}
+		b.WriteByte(c)
+		i++
+	}
+	return "", 0, false
 }
 
 func skipOWS(s string, i int) int {
@@ -578,6 +586,9 @@ func (t TrustedProxies) resolveXForwarded(o *Origin, h http.Header) {
 func listValues(lines []string) []string {
 	if len(lines) == 0 {
 		return nil
+	}
+	if len(lines) == 1 && strings.IndexByte(lines[0], ',') < 0 && strings.TrimSpace(lines[0]) == lines[0] {
+		return lines // the common case: one value, nothing to copy
 	}
 	n := 0
 	for _, l := range lines {
