@@ -120,7 +120,13 @@ func serveMain(args []string, signals <-chan os.Signal, stdout, stderr io.Writer
 		level = slog.LevelDebug
 	}
 	logger := slog.New(newMaskingHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
-	rh, err := newReloadable(sf.config, logger, serveApp, sf.server.shutdownTimeout)
+	obs, err := startObservability(sf.server, logger, stdout) // -metrics, -audit
+	if err != nil {
+		fmt.Fprintf(stderr, "who serve: %v\n", err)
+		return 1
+	}
+	defer func() { _ = obs.Close() }()
+	rh, err := newReloadable(sf.config, logger, serveApp, sf.server.shutdownTimeout, obs.observers...)
 	if err != nil {
 		printErrors(stderr, err)
 		return 1
@@ -145,19 +151,29 @@ func serveMain(args []string, signals <-chan os.Signal, stdout, stderr io.Writer
 // before a line says so (0: reload.DefaultDrainWarning). When logger's
 // handler is serve's maskingHandler, it masks from then on with the
 // secrets of every chain still open. `who serve` and `who gateway` both
-// start this way.
-func newReloadable(file string, logger *slog.Logger, build func(*config.Chain) (http.Handler, error), drain time.Duration) (*reload.Handler, error) {
+// start this way. Every chain gets obs (startObservability's observers:
+// the same across reloads), and each reload is reported to them.
+func newReloadable(file string, logger *slog.Logger, build func(*config.Chain) (http.Handler, error), drain time.Duration, obs ...who.Observer) (*reload.Handler, error) {
 	loads := 0 // Load is never called concurrently
 	load := func(context.Context) (reload.Loaded, error) {
 		loads++
-		chain, err := config.Load(file, config.Options{Logger: logger})
+		chain, err := config.Load(file, config.Options{Logger: logger, Observers: obs})
 		if err != nil {
+			if loads > 1 {
+				reportReload(obs, file, err)
+			}
 			return reload.Loaded{}, err
 		}
 		h, err := build(chain)
 		if err != nil {
 			_ = chain.Close()
+			if loads > 1 {
+				reportReload(obs, file, err)
+			}
 			return reload.Loaded{}, err
+		}
+		if loads > 1 {
+			reportReload(obs, file, nil)
 		}
 		l := reload.Loaded{Chain: chain, Handler: h}
 		if loads > 1 {
@@ -220,6 +236,8 @@ type serverOptions struct {
 	idleTimeout       time.Duration
 	shutdownTimeout   time.Duration
 	maxHeaderBytes    int
+	metrics           string // -metrics: the metrics listener's address ("" none)
+	audit             bool   // -audit: write the audit log
 }
 
 // Defaults of the server flags. A request (headers and body) must arrive
@@ -234,7 +252,8 @@ const (
 	defaultMaxHeaderBytes    = 64 << 10
 )
 
-// register adds -addr, the timeout flags and -max-header-bytes to fs.
+// register adds -addr, the timeout flags, -max-header-bytes, -metrics and
+// -audit to fs.
 func (o *serverOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", defaultReadHeaderTimeout, "time a client has to send a request's headers")
@@ -243,6 +262,7 @@ func (o *serverOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", defaultIdleTimeout, "how long a kept-alive connection may wait for its next request")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "on SIGINT/SIGTERM, how long running requests may take to finish (0: no limit)")
 	fs.IntVar(&o.maxHeaderBytes, "max-header-bytes", defaultMaxHeaderBytes, "largest request header block accepted, in bytes")
+	o.registerObservability(fs)
 }
 
 // newHTTPServer is the http.Server of a server command: handler with o's
