@@ -59,7 +59,13 @@ func gatewayMain(args []string, signals <-chan os.Signal, stdout, stderr io.Writ
 		level = slog.LevelDebug
 	}
 	logger := slog.New(newMaskingHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
-	rh, err := newReloadable(file, logger, gatewayApp(logger), sf.server.shutdownTimeout)
+	obs, err := startObservability(sf.server, logger, stdout) // -metrics, -audit
+	if err != nil {
+		fmt.Fprintf(stderr, "who gateway: %v\n", err)
+		return 1
+	}
+	defer func() { _ = obs.Close() }()
+	rh, err := newReloadable(file, logger, gatewayApp(logger), sf.server.shutdownTimeout, obs.observers...)
 	if err != nil {
 		printErrors(stderr, err)
 		return 1
