@@ -281,8 +281,8 @@ func TestClientAddr(t *testing.T) {
 		{"[2001:db8:1:2:3:4:5:6]:80", "2001:db8:1:2::/64"},
 		{"[fe80::1%eth0]:80", "fe80::/64"},
 		{"192.0.2.9", "192.0.2.9"},
-		{"@", ""},
-		{"", ""},
+		{"@", "unknown"},
+		{"", "unknown"},
 	} {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.RemoteAddr = tc.remote
@@ -297,6 +297,12 @@ func TestClientAddr(t *testing.T) {
 	r = r.WithContext(who.WithOrigin(r.Context(), who.Origin{Client: netip.MustParseAddr("203.0.113.5")}))
 	if got := clientAddr(r); got != "203.0.113.5" {
 		t.Errorf("behind a trusted proxy: clientAddr = %q, want the client the proxy named", got)
+	}
+	// A trusted proxy that names no readable client: counted under one
+	// address, not skipped (an unreadable hop must not escape the limit).
+	r = r.WithContext(who.WithOrigin(r.Context(), who.Origin{}))
+	if got := clientAddr(r); got != "unknown" {
+		t.Errorf("unknown client: clientAddr = %q, want \"unknown\"", got)
 	}
 }
 
