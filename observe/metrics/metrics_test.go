@@ -3,10 +3,13 @@ package metrics_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/gowho/gowho/config"
+	"github.com/gowho/gowho/internal/testserver"
 	"github.com/gowho/gowho/observe/metrics"
 	_ "github.com/gowho/gowho/plugins/all"
 	"github.com/gowho/gowho/who"
@@ -186,5 +190,72 @@ func TestRegisterTwice(t *testing.T) {
 	m.Observe(context.Background(), who.Event{Kind: who.EventLogout})
 	if n := testutil.CollectAndCount(reg, "gowho_logouts_total"); n != 1 {
 		t.Errorf("after a failed second New: %d logout series, want 1", n)
+	}
+}
+
+// TestCacheErrors: a memcached wrapper whose server is down reports each
+// failed lookup as an error (then a miss), and the logins still work
+// through the wrapped htpasswd.
+func TestCacheErrors(t *testing.T) {
+	t.Parallel()
+	port := testserver.FreePort(t) // nothing listens there: connection refused
+	dir := t.TempDir()
+	passwd, err := os.ReadFile("testdata/passwd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	toml := fmt.Sprintf(`
+[plugin.htpasswd]
+use = "htpasswd"
+filename = %q
+
+[plugin.cached]
+use = "memcached"
+authenticator_name = "htpasswd"
+memcached_urls = ["127.0.0.1:%d"]
+secret = "0123456789abcdef0123456789abcdef"
+backoff = "0s"
+
+[plugin.basicauth]
+use = "basicauth"
+
+[identifiers]
+plugins = ["basicauth"]
+
+[authenticators]
+plugins = ["cached", "htpasswd;unused"]
+`, filepath.Join(dir, "passwd"), port)
+	if err := os.WriteFile(filepath.Join(dir, "passwd"), passwd, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, err := config.Parse(filepath.Join(dir, "who.toml"), []byte(toml), config.Options{
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Observers: []who.Observer{m}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = chain.Close() })
+	h := chain.Handler(protected)
+	for range 2 {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.SetBasicAuth("alice", "alicepw")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("status %d with memcached down", rec.Code)
+		}
+	}
+	want := `
+# HELP gowho_cache_requests_total Credential and token cache lookups by plugin and outcome (hit, miss, error).
+# TYPE gowho_cache_requests_total counter
+gowho_cache_requests_total{outcome="error",plugin="cached"} 2
+gowho_cache_requests_total{outcome="miss",plugin="cached"} 2
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "gowho_cache_requests_total"); err != nil {
+		t.Error(err)
 	}
 }
