@@ -22,6 +22,7 @@ import (
 	"github.com/gowho/gowho/internal/testserver"
 	"github.com/gowho/gowho/observe/metrics"
 	_ "github.com/gowho/gowho/plugins/all"
+	"github.com/gowho/gowho/session"
 	"github.com/gowho/gowho/who"
 )
 
@@ -258,4 +259,77 @@ gowho_cache_requests_total{outcome="miss",plugin="cached"} 2
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "gowho_cache_requests_total"); err != nil {
 		t.Error(err)
 	}
+}
+
+// TestSessionStoreErrors: the session manager, an outer middleware of a
+// chain loaded from a who.toml, reaches the metrics (config.Chain.Handler
+// wraps it with Middleware.Observed): a session store that is down is
+// counted on every request that loads a session.
+func TestSessionStoreErrors(t *testing.T) {
+	t.Parallel()
+	port := testserver.FreePort(t) // nothing listens there
+	toml := fmt.Sprintf(`
+[plugin.sessions]
+use = "session"
+store = "memcached"
+memcached_urls = ["127.0.0.1:%d"]
+
+[plugin.sessionid]
+use = "sessionid"
+session_name = "sessions"
+
+[identifiers]
+plugins = ["sessionid"]
+
+[authenticators]
+plugins = ["sessionid"]
+`, port)
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, err := config.Parse("who.toml", []byte(toml), config.Options{
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Observers: []who.Observer{m}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = chain.Close() })
+	h := chain.Handler(protected)
+	for range 3 {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.AddCookie(&http.Cookie{Name: "gowho_session", Value: session.NewID()})
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	if n := testutil.ToFloat64(mustCounter(t, reg, "gowho_store_errors_total", "session", "load")); n != 3 {
+		t.Errorf("%v session load errors counted, want 3", n)
+	}
+}
+
+// mustCounter returns the value of the counter name{plugin, op} as a
+// collector testutil can read.
+func mustCounter(t *testing.T, reg *prometheus.Registry, name, plugin, op string) prometheus.Collector {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range s.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["plugin"] == plugin && labels["op"] == op {
+				c := prometheus.NewCounter(prometheus.CounterOpts{Name: "copy"})
+				c.Add(s.GetCounter().GetValue())
+				return c
+			}
+		}
+	}
+	t.Fatalf("no %s{plugin=%q, op=%q}", name, plugin, op)
+	return nil
 }
