@@ -29,7 +29,7 @@
 //
 //	who serve -config FILE [-addr 127.0.0.1:8080] [-debug] [-read-header-timeout 10s] [-read-timeout 30s]
 //	          [-write-timeout 60s] [-idle-timeout 120s] [-max-header-bytes 65536] [-shutdown-timeout 30s]
-//	          (or: who serve [flags] FILE)
+//	          [-metrics 127.0.0.1:9100] [-audit]   (or: who serve [flags] FILE)
 //	who gateway -config FILE [-addr 127.0.0.1:8080] [the flags of serve]   (or: who gateway [flags] FILE)
 //	who check [-strict] -config FILE   (or: who check [-strict] FILE)
 //	who convert [-o FILE] -config who.ini   (or: who convert [-o FILE] who.ini)
