@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"testing"
 	"time"
 
@@ -43,4 +46,45 @@ func BenchmarkForwardAuth(b *testing.B) {
 	b.Run("forward-auth", func(b *testing.B) {
 		run(b, f.g, "/_who/auth", map[string]string{"X-Original-URI": "/x", "X-Original-Method": "GET", "Host": "app.example"})
 	})
+}
+
+// BenchmarkReverseProxy measures a logged-in (auth_tkt) request through
+// the gateway in reverse-proxy mode against a bare
+// httputil.ReverseProxy to the same upstream, over loopback:
+//
+//	go test -run '^$' -bench ReverseProxy -benchmem -count 6 ./gateway | tee /tmp/rp.txt && benchstat /tmp/rp.txt
+func BenchmarkReverseProxy(b *testing.B) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) }))
+	b.Cleanup(up.Close)
+	u, _ := url.Parse(up.URL)
+	bare := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(u); pr.SetXForwarded() }})
+	b.Cleanup(bare.Close)
+	f := newFixture(b, withUpstream(up.URL))
+	v, err := authtkt.Ticket{UserID: "alice", Time: time.Now()}.Cookie("gateway-test-secret-0123456789abcdef-0123456789", "sha256")
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	run := func(b *testing.B, base string) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				req, _ := http.NewRequest("GET", base+"/x", nil)
+				req.Header.Set("Cookie", "auth_tkt="+v)
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+			}
+		})
+	}
+	b.Run("bare", func(b *testing.B) { run(b, bare.URL) })
+	b.Run("gateway", func(b *testing.B) { run(b, f.srv.URL) })
 }

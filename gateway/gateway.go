@@ -47,7 +47,9 @@ type Gateway struct {
 	proxies  who.TrustedProxies
 	log      *slog.Logger
 	signer   *Signer
-	strip    []string // the identity header names, stripped from every request
+	strip    []string    // the identity header names, stripped from every request
+	pass     [][2]string // pass_identity: key, header
+	userHdr  string      // user_header, canonical
 	jwksPath string
 
 	authHandler   http.Handler // the chain in front of the forward-auth decision
@@ -84,6 +86,10 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 		g.log = slog.Default()
 	}
 	g.strip = cfg.identityHeaders()
+	g.userHdr = http.CanonicalHeaderKey(cfg.UserHeader)
+	for _, k := range cfg.PassIdentity {
+		g.pass = append(g.pass, [2]string{k, passHeader(k)})
+	}
 	g.jwksPath = cfg.Prefix + "jwks.json"
 	if cfg.Assertion && g.signer == nil {
 		var keys []ed25519.PrivateKey
@@ -172,9 +178,10 @@ func (g *Gateway) setIdentity(h http.Header, res *who.Result, aud string) error 
 	if badHeaderValue(res.UserID) {
 		return errors.New("the userid holds a control character (CR, LF, ...): it cannot be sent in a header")
 	}
-	h[http.CanonicalHeaderKey(g.cfg.UserHeader)] = []string{res.UserID}
+	h[g.userHdr] = []string{res.UserID}
 	var claims map[string]any
-	for _, k := range g.cfg.PassIdentity {
+	for _, kh := range g.pass {
+		k := kh[0]
 		v, ok := res.Identity[k]
 		if !ok {
 			continue
@@ -184,7 +191,7 @@ func (g *Gateway) setIdentity(h http.Header, res *who.Result, aud string) error 
 			g.log.Warn("gateway: identity value not passed: it is not a string or list of strings without commas and control characters", "key", k, "userid_len", len(res.UserID))
 			continue
 		}
-		h[passHeader(k)] = []string{s}
+		h[kh[1]] = []string{s}
 		if g.signer != nil {
 			if claims == nil {
 				claims = map[string]any{}
