@@ -222,10 +222,11 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // save saves rec through the store, telling a SaveInfoStore whether the
-// session is authenticated.
-func (m *Manager) save(ctx context.Context, id string, b []byte, expiry time.Time, rc *record) (string, error) {
+// session is authenticated, and whether it was loaded (existing: write
+// only over a record still there, else ErrGone).
+func (m *Manager) save(ctx context.Context, id string, b []byte, expiry time.Time, rc *record, existing bool) (string, error) {
 	if is, ok := m.o.Store.(SaveInfoStore); ok {
-		return is.SaveInfo(ctx, id, b, expiry, SaveInfo{Authenticated: rc.authenticated(), UserID: userIDOf(rc)})
+		return is.SaveInfo(ctx, id, b, expiry, SaveInfo{Authenticated: rc.authenticated(), UserID: userIDOf(rc), Existing: existing})
 	}
 	return m.o.Store.Save(ctx, id, b, expiry)
 }
@@ -263,9 +264,15 @@ func userIDOf(rc *record) string {
 // The store must be a UserIndexStore (memstore, filestore, redisstore);
 // for any other the error wraps ErrNotSupported. A store failure is a
 // *StoreError; DestroyUser still tries the other sessions, and the count
-// is of those it deleted. A request that loaded one of the sessions before
-// DestroyUser and saves it after writes it back, as with Session.Destroy:
-// deny the user first (disable the account), then call DestroyUser.
+// is of those it deleted.
+//
+// A request in flight that loaded one of the sessions before DestroyUser
+// and saves it after does not write it back: the manager saves a loaded
+// session only over a record still there (SaveInfo.Existing), drops the
+// save and expires that browser's cookie. The request itself still runs
+// to its end as the user it was. A login that completes after DestroyUser
+// is a new session: to keep the user out, refuse them in the
+// authenticator too (disable the account, change the password).
 func (m *Manager) DestroyUser(ctx context.Context, userid string) (int, error) {
 	if userid == "" {
 		return 0, errors.New("session: DestroyUser: empty userid")

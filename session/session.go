@@ -115,6 +115,14 @@ func (s *Session) load() error {
 	return nil
 }
 
+// gone makes s a new, empty session after its record was found destroyed
+// at commit; the cookie is expired. It runs with s.mu held.
+func (s *Session) gone() {
+	s.destroyed = true
+	s.dirty, s.touched = false, false
+	s.fresh(s.m.o.Now())
+}
+
 func (s *Session) fresh(now time.Time) {
 	s.id = ""
 	s.isNew = true
@@ -363,11 +371,20 @@ func (s *Session) commit(h http.Header) (cookie bool, err error) {
 			s.id = NewID()
 		}
 		expiry := s.rc.expiry()
-		token, err := m.save(ctx, s.id, b, expiry, s.rc)
-		if err != nil {
+		token, err := m.save(ctx, s.id, b, expiry, s.rc, !s.isNew)
+		switch {
+		case err != nil && !s.isNew && errors.Is(err, ErrGone):
+			// Another request destroyed the session after this one
+			// loaded it (a logout, DestroyUser): it stays destroyed.
+			// The cookie is expired below, and what is left of this
+			// request sees a new, empty session.
+			m.log.Debug("session: save dropped: the session ended while the request ran", "path", s.r.URL.EscapedPath())
+			s.gone()
+			save = false
+		case err != nil:
 			return false, storeError(ctx, "save", err)
 		}
-		if token != s.token || m.o.Persistent {
+		if save && (token != s.token || m.o.Persistent) {
 			c := m.cookie(s.r, token, expiry, 0)
 			v := c.String()
 			if len(v) > m.o.MaxCookieSize {

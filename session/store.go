@@ -50,15 +50,38 @@ type SaveInfo struct {
 	// UserIndexStore indexes the session under it, for
 	// Manager.DestroyUser.
 	UserID string
+	// Existing is true when the record was loaded from the store by this
+	// request (not a new session, not a new id from RenewID): the store
+	// must then write it only if it still holds a record of id, checked
+	// and written in one step, and otherwise store nothing and return an
+	// error wrapping ErrGone. So a session that another request destroyed
+	// (Session.Destroy, Manager.DestroyUser) between this request's load
+	// and its save stays destroyed. A store that does not implement
+	// SaveInfoStore cannot be told, and its Save writes the record back.
+	Existing bool
 }
+
+// ErrGone is returned (wrapped) by SaveInfoStore.SaveInfo when
+// SaveInfo.Existing is set and the store no longer holds a record of the
+// id: it was deleted by another request (Session.Destroy, a logout,
+// Manager.DestroyUser), expired, or evicted. Nothing was stored. The
+// manager then drops the save and expires the cookie: it is not a store
+// failure.
+var ErrGone = errors.New("session: the session ended while the request ran")
 
 // A SaveInfoStore is a Store that wants to know more about the records it
 // saves, such as memstore, which evicts anonymous sessions before
 // authenticated ones. The manager calls SaveInfo instead of Save when the
-// store implements it; a store without it gets Save.
+// store implements it; a store without it gets Save, which cannot honour
+// SaveInfo.Existing (a session destroyed while a request that loaded it
+// runs is written back by that request's save). memstore, filestore,
+// redisstore and memcachestore implement it; cookiestore need not (the
+// cookie is the record, and Delete refuses the id whatever seals it).
 type SaveInfoStore interface {
 	Store
-	// SaveInfo is Save with what the manager knows about the record.
+	// SaveInfo is Save with what the manager knows about the record. With
+	// info.Existing it writes only over a record of id that is still
+	// there, and returns an error wrapping ErrGone otherwise.
 	SaveInfo(ctx context.Context, id string, rec []byte, expiry time.Time, info SaveInfo) (token string, err error)
 }
 

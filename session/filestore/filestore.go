@@ -46,10 +46,11 @@ type Options struct {
 // Several processes may share the directory. Safe for concurrent use;
 // Close stops the sweeper.
 type Store struct {
-	dir  string
-	stop chan struct{}
-	once sync.Once
-	wg   sync.WaitGroup
+	dir     string
+	stop    chan struct{}
+	once    sync.Once
+	wg      sync.WaitGroup
+	checked bool // replaceChecked even where RENAME_EXCHANGE works (tests)
 }
 
 var (
@@ -99,6 +100,26 @@ func (st *Store) Load(_ context.Context, token string) (string, []byte, bool, er
 
 // Save writes rec to a temporary file and renames it over id's file.
 func (st *Store) Save(_ context.Context, id string, rec []byte, expiry time.Time) (string, error) {
+	return st.write(id, rec, expiry, false)
+}
+
+// replaceChecked renames tmp over dst if dst exists, and reports whether
+// it did. Between the check and the rename, another process may delete
+// dst, which the rename then writes back: the fallback where
+// RENAME_EXCHANGE is missing (outside Linux, or a file system without
+// it).
+func replaceChecked(tmp, dst string) (bool, error) {
+	if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return true, os.Rename(tmp, dst)
+}
+
+// write writes rec to a temporary file and renames it over id's file;
+// with existing, only if id's file is still there (else session.ErrGone).
+func (st *Store) write(id string, rec []byte, expiry time.Time, existing bool) (string, error) {
 	if !session.ValidID(id) {
 		return "", errors.New("filestore: bad session id")
 	}
@@ -111,25 +132,40 @@ func (st *Store) Save(_ context.Context, id string, rec []byte, expiry time.Time
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
+	replaced := true
+	switch {
+	case err == nil && existing && st.checked:
+		replaced, err = replaceChecked(tmp, st.path(id))
+	case err == nil && existing:
+		replaced, err = replaceExisting(tmp, st.path(id))
+	case err == nil:
 		err = os.Rename(tmp, st.path(id))
 	}
-	if err != nil {
+	if err != nil || !replaced {
 		_ = os.Remove(tmp)
+	}
+	if err != nil {
 		return "", fmt.Errorf("filestore: %w", err)
+	}
+	if !replaced {
+		return "", fmt.Errorf("filestore: %w", session.ErrGone)
 	}
 	return id, nil
 }
 
 // SaveInfo is Save, after it indexes id under info.UserID (when set) so
-// that UserSessions finds it.
-func (st *Store) SaveInfo(ctx context.Context, id string, rec []byte, expiry time.Time, info session.SaveInfo) (string, error) {
+// that UserSessions finds it. With info.Existing it writes only over id's
+// file, if that is still there, and returns an error wrapping
+// session.ErrGone otherwise: on Linux the check and the write are one
+// atomic rename (RENAME_EXCHANGE), so a session deleted by another request
+// or process stays deleted; elsewhere a check precedes the rename.
+func (st *Store) SaveInfo(_ context.Context, id string, rec []byte, expiry time.Time, info session.SaveInfo) (string, error) {
 	if info.UserID != "" && session.ValidID(id) {
 		if err := st.index(info.UserID, id, expiry); err != nil {
 			return "", fmt.Errorf("filestore: index: %w", err)
 		}
 	}
-	return st.Save(ctx, id, rec, expiry)
+	return st.write(id, rec, expiry, info.Existing)
 }
 
 func (st *Store) userDir(userid string) string {

@@ -65,7 +65,10 @@ type Store struct {
 	br     map[string]*backoff.Breaker // by server address
 }
 
-var _ session.Store = (*Store)(nil)
+var (
+	_ session.Store         = (*Store)(nil)
+	_ session.SaveInfoStore = (*Store)(nil)
+)
 
 // New returns a store on o.Servers. It does not connect until used.
 func New(o Options) (*Store, error) {
@@ -141,6 +144,20 @@ func (st *Store) Load(_ context.Context, token string) (string, []byte, bool, er
 
 // Save sets id's record with memcached's expiration at expiry.
 func (st *Store) Save(_ context.Context, id string, rec []byte, expiry time.Time) (string, error) {
+	return st.save(id, rec, expiry, false)
+}
+
+// SaveInfo is Save; with info.Existing it is memcached's replace, which
+// stores the record only if id's item is still there, and SaveInfo
+// returns an error wrapping session.ErrGone otherwise: a session deleted
+// by another request (or expired, or evicted) stays deleted. The userid
+// is not used: the store keeps no per-user index (see the package doc).
+func (st *Store) SaveInfo(_ context.Context, id string, rec []byte, expiry time.Time, info session.SaveInfo) (string, error) {
+	return st.save(id, rec, expiry, info.Existing)
+}
+
+// save sets id's record, or with existing replaces it.
+func (st *Store) save(id string, rec []byte, expiry time.Time, existing bool) (string, error) {
 	if !session.ValidID(id) {
 		return "", errors.New("memcachestore: bad session id")
 	}
@@ -150,6 +167,16 @@ func (st *Store) Save(_ context.Context, id string, rec []byte, expiry time.Time
 		exp = memcachettl.Expiration(expiry.Sub(now), now)
 	}
 	it := &memcache.Item{Key: st.prefix + id, Value: session.WrapExpiry(rec, expiry), Expiration: exp}
+	if existing {
+		err := st.retry(it.Key, func() error { return st.c.Replace(it) })
+		if errors.Is(err, memcache.ErrNotStored) {
+			return "", fmt.Errorf("memcachestore: replace: %w (%w)", session.ErrGone, err)
+		}
+		if err != nil {
+			return "", fmt.Errorf("memcachestore: replace: %w", err)
+		}
+		return id, nil
+	}
 	err := st.retry(it.Key, func() error { return st.c.Set(it) })
 	if err != nil {
 		return "", fmt.Errorf("memcachestore: set: %w", err)
@@ -177,8 +204,8 @@ func (st *Store) Close() error { return st.c.Close() }
 // broke rather than with a memcached answer or a timeout: the pooled
 // connections to a server that restarted are all dead, and a session must
 // not be lost (or a logout left undone) for that, while a retry after a
-// timeout would only double the wait on a hung server. Get, Set and Delete
-// are idempotent.
+// timeout would only double the wait on a hung server. Get, Set, Replace
+// and Delete are idempotent.
 func (st *Store) retry(key string, op func() error) error {
 	br := st.breaker(key)
 	t, err := br.Allow()

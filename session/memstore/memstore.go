@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -122,7 +123,10 @@ func (st *Store) Save(ctx context.Context, id string, rec []byte, expiry time.Ti
 }
 
 // SaveInfo stores a copy of rec under id until expiry; info.Authenticated
-// keeps it ahead of anonymous sessions when room is needed.
+// keeps it ahead of anonymous sessions when room is needed. With
+// info.Existing it stores nothing, and returns an error wrapping
+// session.ErrGone, when id's record was deleted, evicted or expired: the
+// check and the write are one step under the store's lock.
 func (st *Store) SaveInfo(_ context.Context, id string, rec []byte, expiry time.Time, info session.SaveInfo) (string, error) {
 	e := &entry{id: id, rec: append([]byte(nil), rec...), auth: info.Authenticated, user: info.UserID}
 	if !expiry.IsZero() {
@@ -130,8 +134,12 @@ func (st *Store) SaveInfo(_ context.Context, id string, rec []byte, expiry time.
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if old, ok := st.m[id]; ok {
+	old, ok := st.m[id]
+	if ok {
 		st.remove(old)
+	}
+	if info.Existing && (!ok || old.expired(time.Now().UnixNano())) {
+		return "", fmt.Errorf("memstore: %w", session.ErrGone)
 	}
 	if !st.makeRoom(len(e.rec), e.auth) {
 		return id, nil // not kept: see Store

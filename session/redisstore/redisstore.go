@@ -240,16 +240,17 @@ func (st *Store) do(ctx context.Context, op func() error) error {
 	return err
 }
 
-// backendError is err unless it is an answer (a miss), not a failure.
+// backendError is err unless it is an answer (a miss, a SET … XX on a
+// key not there), not a failure.
 func backendError(err error) error {
-	if errors.Is(err, redis.Nil) {
+	if errors.Is(err, redis.Nil) || errors.Is(err, errNotSet) {
 		return nil
 	}
 	return err
 }
 
 func retryable(ctx context.Context, err error) bool {
-	if err == nil || errors.Is(err, redis.Nil) || ctx.Err() != nil {
+	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, errNotSet) || ctx.Err() != nil {
 		return false
 	}
 	if errors.Is(err, ErrNotReplicated) { // the write arrived: waiting again only doubles the wait
@@ -296,7 +297,10 @@ func (st *Store) Save(ctx context.Context, id string, rec []byte, expiry time.Ti
 }
 
 // SaveInfo is Save, after it indexes id under info.UserID (when set) so
-// that UserSessions finds it.
+// that UserSessions finds it. With info.Existing it is SET … XX: Redis
+// writes the record only if id's key is still there, and SaveInfo returns
+// an error wrapping session.ErrGone otherwise, so a session deleted by
+// another request (or expired) stays deleted.
 func (st *Store) SaveInfo(ctx context.Context, id string, rec []byte, expiry time.Time, info session.SaveInfo) (string, error) {
 	if !session.ValidID(id) {
 		return "", errors.New("redisstore: bad session id")
@@ -311,17 +315,37 @@ func (st *Store) SaveInfo(ctx context.Context, id string, rec []byte, expiry tim
 		ttl = max(time.Until(expiry), time.Millisecond)
 	}
 	v := session.WrapExpiry(rec, expiry)
-	if err := st.do(ctx, func() error { return st.set(ctx, st.prefix+id, v, ttl) }); err != nil {
+	if err := st.do(ctx, func() error { return st.set(ctx, st.prefix+id, v, ttl, info.Existing) }); err != nil {
 		return "", fmt.Errorf("redisstore: set: %w", err)
 	}
 	return id, nil
 }
 
-// set is SET key v PX ttl, followed on the same connection by WAIT when
+// errNotSet is SET … XX's nil answer: the key was not there.
+var errNotSet = fmt.Errorf("key not there (SET XX): %w", session.ErrGone)
+
+// set is SET key v PX ttl (with xx, SET … XX: only over a key still
+// there, else errNotSet), followed on the same connection by WAIT when
 // the store waits for replicas. In a cluster both go to the key's master.
-func (st *Store) set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
+// A retry of a SET … XX that did set (the answer was lost) finds the key
+// and sets it again: the same value.
+func (st *Store) set(ctx context.Context, key string, v []byte, ttl time.Duration, xx bool) error {
+	setCmd := func(c redis.Cmdable) func() error {
+		if !xx {
+			cmd := c.Set(ctx, key, v, ttl)
+			return cmd.Err
+		}
+		cmd := c.SetXX(ctx, key, v, ttl)
+		return func() error {
+			ok, err := cmd.Result()
+			if err == nil && !ok {
+				return errNotSet
+			}
+			return err
+		}
+	}
 	if st.waitN == 0 {
-		return st.c.Set(ctx, key, v, ttl).Err()
+		return setCmd(st.c)()
 	}
 	var c redis.Cmdable = st.c
 	if cc, ok := st.c.(*redis.ClusterClient); ok {
@@ -332,13 +356,17 @@ func (st *Store) set(ctx context.Context, key string, v []byte, ttl time.Duratio
 		c = node
 	}
 	var w *redis.Cmd
+	var setErr func() error
 	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, key, v, ttl)
+		setErr = setCmd(p)
 		// The pipeline's read timeout is ReadTimeout: WAIT's own is half.
 		w = p.Do(ctx, "wait", st.waitN, st.waitTimeout.Milliseconds())
 		return nil
 	}); err != nil {
 		return err
+	}
+	if err := setErr(); err != nil {
+		return err // errNotSet: nothing written, nothing to wait for
 	}
 	if n, _ := w.Int64(); n < int64(st.waitN) {
 		return fmt.Errorf("%w: %d of %d within %v", ErrNotReplicated, n, st.waitN, st.waitTimeout)

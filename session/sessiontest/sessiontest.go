@@ -1,7 +1,9 @@
 // Package sessiontest is the conformance suite every session.Store must
 // pass: save and load, expiry, delete, tampered and malformed tokens,
 // unknown ids never adopted, idle and absolute deadlines through the
-// manager, and concurrent requests on one session. RunUserIndex is the
+// manager, concurrent requests on one session, and a session destroyed
+// by another request while one that loaded it runs staying destroyed after
+// that request saves (SaveInfo.Existing). RunUserIndex is the
 // suite of a session.UserIndexStore (Manager.DestroyUser).
 //
 //	func TestConformance(t *testing.T) {
@@ -11,6 +13,7 @@ package sessiontest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -138,6 +141,36 @@ func Run(t *testing.T, newStore func(t *testing.T) session.Store) {
 		}
 		wg.Wait()
 	})
+	if _, ok := newStore(t).(session.SaveInfoStore); ok {
+		t.Run("SaveExisting", func(t *testing.T) {
+			t.Parallel()
+			st := newStore(t).(session.SaveInfoStore)
+			ctx := context.Background()
+			exp := time.Now().Add(time.Hour)
+			id := session.NewID()
+			if _, err := st.SaveInfo(ctx, id, []byte("one"), exp, session.SaveInfo{}); err != nil {
+				t.Fatalf("SaveInfo: %v", err)
+			}
+			tok, err := st.SaveInfo(ctx, id, []byte("two"), exp, session.SaveInfo{Existing: true})
+			if err != nil {
+				t.Fatalf("SaveInfo Existing over a record there: %v", err)
+			}
+			if _, rec, found, _ := st.Load(ctx, tok); !found || string(rec) != "two" {
+				t.Fatalf("after SaveInfo Existing: Load = %q, %v; want two", rec, found)
+			}
+			if err := st.Delete(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			for _, gone := range []string{id, session.NewID()} { // deleted, never saved
+				if _, err := st.SaveInfo(ctx, gone, []byte("back"), exp, session.SaveInfo{Existing: true}); !errors.Is(err, session.ErrGone) {
+					t.Errorf("SaveInfo Existing over no record: err %v; want session.ErrGone", err)
+				}
+				if _, _, found, err := st.Load(ctx, gone); found || err != nil {
+					t.Errorf("SaveInfo Existing over no record stored it: found %v, err %v", found, err)
+				}
+			}
+		})
+	}
 	t.Run("Manager", func(t *testing.T) { runManager(t, newStore) })
 }
 
@@ -215,6 +248,12 @@ func readAll(resp *http.Response) string {
 }
 
 func runManager(t *testing.T, newStore func(t *testing.T) session.Store) {
+	for _, mode := range []string{modeSet, modeTouch, modeRenew} {
+		t.Run("DestroyedStaysDestroyed/"+mode, func(t *testing.T) {
+			t.Parallel()
+			runInFlight(t, newStore(t), mode, destroyFromAnotherRequest)
+		})
+	}
 	t.Run("RoundTrip", func(t *testing.T) {
 		t.Parallel()
 		c := &clock{t: time.Now()}

@@ -26,7 +26,8 @@ func uniq(name string) string { return name + "-" + session.NewID()[:8] }
 // newStore, which must implement session.UserIndexStore: DestroyUser ends
 // every session of one user and no other, counts them, leaves anonymous
 // sessions alone, follows a session that changed user (with and without a
-// new id) and finds a session saved with no expiry.
+// new id), finds a session saved with no expiry, and is not undone by a
+// request in flight that loaded a session before it and saves it after.
 func RunUserIndex(t *testing.T, newStore func(t *testing.T) session.Store) {
 	t.Run("DestroyUser", func(t *testing.T) {
 		t.Parallel()
@@ -84,6 +85,12 @@ func RunUserIndex(t *testing.T, newStore func(t *testing.T) session.Store) {
 			if body, _ := get(t, srv, "/who", c); body != "" {
 				t.Fatalf("bob's session after DestroyUser(bob): %q", body)
 			}
+		})
+	}
+	for _, mode := range []string{modeSet, modeTouch, modeRenew} {
+		t.Run("InFlight/"+mode, func(t *testing.T) {
+			t.Parallel()
+			runInFlight(t, newStore(t), mode, destroyUser)
 		})
 	}
 	t.Run("TopLevelUserID", func(t *testing.T) {
