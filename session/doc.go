@@ -24,8 +24,11 @@
 //
 // A Store has three methods; a store that also implements SaveInfoStore
 // is told, at each save, whether the session holds a logged-in user
-// (memstore uses it to evict anonymous sessions first). Without it the
-// store gets plain Save.
+// (memstore uses it to evict anonymous sessions first) and whether it was
+// loaded (SaveInfo.Existing: write only over a record still there, else
+// ErrGone), so a session destroyed by another request while one that
+// loaded it runs stays destroyed. Without it the store gets plain Save,
+// which writes such a session back.
 //
 // Stores, one package each: cookiestore (the default: AES-GCM sealed
 // cookie, no server, key rotation), memstore, filestore, memcachestore,

@@ -46,11 +46,10 @@ type Options struct {
 // Several processes may share the directory. Safe for concurrent use;
 // Close stops the sweeper.
 type Store struct {
-	dir     string
-	stop    chan struct{}
-	once    sync.Once
-	wg      sync.WaitGroup
-	checked bool // replaceChecked even where RENAME_EXCHANGE works (tests)
+	dir  string
+	stop chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup
 }
 
 var (
@@ -134,8 +133,6 @@ func (st *Store) write(id string, rec []byte, expiry time.Time, existing bool) (
 	}
 	replaced := true
 	switch {
-	case err == nil && existing && st.checked:
-		replaced, err = replaceChecked(tmp, st.path(id))
 	case err == nil && existing:
 		replaced, err = replaceExisting(tmp, st.path(id))
 	case err == nil:

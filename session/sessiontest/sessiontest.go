@@ -170,6 +170,51 @@ func Run(t *testing.T, newStore func(t *testing.T) session.Store) {
 				}
 			}
 		})
+		t.Run("SaveExistingRacesDelete", func(t *testing.T) {
+			// The check and the write are one step: however the saves
+			// interleave with the Delete, none after it writes back.
+			t.Parallel()
+			st := newStore(t).(session.SaveInfoStore)
+			ctx := context.Background()
+			exp := time.Now().Add(time.Hour)
+			for round := range 5 {
+				id := session.NewID()
+				tok, err := st.SaveInfo(ctx, id, []byte("r"), exp, session.SaveInfo{})
+				if err != nil {
+					t.Fatalf("SaveInfo: %v", err)
+				}
+				const savers = 8
+				saving := make(chan struct{}, savers) // one per saver, after its first save
+				var wg sync.WaitGroup
+				for g := range savers {
+					wg.Go(func() {
+						for i := range 200 {
+							_, err := st.SaveInfo(ctx, id, fmt.Appendf(nil, "r-%d-%d", g, i), exp, session.SaveInfo{Existing: true})
+							if i == 0 {
+								saving <- struct{}{}
+							}
+							if errors.Is(err, session.ErrGone) {
+								return
+							}
+							if err != nil {
+								t.Errorf("SaveInfo Existing: %v", err)
+								return
+							}
+						}
+					})
+				}
+				for range savers { // the Delete lands among saves in progress
+					<-saving
+				}
+				if err := st.Delete(ctx, id); err != nil {
+					t.Fatalf("Delete: %v", err)
+				}
+				wg.Wait()
+				if _, rec, found, err := st.Load(ctx, tok); found || err != nil {
+					t.Fatalf("round %d: after Delete and the saves racing it, Load = %q, %v, %v; want not found (written back)", round, rec, found, err)
+				}
+			}
+		})
 	}
 	t.Run("Manager", func(t *testing.T) { runManager(t, newStore) })
 }
