@@ -363,6 +363,9 @@ func (st *Store) set(ctx context.Context, key string, v []byte, ttl time.Duratio
 		w = p.Do(ctx, "wait", st.waitN, st.waitTimeout.Milliseconds())
 		return nil
 	}); err != nil {
+		if setErr != nil && errors.Is(setErr(), errNotSet) {
+			return errNotSet // SET … XX answered "not there": nothing written, nothing to wait for
+		}
 		return err
 	}
 	if err := setErr(); err != nil {

@@ -143,3 +143,36 @@ func TestUserIndex(t *testing.T) {
 		return st
 	})
 }
+
+// TestSaveExistingWaitReplicas: with wait_replicas, SET … XX goes in the
+// same pipeline as WAIT: over a key that is gone it is ErrGone (nothing
+// written, so nothing to replicate), not ErrNotReplicated; over a key
+// there it is written, and then waits as any save. A gone key does not
+// count toward the back-off: it is an answer.
+func TestSaveExistingWaitReplicas(t *testing.T) {
+	srv := testserver.Redis(t)
+	st, err := redisstore.New(redisstore.Options{URL: "redis://" + srv.Addr + "/0", WaitReplicas: 1, ReadTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour)
+	for range redisstore.BackoffAfter + 1 {
+		_, err = st.SaveInfo(ctx, session.NewID(), []byte("r"), exp, session.SaveInfo{Existing: true})
+		if !errors.Is(err, session.ErrGone) || errors.Is(err, redisstore.ErrNotReplicated) {
+			t.Fatalf("SaveInfo Existing over no key = %v; want ErrGone", err)
+		}
+	}
+	id := session.NewID()
+	if err := st.Client().Set(ctx, "gowho:session:"+id, session.WrapExpiry([]byte("old"), exp), time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.SaveInfo(ctx, id, []byte("new"), exp, session.SaveInfo{Existing: true})
+	if !errors.Is(err, redisstore.ErrNotReplicated) {
+		t.Fatalf("SaveInfo Existing over a key there, no replica = %v; want ErrNotReplicated", err)
+	}
+	if _, rec, found, err := st.Load(ctx, id); err != nil || !found || string(rec) != "new" {
+		t.Fatalf("Load = %q, %v, %v; want new", rec, found, err)
+	}
+}
