@@ -45,6 +45,16 @@ func (c counting) Authenticate(_ *http.Request, id who.Identity) (string, error)
 // counter option, so parallel tests do not share one.
 var backends sync.Map
 
+// counterSeq makes each test run's counter name its own: with -count=N
+// a test's name repeats, and a counter kept from an earlier run would
+// add that run's calls to this one's.
+var counterSeq atomic.Int64
+
+// uniqueCounter returns a counter name no other test or run uses.
+func uniqueCounter(t *testing.T) string {
+	return fmt.Sprintf("%s#%d", t.Name(), counterSeq.Add(1))
+}
+
 func init() {
 	who.Register("throttle-test-counting", func(spec who.PluginSpec) (any, error) {
 		var o struct {
@@ -190,7 +200,7 @@ var paths = []string{"basic", "form", "api"}
 // from the same address is refused during the ban, by every path, and
 // passes after it.
 func sharedBan(t *testing.T, store string, wrong int) {
-	counter := t.Name()
+	counter := uniqueCounter(t)
 	logs := &lockedBuffer{}
 	clock := &throttle.Clock{}
 	a := newInstance(t, counter, "user", store, logs, clock)
@@ -277,7 +287,7 @@ func TestMemoryPaths(t *testing.T) {
 	for _, p := range paths {
 		t.Run(p, func(t *testing.T) {
 			t.Parallel()
-			counter := t.Name()
+			counter := uniqueCounter(t)
 			in := newInstance(t, counter, "both", "", io.Discard, &throttle.Clock{})
 			for range 20 {
 				in.login(p, "wrong")
