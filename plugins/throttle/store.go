@@ -34,51 +34,80 @@ type store interface {
 	close() error
 }
 
-// memStore is the in-process store: an LRU of at most max subjects.
+// memStore is the in-process store: two LRUs of at most max subjects
+// each, one of counts and one of bans. They are apart so that a flood of
+// distinct logins (each a fresh count) cannot evict a ban: only max other
+// bans, each earned with max_failures failures, can.
 type memStore struct {
-	max int
-	mu  sync.Mutex
-	m   map[string]*list.Element // by count key
-	lru *list.List               // of *memEntry, most recently tried first
+	max    int
+	mu     sync.Mutex
+	counts lru // by count key
+	bans   lru // by count key: the ban's end
+}
+
+// lru is a map bounded by an eviction of the least recently used entry.
+type lru struct {
+	m map[string]*list.Element
+	l *list.List // of *memEntry, most recently used first
 }
 
 type memEntry struct {
-	key      string
-	n        int64
-	countEnd time.Time // the window's end
-	banEnd   time.Time
+	key string
+	n   int64     // counts: the attempts in the window
+	end time.Time // counts: the window's end; bans: the ban's end
 }
 
 func newMemStore(max int) *memStore {
-	return &memStore{max: max, m: make(map[string]*list.Element), lru: list.New()}
+	return &memStore{max: max,
+		counts: lru{m: make(map[string]*list.Element), l: list.New()},
+		bans:   lru{m: make(map[string]*list.Element), l: list.New()}}
 }
 
-// entry returns k's entry, made and marked most recently used; the least
-// recently used is dropped when the store is full. Under mu.
-func (s *memStore) entry(k keys) *memEntry {
-	if el, ok := s.m[k.count]; ok {
-		s.lru.MoveToFront(el)
-		return el.Value.(*memEntry)
+// get returns key's entry marked most recently used, or nil.
+func (c *lru) get(key string) *memEntry {
+	el, ok := c.m[key]
+	if !ok {
+		return nil
 	}
-	if s.lru.Len() >= s.max {
-		old := s.lru.Back()
-		s.lru.Remove(old)
-		delete(s.m, old.Value.(*memEntry).key)
+	c.l.MoveToFront(el)
+	return el.Value.(*memEntry)
+}
+
+// put returns key's entry, made when missing (the least recently used
+// dropped when c holds max), and marked most recently used.
+func (c *lru) put(key string, max int) *memEntry {
+	if e := c.get(key); e != nil {
+		return e
 	}
-	e := &memEntry{key: k.count}
-	s.m[k.count] = s.lru.PushFront(e)
+	if c.l.Len() >= max {
+		old := c.l.Back()
+		c.l.Remove(old)
+		delete(c.m, old.Value.(*memEntry).key)
+	}
+	e := &memEntry{key: key}
+	c.m[key] = c.l.PushFront(e)
 	return e
+}
+
+func (c *lru) remove(key string) {
+	if el, ok := c.m[key]; ok {
+		c.l.Remove(el)
+		delete(c.m, key)
+	}
 }
 
 func (s *memStore) attempt(_ context.Context, k keys, window time.Duration, now time.Time) (int64, time.Time, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.entry(k)
-	if e.banEnd.After(now) {
-		return 0, e.banEnd, nil
+	if b := s.bans.get(k.count); b != nil {
+		if b.end.After(now) {
+			return 0, b.end, nil
+		}
+		s.bans.remove(k.count)
 	}
-	if !now.Before(e.countEnd) {
-		e.n, e.countEnd = 0, now.Add(window)
+	e := s.counts.put(k.count, s.max)
+	if !now.Before(e.end) {
+		e.n, e.end = 0, now.Add(window)
 	}
 	e.n++
 	return e.n, time.Time{}, nil
@@ -87,7 +116,7 @@ func (s *memStore) attempt(_ context.Context, k keys, window time.Duration, now 
 func (s *memStore) refund(_ context.Context, k keys) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if el, ok := s.m[k.count]; ok {
+	if el, ok := s.counts.m[k.count]; ok {
 		if e := el.Value.(*memEntry); e.n > 0 {
 			e.n--
 		}
@@ -98,27 +127,25 @@ func (s *memStore) refund(_ context.Context, k keys) error {
 func (s *memStore) reset(_ context.Context, k keys) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if el, ok := s.m[k.count]; ok {
-		el.Value.(*memEntry).n = 0
-	}
+	s.counts.remove(k.count)
 	return nil
 }
 
 func (s *memStore) ban(_ context.Context, k keys, until time.Time, _ time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.entry(k)
-	e.banEnd, e.n, e.countEnd = until, 0, time.Time{}
+	s.counts.remove(k.count)
+	s.bans.put(k.count, s.max).end = until
 	return nil
 }
 
 func (s *memStore) close() error { return nil }
 
-// len returns the number of subjects held (tests).
+// len returns the number of subjects held, counts and bans (tests).
 func (s *memStore) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.lru.Len()
+	return s.counts.l.Len() + s.bans.l.Len()
 }
 
 // redisStore keeps the state in Redis: attempt is one Lua script (the

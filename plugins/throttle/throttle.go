@@ -94,9 +94,10 @@ type Options struct {
 	// login probes it. One warning is logged per back-off.
 	Backoff who.Duration `toml:"backoff"`
 	// MaxEntries, key max_entries (default 100000): the most userids and
-	// addresses the in-memory state holds (the least recently tried are
-	// dropped first), so a flood of distinct logins cannot grow memory
-	// without limit.
+	// addresses the in-memory state counts, and apart from them the most
+	// it holds banned (the least recently tried are dropped first), so a
+	// flood of distinct logins can neither grow memory without limit nor
+	// evict a ban.
 	MaxEntries int `toml:"max_entries"`
 	// KeyPrefix, key key_prefix (default "gowho:throttle:"): prepended to
 	// every Redis or memcached key.
