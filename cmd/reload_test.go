@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gowho/gowho/who/whotest"
 )
 
 // reloadDir holds a who.toml that tests rewrite, and two htpasswd
@@ -125,7 +127,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	t.Parallel()
 	dir := reloadDir(t)
 	path := writeConfig(t, dir, reloadConfig(1, false))
-	var logBuf syncBuffer
+	var logBuf whotest.LogBuffer
 	logger := slog.New(newMaskingHandler(slog.NewTextHandler(&logBuf, nil)))
 	rh, err := newReloadable(path, logger, serveApp, time.Minute)
 	if err != nil {
@@ -220,24 +222,6 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 }
 
-// syncBuffer is a strings.Builder safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestReloadBrokenFileKeepsChain: a who.toml with a mistake does not
 // reload; the old chain keeps serving, and serve's log names the file,
 // the line and the key, then says ok=false errors=1.
@@ -245,7 +229,7 @@ func TestReloadBrokenFileKeepsChain(t *testing.T) {
 	t.Parallel()
 	dir := reloadDir(t)
 	path := writeConfig(t, dir, reloadConfig(1, false))
-	var logBuf syncBuffer
+	var logBuf whotest.LogBuffer
 	rh, err := newReloadable(path, slog.New(newMaskingHandler(slog.NewTextHandler(&logBuf, nil))), serveApp, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -9,32 +9,14 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gowho/gowho/config"
 	"github.com/gowho/gowho/observe/audit"
 	_ "github.com/gowho/gowho/plugins/all"
 	"github.com/gowho/gowho/who"
+	"github.com/gowho/gowho/who/whotest"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // schema is the documented key order of each line (docs/operations.md,
 // "Audit log"), after the handler's time, level and msg.
@@ -91,7 +73,7 @@ const (
 // order, values; and that no line holds a password or a cookie.
 func TestAuditSchema(t *testing.T) {
 	t.Parallel()
-	var buf syncBuffer
+	var buf whotest.LogBuffer
 	a := audit.New(audit.Options{Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
 	chain, err := config.Load("testdata/who.toml", config.Options{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Observers: []who.Observer{a}})

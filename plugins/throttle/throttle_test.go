@@ -1,7 +1,6 @@
 package throttle
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/gowho/gowho/internal/testserver"
 	"github.com/gowho/gowho/who"
+	"github.com/gowho/gowho/who/whotest"
 )
 
 // backend is the wrapped authenticator: it counts its calls and knows
@@ -45,27 +45,9 @@ func (b *backend) Authenticate(_ *http.Request, id who.Identity) (string, error)
 	return "", nil
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newThrottle(t testing.TB, b who.Authenticator, mod func(*Options)) (*Throttle, *Clock, *syncBuffer) {
+func newThrottle(t testing.TB, b who.Authenticator, mod func(*Options)) (*Throttle, *Clock, *whotest.LogBuffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &whotest.LogBuffer{}
 	o := Options{AuthenticatorName: "backend", Authenticator: b, MaxFailures: 3, Window: who.Duration(time.Minute),
 		Logger: slog.New(slog.NewTextHandler(logs, nil))}
 	if mod != nil {
