@@ -250,12 +250,23 @@ func (g *Gateway) serveForward(w http.ResponseWriter, r *http.Request) {
 			uri += "?" + r.URL.RawQuery
 		}
 	}
+	envoy := st == styleEnvoy
 	forwarded := ""
 	switch {
 	case h.Get(hOriginalURI) != "":
 		forwarded, st = hOriginalURI, styleNginx
 	case h.Get(hForwardedURI) != "" || h.Get(hForwardedMethod) != "":
 		forwarded, st = hForwardedURI, styleForward
+	}
+	if forwarded != "" || envoy {
+		// Caddy, Traefik and nginx pass the client's own headers on: the
+		// other convention's header, or a second value, may be the
+		// client's, naming a public path. Every convention present must
+		// name the same request.
+		if !g.oneOriginal(r, envoy, uri) {
+			http.Error(w, "conflicting forward-auth headers", http.StatusBadRequest)
+			return
+		}
 	}
 	if forwarded != "" {
 		peer := peerAddr(r)
@@ -304,6 +315,47 @@ func (g *Gateway) serveForward(w http.ResponseWriter, r *http.Request) {
 		h["X-Forwarded-Proto"] = []string{"https"} // for code that reads the header rather than the origin
 	}
 	g.authHandler.ServeHTTP(&fwdWriter{ResponseWriter: w, st: fs, nginx: st == styleNginx}, sr)
+}
+
+// oneOriginal reports whether every forward-auth convention r carries
+// (X-Original-URI/-Method, X-Forwarded-Uri/-Method, and, when envoy, the
+// path below auth_path, envoyURI) names the same original request, each
+// header at most once.
+func (g *Gateway) oneOriginal(r *http.Request, envoy bool, envoyURI string) bool {
+	h := r.Header
+	for _, k := range []string{hOriginalURI, hOriginalMethod, hForwardedURI, hForwardedMethod} {
+		if len(h[k]) > 1 {
+			return false
+		}
+	}
+	uri, method := "", ""
+	same := func(u, m string) bool {
+		if m == "" {
+			m = http.MethodGet
+		}
+		if uri == "" {
+			uri, method = u, m
+			return true
+		}
+		return u == uri && strings.EqualFold(m, method)
+	}
+	ok := true
+	if envoy {
+		ok = same(envoyURI, r.Method)
+	}
+	if nu := h.Get(hOriginalURI); nu != "" {
+		ok = ok && same(nu, h.Get(hOriginalMethod))
+	}
+	if fu, fm := h.Get(hForwardedURI), h.Get(hForwardedMethod); fu != "" || fm != "" {
+		if fu == "" {
+			fu = "/"
+		}
+		ok = ok && same(fu, fm)
+	}
+	if nm := h.Get(hOriginalMethod); nm != "" && method != "" && !strings.EqualFold(nm, method) {
+		ok = false // a lone X-Original-Method beside another convention
+	}
+	return ok
 }
 
 // decideForward answers the forward-auth request (inside the chain): 200

@@ -156,13 +156,26 @@ func (c *Config) first(method, path string, decoded bool) int {
 }
 
 func (r *Rule) matches(method, prefix, path string) bool {
-	if len(r.Methods) > 0 && !slices.Contains(r.Methods, method) {
+	if len(r.Methods) > 0 && !r.hasMethod(method) {
 		return false
 	}
 	if strings.HasSuffix(prefix, "/") {
 		return strings.HasPrefix(path, prefix) || path+"/" == prefix
 	}
 	return path == prefix || strings.HasPrefix(path, prefix) && path[len(prefix)] == '/'
+}
+
+// hasMethod reports whether the rule's methods (upper case) hold method,
+// read as upstreams read it: case-insensitively (Werkzeug, Rails and
+// Express take "delete" for DELETE), and HEAD as GET (Go's ServeMux,
+// Werkzeug and Django answer HEAD with the GET handler).
+func (r *Rule) hasMethod(method string) bool {
+	for _, m := range r.Methods {
+		if strings.EqualFold(m, method) || m == "GET" && strings.EqualFold(method, "HEAD") {
+			return true
+		}
+	}
+	return false
 }
 
 // Verdict is what the matched rules say about res (nil: anonymous): the

@@ -43,7 +43,8 @@ func TestRules(t *testing.T) {
 		{"GET", "/admin/x", alice, Allow},
 		{"GET", "/administrator", bob, Allow}, // not /admin: the default
 		{"GET", "/api/users", nil, Allow},
-		{"get", "/api/users", nil, NeedLogin}, // methods are exact, as HTTP's
+		{"get", "/api/users", nil, Allow},  // methods fold case, as upstreams read them
+		{"HEAD", "/api/users", nil, Allow}, // a GET rule covers HEAD
 		{"POST", "/api/users", nil, NeedLogin},
 		{"GET", "/api", nil, Allow},
 		{"GET", "/static/app.js", nil, Allow},

@@ -1,0 +1,164 @@
+package gateway
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gowho/gowho/who"
+)
+
+// Caddy's forward_auth and Traefik's forwardAuth pass the client's own
+// headers on to the gateway, so a client of theirs can add the other
+// convention's X-Original-URI (and nginx's client an X-Forwarded-Uri):
+// two conventions that disagree, or a header sent twice, are a 400,
+// never the judgement of the path the client names.
+func TestForwardAuthConflictingConventions(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	caddy := []string{"X-Forwarded-Method: GET", "X-Forwarded-Uri: /admin/x", "X-Forwarded-Proto: https",
+		"X-Forwarded-Host: app.example", "X-Forwarded-For: 203.0.113.9"}
+	nginx := []string{"Host: app.example", "X-Original-URI: /admin/x", "X-Original-Method: GET", "X-Forwarded-Proto: https"}
+	tests := []struct {
+		name    string
+		path    string
+		headers []string
+		status  int
+	}{
+		{"caddy, client's X-Original-URI", "/_who/auth", append(caddy, "X-Original-URI: /public/x", basicBob), 400},
+		{"caddy, client's X-Original-URI, anonymous", "/_who/auth", append(caddy, "X-Original-URI: /public/x"), 400},
+		{"caddy, client's X-Original-Method", "/_who/auth", append(caddy, "X-Original-Method: POST"), 400},
+		{"nginx, client's X-Forwarded-Uri", "/_who/auth", append(nginx, "X-Forwarded-Uri: /public/x"), 400},
+		{"nginx, client's X-Forwarded-Method", "/_who/auth", append(nginx, "X-Forwarded-Method: POST"), 400},
+		{"envoy, client's X-Original-URI", "/_who/auth/admin/x", []string{"Host: app.example", "X-Original-URI: /public/x", basicBob}, 400},
+		{"envoy, client's X-Forwarded-Uri", "/_who/auth/admin/x", []string{"Host: app.example", "X-Forwarded-Uri: /public/x", basicBob}, 400},
+		{"twice X-Forwarded-Uri", "/_who/auth", []string{"X-Forwarded-Method: GET", "X-Forwarded-Uri: /public/x", "X-Forwarded-Uri: /admin/x", basicBob}, 400},
+		{"twice X-Original-URI", "/_who/auth", []string{"X-Original-URI: /public/x", "X-Original-URI: /admin/x", basicBob}, 400},
+		// Agreeing conventions are one request (a proxy sending both).
+		{"both, agreeing", "/_who/auth", append(caddy, "X-Original-URI: /admin/x", "X-Original-Method: get", basicBob), 403},
+		{"both, agreeing, member", "/_who/auth", append(caddy, "X-Original-URI: /admin/x", basicAlice), 200},
+		{"envoy, agreeing", "/_who/auth/admin/x", []string{"Host: app.example", "X-Forwarded-Uri: /admin/x", basicBob}, 403},
+		// Unchanged: each convention alone.
+		{"caddy alone", "/_who/auth", append(caddy, basicBob), 403},
+		{"nginx alone", "/_who/auth", append(nginx, basicBob), 403},
+	}
+	for _, tt := range tests {
+		resp := f.do(t, "GET", tt.path, tt.headers...)
+		if resp.StatusCode != tt.status {
+			t.Errorf("%s: status %d, want %d (identity %q)", tt.name, resp.StatusCode, tt.status, identity(resp))
+		}
+		if tt.status == 400 && identity(resp) != "||" {
+			t.Errorf("%s: identity %q in a 400", tt.name, identity(resp))
+		}
+	}
+}
+
+// Methods are matched as an upstream reads them: case-insensitively (a
+// "delete" is DELETE to Werkzeug, Rails, Express), and a rule naming GET
+// covers HEAD (Go's ServeMux, Werkzeug and Django answer HEAD with the
+// GET handler), in both modes.
+func TestMethodRulesCaseAndHead(t *testing.T) {
+	t.Parallel()
+	rules := []Rule{
+		{Path: "/api", Methods: []string{"DELETE", "GET"}, Groups: []string{"admins"}},
+		{Path: "/api", Access: AccessPublic},
+	}
+	c := &Config{Rules: append([]Rule(nil), rules...)}
+	if err := c.check(); err != nil {
+		t.Fatal(err)
+	}
+	bob := &who.Result{UserID: "bob", Identity: who.Identity{"groups": []string{"staff"}}}
+	for _, m := range []string{"DELETE", "delete", "Delete", "GET", "get", "HEAD", "head"} {
+		if v := c.Match(m, "/api/x").Verdict(bob, "groups"); v != Forbidden {
+			t.Errorf("%s /api/x for bob: %v, want forbidden", m, v)
+		}
+		if v := c.Match(m, "/api/%78").Verdict(bob, "groups"); v != Forbidden {
+			t.Errorf("%s /api/%%78 for bob: %v, want forbidden", m, v)
+		}
+	}
+	for _, m := range []string{"POST", "post", "OPTIONS", "PUT"} {
+		if v := c.Match(m, "/api/x").Verdict(nil, "groups"); v != Allow {
+			t.Errorf("%s /api/x anonymous: %v, want allow (the public rule)", m, v)
+		}
+	}
+
+	up := echoUpstream(t)
+	f := newFixture(t, func(c *Config, o *Options) {
+		c.Upstream = up.URL
+		c.Rules = append([]Rule(nil), rules...)
+	})
+	for _, m := range []string{"delete", "head", "get"} {
+		resp := f.do(t, m, "/api/x", basicBob)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("reverse proxy: %s /api/x for bob: status %d, want 403", m, resp.StatusCode)
+		}
+	}
+	for _, m := range []string{"delete", "head"} {
+		resp := f.do(t, "GET", "/_who/auth", "X-Original-URI: /api/x", "X-Original-Method: "+m, basicBob)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("forward-auth: %s /api/x for bob: status %d, want 403", m, resp.StatusCode)
+		}
+	}
+}
+
+// Request trailers are headers too, to an upstream that merges them: a
+// client's identity trailers never reach it with a value (the declared
+// names may, empty: httputil.ReverseProxy sends the trailer map it cloned
+// before the body was read).
+func TestProxyStripsIdentityTrailers(t *testing.T) {
+	t.Parallel()
+	got := make(chan http.Header, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		got <- r.Trailer.Clone()
+	}))
+	t.Cleanup(up.Close)
+	f := newFixture(t, withUpstream(up.URL))
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(f.srv.URL, "http://"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprint(conn, "POST /public/x HTTP/1.1\r\nHost: app.example\r\nTransfer-Encoding: chunked\r\n"+
+		"Trailer: X-Remote-User, X_Remote_User, X-Who-Assertion, X-Other\r\n\r\n"+
+		"3\r\nabc\r\n0\r\nX-Remote-User: mallory\r\nX_Remote_User: mallory\r\nX-Who-Assertion: forged\r\nX-Other: kept\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	select {
+	case tr := <-got:
+		for k, v := range tr {
+			if strings.Contains(strings.Join(v, ","), "mallory") || strings.Contains(strings.Join(v, ","), "forged") {
+				t.Errorf("trailer %s reached the upstream: %q", k, v)
+			}
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the upstream got no request")
+	}
+}
+
+// A client naming the gateway's identity headers in Connection (hop by
+// hop) does not make the reverse proxy drop the gateway's own values:
+// httputil.ReverseProxy removes those before Rewrite sets them.
+func TestProxyConnectionHeaderKeepsIdentity(t *testing.T) {
+	t.Parallel()
+	up := echoUpstream(t)
+	f := newFixture(t, withUpstream(up.URL))
+	resp := f.do(t, "GET", "/admin/x", basicAlice, "Connection: X-Remote-User, X-Remote-Groups, X-Who-Assertion")
+	h := seen(t, resp)
+	if h.Get("X-Remote-User") != "alice" || h.Get("X-Remote-Groups") != "admins,staff" {
+		t.Errorf("upstream saw user %q groups %q, want alice and admins,staff", h.Get("X-Remote-User"), h.Get("X-Remote-Groups"))
+	}
+}
