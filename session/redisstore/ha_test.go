@@ -255,3 +255,32 @@ func TestWaitReplicasFails(t *testing.T) {
 		t.Fatalf("Save took %v; want it bounded by the read timeout", d)
 	}
 }
+
+// TestURLErrorsHidePassword: a redis_url that does not parse is named by
+// its key, and its password is not in the message (url.Parse's error
+// quotes the whole URL; the Go API's caller may log it as is, and the
+// who.toml masking misses a password it cannot find in a broken URL).
+func TestURLErrorsHidePassword(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cretpw"
+	for _, u := range []string{
+		"redis://:" + secret + "@h:abc/0",                 // bad port
+		"redis://u:" + secret + "@h:1/x",                  // bad database
+		"redis://u:" + secret + "@h:1/0?bogus=1",          // unknown option
+		"redis://u:" + secret + "%zz@h:1/0",               // bad escape
+		"redis://u:" + secret + " x@h:1/0",                // space in the password
+		"redis://u:" + secret + "@[::1/0",                 // bad host
+		"rediss://u:" + secret + "@h:1/0?dial_timeout=zz", // bad duration
+		"ftp://u:" + secret + "@h:1",                      // bad scheme
+	} {
+		_, err := redisstore.New(redisstore.Options{URL: u})
+		oe, ok := errors.AsType[*who.OptionError](err)
+		if !ok || oe.Key != "redis_url" {
+			t.Errorf("New(%q) = %v; want an OptionError for redis_url", u, err)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("New: the password is in the message: %v", err)
+		}
+	}
+}

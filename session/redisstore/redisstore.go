@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -190,7 +192,7 @@ func New(o Options) (*Store, error) {
 	if o.URL != "" {
 		opt, err := redis.ParseURL(o.URL)
 		if err != nil {
-			return nil, &who.OptionError{Key: "redis_url", Err: fmt.Errorf("redisstore: %w", err)}
+			return nil, &who.OptionError{Key: "redis_url", Err: urlError(o.URL, err)}
 		}
 		opt.DialTimeout = pick(o.DialTimeout, opt.DialTimeout)
 		opt.ReadTimeout = pick(o.ReadTimeout, opt.ReadTimeout)
@@ -222,6 +224,38 @@ func New(o Options) (*Store, error) {
 	st.c, st.own = redis.NewUniversalClient(&uo), true
 	return st, nil
 }
+
+// urlError is ParseURL's error without the URL: url.Parse's quotes the
+// whole URL, password included, and so would every log of the error. The
+// user info is masked too, should another message quote it.
+func urlError(raw string, err error) error {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		err = ue.Err
+	}
+	msg := err.Error()
+	if i := strings.Index(raw, "://"); i >= 0 {
+		auth := raw[i+3:]
+		if j := strings.IndexAny(auth, "/?#"); j >= 0 {
+			auth = auth[:j]
+		}
+		if j := strings.LastIndexByte(auth, '@'); j >= 0 {
+			if _, pw, ok := strings.Cut(auth[:j], ":"); ok && pw != "" {
+				msg = strings.ReplaceAll(msg, pw, "xxxxx")
+			}
+		}
+	}
+	return &maskedError{msg: "redisstore: " + msg, err: err}
+}
+
+// maskedError is an error whose message had a password masked; it
+// unwraps to the original, for errors.Is.
+type maskedError struct {
+	msg string
+	err error
+}
+
+func (e *maskedError) Error() string { return e.msg }
+func (e *maskedError) Unwrap() error { return e.err }
 
 // do runs op through the back-off, and once more when it failed on a
 // connection that broke (Redis restarted) rather than timed out: a retry
