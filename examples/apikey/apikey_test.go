@@ -3,9 +3,9 @@ package apikey_test
 import (
 	"fmt"
 	"log/slog"
-	"slices"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
