@@ -140,10 +140,10 @@ func (s *Sentinel) WaitMaster(t testing.TB, m *Server) {
 	})
 }
 
-// Cluster is a Redis Cluster of three masters (no replicas), started by
-// RedisCluster.
+// Cluster is a Redis Cluster of three masters, started by RedisCluster
+// (no replicas) or RedisClusterReplicated (one replica each).
 type Cluster struct {
-	Nodes []*Server
+	Nodes []*Server // every node, masters and replicas
 }
 
 // Addrs returns the nodes' addresses.
@@ -161,25 +161,67 @@ func (c *Cluster) Addrs() []string {
 // knows the three.
 func RedisCluster(t testing.TB) *Cluster {
 	t.Helper()
+	return redisCluster(t, 0)
+}
+
+// RedisClusterReplicated is RedisCluster with one replica per master (six
+// nodes, redis-cli --cluster-replicas 1); it also waits until every
+// replica is in sync.
+func RedisClusterReplicated(t testing.TB) *Cluster {
+	t.Helper()
+	return redisCluster(t, 1)
+}
+
+func redisCluster(t testing.TB, replicas int) *Cluster {
+	t.Helper()
 	cli := find(t, "redis-cli", "redis-tools")
 	c := &Cluster{}
-	for range 3 {
+	n := 3 * (1 + replicas)
+	for range n {
 		c.Nodes = append(c.Nodes, RedisWith(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
 			"--cluster-node-timeout", "2000"))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), HATimeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, cli, append([]string{"--cluster", "create"}, append(c.Addrs(), "--cluster-yes")...)...).CombinedOutput()
+	args := append([]string{"--cluster", "create"}, c.Addrs()...)
+	args = append(args, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
+	out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("testserver: redis-cli --cluster create: %v\n%s", err, out)
 	}
-	for _, n := range c.Nodes {
-		waitFor(t, "cluster node "+n.Addr+" to be ok", func(ctx context.Context) (bool, error) {
-			info, err := cmd(ctx, n.Addr, "cluster", "info")
-			return strings.Contains(info, "cluster_state:ok") && strings.Contains(info, "cluster_known_nodes:3"), err
+	known := "cluster_known_nodes:" + strconv.Itoa(n)
+	for _, x := range c.Nodes {
+		waitFor(t, "cluster node "+x.Addr+" to be ok", func(ctx context.Context) (bool, error) {
+			info, err := cmd(ctx, x.Addr, "cluster", "info")
+			return strings.Contains(info, "cluster_state:ok") && strings.Contains(info, known), err
+		})
+		waitFor(t, "cluster node "+x.Addr+" to be a master or a replica in sync", func(ctx context.Context) (bool, error) {
+			info, err := cmd(ctx, x.Addr, "info", "replication")
+			return strings.Contains(info, "role:master") || strings.Contains(info, "master_link_status:up"), err
 		})
 	}
 	return c
+}
+
+// ReplicaOf returns the node that replicates the master at addr, or
+// fails the test.
+func (c *Cluster) ReplicaOf(t testing.TB, addr string) *Server {
+	t.Helper()
+	for _, x := range c.Nodes {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		info, err := cmd(ctx, x.Addr, "info", "replication")
+		cancel()
+		if err != nil {
+			t.Fatalf("testserver: INFO replication on %s: %v", x.Addr, err)
+		}
+		host, port, _ := strings.Cut(addr, ":")
+		if strings.Contains(info, "role:slave") && strings.Contains(info, "master_host:"+host+"\r\n") &&
+			strings.Contains(info, "master_port:"+port+"\r\n") {
+			return x
+		}
+	}
+	t.Fatalf("testserver: no replica of %s in the cluster", addr)
+	return nil
 }
 
 // cmd runs one command on addr and returns its reply as text.

@@ -73,7 +73,9 @@ type Options struct {
 	// the record (Redis's WAIT) and fail with ErrNotReplicated otherwise
 	// (key wait_replicas, default 0: do not wait). Redis replicates
 	// asynchronously: without it a failover can lose the sessions saved
-	// just before it. It waits at most half of ReadTimeout.
+	// just before it. It waits at most half of ReadTimeout for each key
+	// written: the record and, for a logged-in session, the user's index
+	// entry (on another master in a cluster).
 	WaitReplicas int
 	// Client is an existing client (Go only); it wins over the addresses,
 	// and Close leaves it open.
@@ -360,9 +362,9 @@ var errNotSet = fmt.Errorf("key not there (SET XX): %w", session.ErrGone)
 
 // set is SET key v PX ttl (with xx, SET … XX: only over a key still
 // there, else errNotSet), followed on the same connection by WAIT when
-// the store waits for replicas. In a cluster both go to the key's master.
-// A retry of a SET … XX that did set (the answer was lost) finds the key
-// and sets it again: the same value.
+// the store waits for replicas (see waited). A retry of a SET … XX that
+// did set (the answer was lost) finds the key and sets it again: the same
+// value.
 func (st *Store) set(ctx context.Context, key string, v []byte, ttl time.Duration, xx bool) error {
 	setCmd := func(c redis.Cmdable) func() error {
 		if !xx {
@@ -381,6 +383,16 @@ func (st *Store) set(ctx context.Context, key string, v []byte, ttl time.Duratio
 	if st.waitN == 0 {
 		return setCmd(st.c)()
 	}
+	return st.waited(ctx, key, setCmd)
+}
+
+// waited sends the write that queue queues and a WAIT in one pipeline,
+// on one connection to key's master (in a cluster, MasterForKey's node),
+// so that WAIT counts the replicas that have that write; fewer than
+// WaitReplicas is ErrNotReplicated. queue returns the write's result. A
+// write answered with errNotSet wrote nothing: it is returned as is,
+// whatever WAIT said.
+func (st *Store) waited(ctx context.Context, key string, queue func(redis.Cmdable) func() error) error {
 	var c redis.Cmdable = st.c
 	if cc, ok := st.c.(*redis.ClusterClient); ok {
 		node, err := cc.MasterForKey(ctx, key)
@@ -390,19 +402,19 @@ func (st *Store) set(ctx context.Context, key string, v []byte, ttl time.Duratio
 		c = node
 	}
 	var w *redis.Cmd
-	var setErr func() error
+	var res func() error
 	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		setErr = setCmd(p)
+		res = queue(p)
 		// The pipeline's read timeout is ReadTimeout: WAIT's own is half.
 		w = p.Do(ctx, "wait", st.waitN, st.waitTimeout.Milliseconds())
 		return nil
 	}); err != nil {
-		if setErr != nil && errors.Is(setErr(), errNotSet) {
+		if res != nil && errors.Is(res(), errNotSet) {
 			return errNotSet // SET … XX answered "not there": nothing written, nothing to wait for
 		}
 		return err
 	}
-	if err := setErr(); err != nil {
+	if err := res(); err != nil {
 		return err // errNotSet: nothing written, nothing to wait for
 	}
 	if n, _ := w.Int64(); n < int64(st.waitN) {
@@ -442,7 +454,19 @@ func (st *Store) index(ctx context.Context, userid, id string, expiry time.Time)
 	if !expiry.IsZero() {
 		score = strconv.FormatInt(max(expiry.UnixMilli(), now+1), 10)
 	}
-	return indexScript.Run(ctx, st.c, []string{st.userKey(userid)}, now, score, id).Err()
+	key := st.userKey(userid)
+	if st.waitN == 0 {
+		return indexScript.Run(ctx, st.c, []string{key}, now, score, id).Err()
+	}
+	// The index waits for the replicas too: in a cluster it is on
+	// another master than the record, and with Sentinel the record's
+	// WAIT may run on a new master that never got the index entry
+	// written to the old one. An entry lost in a failover is a session
+	// DestroyUser misses. (Eval: a pipeline cannot fall back from
+	// EVALSHA; Redis caches the script either way.)
+	return st.waited(ctx, key, func(c redis.Cmdable) func() error {
+		return indexScript.Eval(ctx, c, []string{key}, now, score, id).Err
+	})
 }
 
 // UserSessions returns the ids in userid's index that have not expired.
