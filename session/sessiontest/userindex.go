@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 	"time"
 
@@ -29,6 +30,38 @@ func uniq(name string) string { return name + "-" + session.NewID()[:8] }
 // new id), finds a session saved with no expiry, and is not undone by a
 // request in flight that loaded a session before it and saves it after.
 func RunUserIndex(t *testing.T, newStore func(t *testing.T) session.Store) {
+	t.Run("AwkwardUserIDs", func(t *testing.T) {
+		// Userids that a store building keys or paths from them could
+		// confuse: Redis Cluster hash tags ({…}), the prefix's ':'
+		// separator, spaces, a path, one userid the prefix of another.
+		// Each DestroyUser ends its user's session and no other.
+		t.Parallel()
+		m, srv := userApp(t, newStore(t))
+		ctx := context.Background()
+		tag := session.NewID()[:8]
+		ids := []string{"a" + tag, "a" + tag + ":b", "{a" + tag + "}", "{a" + tag + "}:b c", "a" + tag + " ", "user:{" + tag + "}",
+			"../" + tag + "/x", "ü " + tag + "\t"}
+		cookies := make([]string, len(ids))
+		for i, u := range ids {
+			cookies[i] = login(t, srv, "", u, false)
+		}
+		for i, u := range ids {
+			if n, err := m.DestroyUser(ctx, u); err != nil || n != 1 {
+				t.Fatalf("DestroyUser(%q) = %d, %v; want 1, nil", u, n, err)
+			}
+			for j, c := range cookies {
+				body, _ := get(t, srv, "/who", c)
+				if want := ids[j]; j <= i {
+					want = ""
+					if body != want {
+						t.Errorf("after DestroyUser(%q): %q's session is %q; want ended", u, ids[j], body)
+					}
+				} else if body != want {
+					t.Errorf("after DestroyUser(%q): %q's session is %q; want it alive", u, ids[j], body)
+				}
+			}
+		}
+	})
 	t.Run("DestroyUser", func(t *testing.T) {
 		t.Parallel()
 		m, srv := userApp(t, newStore(t))
@@ -182,7 +215,7 @@ func userApp(t *testing.T, st session.Store) (*session.Manager, *httptest.Server
 // returns the session cookie's value after.
 func login(t *testing.T, srv *httptest.Server, cookie, uid string, renew bool) string {
 	t.Helper()
-	path := "/login?u=" + uid
+	path := "/login?u=" + url.QueryEscape(uid)
 	if renew {
 		path += "&renew=1"
 	}
