@@ -227,26 +227,33 @@ func New(o Options) (*Store, error) {
 	return st, nil
 }
 
-// urlError is ParseURL's error without the URL: url.Parse's quotes the
-// whole URL, password included, and so would every log of the error. The
-// user info is masked too, should another message quote it.
+// urlError is ParseURL's error with the URL's password masked: url.Parse's
+// message quotes the whole URL, password included, and so would every log
+// of the error; the URL itself stays in the message, masked, so the user
+// sees which value is wrong.
 func urlError(raw string, err error) error {
+	inner := err
 	if ue, ok := errors.AsType[*url.Error](err); ok {
-		err = ue.Err
+		inner = ue.Err
 	}
-	msg := err.Error()
+	masked, pw := raw, ""
 	if i := strings.Index(raw, "://"); i >= 0 {
 		auth := raw[i+3:]
 		if j := strings.IndexAny(auth, "/?#"); j >= 0 {
 			auth = auth[:j]
 		}
 		if j := strings.LastIndexByte(auth, '@'); j >= 0 {
-			if _, pw, ok := strings.Cut(auth[:j], ":"); ok && pw != "" {
-				msg = strings.ReplaceAll(msg, pw, "xxxxx")
+			if user, p, ok := strings.Cut(auth[:j], ":"); ok && p != "" {
+				pw = p
+				masked = raw[:i+3] + user + ":xxxxx" + raw[i+3+j:]
 			}
 		}
 	}
-	return &maskedError{msg: "redisstore: " + msg, err: err}
+	msg := inner.Error()
+	if pw != "" {
+		msg = strings.ReplaceAll(msg, pw, "xxxxx")
+	}
+	return &maskedError{msg: fmt.Sprintf("redisstore: parse %q: %s", masked, msg), err: inner}
 }
 
 // maskedError is an error whose message had a password masked; it
