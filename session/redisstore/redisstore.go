@@ -238,20 +238,28 @@ func urlError(raw string, err error) error {
 	}
 	masked, pw := raw, ""
 	if i := strings.Index(raw, "://"); i >= 0 {
-		auth := raw[i+3:]
-		if j := strings.IndexAny(auth, "/?#"); j >= 0 {
-			auth = auth[:j]
-		}
-		if j := strings.LastIndexByte(auth, '@'); j >= 0 {
-			if user, p, ok := strings.Cut(auth[:j], ":"); ok && p != "" {
+		// The user info ends at the last '@', not at the first '/', '?'
+		// or '#': a generated password holds them unescaped, and masking
+		// up to an '@' in a path masks more, never less.
+		rest := raw[i+3:]
+		if j := strings.LastIndexByte(rest, '@'); j >= 0 {
+			if user, p, ok := strings.Cut(rest[:j], ":"); ok && p != "" {
 				pw = p
-				masked = raw[:i+3] + user + ":xxxxx" + raw[i+3+j:]
+				masked = raw[:i+3] + user + ":xxxxx" + rest[j:]
 			}
 		}
 	}
 	msg := inner.Error()
 	if pw != "" {
 		msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		// url.Parse, cut short by a '/', '?' or '#' of the password,
+		// quotes a piece of it ("invalid port \":piece\" after host").
+		for _, piece := range strings.FieldsFunc(pw, func(r rune) bool { return strings.ContainsRune("/?#@", r) }) {
+			msg = strings.ReplaceAll(msg, piece, "xxxxx")
+		}
+		if strings.ContainsAny(pw, "/?#@") {
+			msg += " (escape '/', '?', '#' and '@' in the password: %2F, %3F, %23, %40)"
+		}
 	}
 	return &maskedError{msg: fmt.Sprintf("redisstore: parse %q: %s", masked, msg), err: inner}
 }
