@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gowho/gowho/internal/memcachettl"
+	"github.com/gowho/gowho/internal/redisurl"
 )
 
 // store holds the counts and bans. Each operation is atomic on its own;
@@ -180,9 +181,9 @@ return n
 `)
 
 func newRedisStore(url string, timeout time.Duration) (*redisStore, error) {
-	opt, err := redis.ParseURL(url)
+	opt, err := redisurl.Parse("throttle", url)
 	if err != nil {
-		return nil, fmt.Errorf("throttle: %w", err)
+		return nil, err
 	}
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = timeout, timeout, timeout
 	opt.PoolTimeout = timeout

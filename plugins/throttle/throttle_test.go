@@ -310,6 +310,12 @@ func TestOptionErrors(t *testing.T) {
 	if _, err := New(Options{AuthenticatorName: "x", RedisURL: "http://nope"}); err == nil || !strings.Contains(err.Error(), "redis_url: ") {
 		t.Errorf("bad redis_url: %v", err)
 	}
+	// A redis_url that does not parse is named, its password masked
+	// (url.Parse's own message quotes the whole URL).
+	_, err = New(Options{AuthenticatorName: "x", RedisURL: "redis://app:s3cr/et@127.0.0.1:port/0"})
+	if err == nil || strings.Contains(err.Error(), "s3cr") || !strings.Contains(err.Error(), "redis://app:xxxxx@") {
+		t.Errorf("unparsable redis_url with a password: %v", err)
+	}
 }
 
 // TestStoreDown: a shared store that never answers costs at most about

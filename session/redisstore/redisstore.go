@@ -7,14 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gowho/gowho/internal/backoff"
+	"github.com/gowho/gowho/internal/redisurl"
 	"github.com/gowho/gowho/session"
 	"github.com/gowho/gowho/who"
 )
@@ -192,9 +191,9 @@ func New(o Options) (*Store, error) {
 		}
 	}
 	if o.URL != "" {
-		opt, err := redis.ParseURL(o.URL)
+		opt, err := redisurl.Parse("redisstore", o.URL)
 		if err != nil {
-			return nil, &who.OptionError{Key: "redis_url", Err: urlError(o.URL, err)}
+			return nil, &who.OptionError{Key: "redis_url", Err: err}
 		}
 		opt.DialTimeout = pick(o.DialTimeout, opt.DialTimeout)
 		opt.ReadTimeout = pick(o.ReadTimeout, opt.ReadTimeout)
@@ -226,53 +225,6 @@ func New(o Options) (*Store, error) {
 	st.c, st.own = redis.NewUniversalClient(&uo), true
 	return st, nil
 }
-
-// urlError is ParseURL's error with the URL's password masked: url.Parse's
-// message quotes the whole URL, password included, and so would every log
-// of the error; the URL itself stays in the message, masked, so the user
-// sees which value is wrong.
-func urlError(raw string, err error) error {
-	inner := err
-	if ue, ok := errors.AsType[*url.Error](err); ok {
-		inner = ue.Err
-	}
-	masked, pw := raw, ""
-	if i := strings.Index(raw, "://"); i >= 0 {
-		// The user info ends at the last '@', not at the first '/', '?'
-		// or '#': a generated password holds them unescaped, and masking
-		// up to an '@' in a path masks more, never less.
-		rest := raw[i+3:]
-		if j := strings.LastIndexByte(rest, '@'); j >= 0 {
-			if user, p, ok := strings.Cut(rest[:j], ":"); ok && p != "" {
-				pw = p
-				masked = raw[:i+3] + user + ":xxxxx" + rest[j:]
-			}
-		}
-	}
-	msg := inner.Error()
-	if pw != "" {
-		msg = strings.ReplaceAll(msg, pw, "xxxxx")
-		// url.Parse, cut short by a '/', '?' or '#' of the password,
-		// quotes a piece of it ("invalid port \":piece\" after host").
-		for _, piece := range strings.FieldsFunc(pw, func(r rune) bool { return strings.ContainsRune("/?#@", r) }) {
-			msg = strings.ReplaceAll(msg, piece, "xxxxx")
-		}
-		if strings.ContainsAny(pw, "/?#@") {
-			msg += " (escape '/', '?', '#' and '@' in the password: %2F, %3F, %23, %40)"
-		}
-	}
-	return &maskedError{msg: fmt.Sprintf("redisstore: parse %q: %s", masked, msg), err: inner}
-}
-
-// maskedError is an error whose message had a password masked; it
-// unwraps to the original, for errors.Is.
-type maskedError struct {
-	msg string
-	err error
-}
-
-func (e *maskedError) Error() string { return e.msg }
-func (e *maskedError) Unwrap() error { return e.err }
 
 // do runs op through the back-off, and once more when it failed on a
 // connection that broke (Redis restarted) rather than timed out: a retry
