@@ -1,7 +1,6 @@
 package whocmd
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha1"
 	"encoding/base64"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -267,27 +265,7 @@ func TestServeSIGHUP(t *testing.T) {
 	t.Parallel()
 	dir := reloadDir(t)
 	path := writeConfig(t, dir, reloadConfig(1, false))
-	cmd := exec.Command(os.Args[0], "-test.run=^TestServeSIGHUP$")
-	cmd.Env = append(os.Environ(), "GOWHO_RELOAD_CHILD="+path)
-	stdout, _ := cmd.StdoutPipe()
-	stderrPipe, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stderrPipe)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("child: %v", err)
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	cmd, line, lines := startChild(t, "TestServeSIGHUP", "GOWHO_RELOAD_CHILD="+path)
 	url := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
 	client := &http.Client{Timeout: time.Minute}
 	check := func(when string, wantGen, aliceWants int) {

@@ -618,27 +618,7 @@ func TestServeSignals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestServeSignals$")
-			cmd.Env = append(os.Environ(), "GOWHO_SERVE_CHILD=1")
-			stdout, _ := cmd.StdoutPipe()
-			stderrPipe, _ := cmd.StderrPipe()
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer cmd.Process.Kill()
-			lines := make(chan string, 100)
-			go func() {
-				sc := bufio.NewScanner(stderrPipe)
-				for sc.Scan() {
-					lines <- sc.Text()
-				}
-				close(lines)
-			}()
-			line, err := bufio.NewReader(stdout).ReadString('\n')
-			if err != nil {
-				t.Fatalf("child: %v", err)
-			}
-			go func() { _, _ = io.Copy(io.Discard, stdout) }()
+			cmd, line, lines := startChild(t, "TestServeSignals", "GOWHO_SERVE_CHILD=1")
 			addr := strings.TrimPrefix(strings.TrimSpace(line), "listening on http://")
 			if tc.inFlight {
 				conn, err := net.Dial("tcp", addr)
@@ -665,7 +645,7 @@ func TestServeSignals(t *testing.T) {
 			for l := range lines {
 				all = append(all, l)
 			}
-			err = cmd.Wait()
+			err := cmd.Wait()
 			code := 0
 			if ee, ok := err.(*exec.ExitError); ok {
 				code = ee.ExitCode()
@@ -970,4 +950,34 @@ func TestServeUsageListsEveryFlag(t *testing.T) {
 	if n < 9 || !strings.Contains(synopsis, "[-debug]") || !strings.Contains(synopsis, "-config FILE") {
 		t.Errorf("usage:\n%s", usage)
 	}
+}
+
+// startChild runs this test binary again as a child running only the
+// test named run, with env added, and returns the first line it prints on
+// stdout (its "listening on" line) and a channel of its stderr lines; the
+// child is killed when the test ends (a test may Wait for it first).
+func startChild(t *testing.T, run string, env ...string) (*exec.Cmd, string, <-chan string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+run+"$")
+	cmd.Env = append(os.Environ(), env...)
+	stdout, _ := cmd.StdoutPipe()
+	stderrPipe, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stderrPipe)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	return cmd, line, lines
 }
