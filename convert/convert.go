@@ -95,7 +95,22 @@ type plugin struct {
 	extra   []string          // extra sections written after this one (TOML text)
 	st      map[string]any    // converter state
 	unknown string            // why an unknown option is not converted
+	inlined string            // the dotted name a stage listed, when the section was made from inlineEntries
 }
+
+// An inlineEntry converts a dotted name that a stage lists directly, with
+// no [plugin:NAME] section (repoze.who resolved the name to a plugin
+// object): Convert declares it as a plugin called name (made unique), as
+// if the who.ini had a section with use and values, and lists that.
+type inlineEntry struct {
+	name   string            // the declared plugin's name
+	use    string            // a key of specs
+	values map[string]string // the options of the made-up section
+}
+
+// inlineEntries holds the dotted names converted as inlineEntry, keyed
+// by the name as the stage lists it.
+var inlineEntries = map[string]inlineEntry{}
 
 type conv struct {
 	ini     *INI
@@ -104,7 +119,8 @@ type conv struct {
 	probs   []Problem
 	plugins []*plugin
 	byName  map[string]*plugin
-	used    map[string]bool // names taken in the output
+	used    map[string]bool   // names taken in the output
+	inline  map[string]string // dotted stage entry -> the plugin declared for it
 	// defaultUnknown: [DEFAULT] keys -> the plugins that do not know them.
 	defaultUnknown map[string][]string
 }
@@ -157,6 +173,7 @@ func Convert(ini *INI, opts Options) (toml []byte, problems []Problem) {
 			c.plugins = append(c.plugins, c.convertPlugin(name, s))
 			continue
 		}
+		c.declareInline(s)
 		switch s.Name {
 		case "general":
 		default:
@@ -186,6 +203,48 @@ func Convert(ini *INI, opts Options) (toml []byte, problems []Problem) {
 	}
 	sort.SliceStable(c.probs, func(i, j int) bool { return c.probs[i].Line < c.probs[j].Line })
 	return []byte(out.String()), c.probs
+}
+
+// declareInline converts the dotted names of inlineEntries that stage
+// section s lists without a [plugin:NAME] of that name.
+func (c *conv) declareInline(s *Section) {
+	if !contains(stages, s.Name) {
+		return
+	}
+	v, ok, err := c.ini.Get(s, "plugins")
+	if !ok || err != nil {
+		return
+	}
+	for _, tok := range strings.Fields(v) {
+		dotted, _, _ := strings.Cut(tok, ";")
+		e, known := inlineEntries[dotted]
+		if !known || c.inline[dotted] != "" || c.ini.Section("plugin:"+dotted) != nil {
+			continue
+		}
+		name := e.name
+		for i := 2; c.used[name]; i++ {
+			name = fmt.Sprintf("%s%d", e.name, i)
+		}
+		c.used[name] = true
+		if c.inline == nil {
+			c.inline = map[string]string{}
+		}
+		c.inline[dotted] = name
+		line := s.KeyLine("plugins")
+		sec := newSection("plugin:"+name, line)
+		sec.set("use", e.use, line)
+		keys := make([]string, 0, len(e.values))
+		for k := range e.values {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			sec.set(k, e.values[k], line)
+		}
+		p := c.convertPlugin(name, sec)
+		p.inlined = dotted
+		c.plugins = append(c.plugins, p)
+	}
 }
 
 // relDir is here relative to outDir ("." when they are the same).
@@ -417,6 +476,9 @@ func (c *conv) writePlugin(out *strings.Builder, p *plugin) {
 	if p.sec != nil {
 		comment = "[" + p.sec.Name + "]"
 	}
+	if p.inlined != "" {
+		comment = "listed as " + p.inlined + ", with no [plugin:] section"
+	}
 	if p.dropped != "" {
 		fmt.Fprintf(out, "# not converted: %s\n", commentText(p.dropped))
 		fmt.Fprintf(out, "# [plugin.%s]  # %s\n", commentText(tomlKey(p.name)), commentText(comment))
@@ -605,6 +667,9 @@ func entryName(e string) string {
 // entry converts one stage-list token. why is set when it is dropped.
 func (c *conv) entry(stage, tok string) (entry, why, warn string) {
 	name, class, hasClass := strings.Cut(tok, ";")
+	if n, ok := c.inline[name]; ok {
+		name = n
+	}
 	if strings.Contains(class, ";") {
 		return "", "two \";\": repoze.who raised ValueError at load", ""
 	}
