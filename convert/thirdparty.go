@@ -18,6 +18,26 @@ func init() {
 	registerCKAN()
 	registerSQLAlchemy()
 	registerGone()
+	registerLDAPCopies()
+}
+
+// registerLDAPCopies converts the application modules that subclass or
+// copy repoze.who.plugins.ldap's classes under the same options, with a
+// note naming what the subclass did (nova's, read from its source:
+// reconnect when the connection is stale, refuse an empty password, as
+// gowho's ldap does) or asking to check it (the others keep the class
+// names and options of repoze.who.plugins.ldap).
+func registerLDAPCopies() {
+	for _, e := range []struct{ use, of, what string }{
+		{"nova.lib.auth:ReconnectingAuthenticatorPlugin", "LDAPAuthenticatorPlugin", "nova's subclass reconnected a stale connection and refused an empty password, as gowho's ldap does"},
+		{"nova.lib.auth:ReconnectingLDAPAttrsPlugin", "LDAPAttributesPlugin", "nova's subclass reconnected a stale connection, as gowho's ldap does"},
+		{"bastion.lib.auth.ldap:LDAPSearchAuthenticatorPlugin", "LDAPSearchAuthenticatorPlugin", "an application copy: check what it changed"},
+		{"bastion.lib.auth.ldap:LDAPAttributesPlugin", "LDAPAttributesPlugin", "an application copy: check what it changed"},
+		{"ica.plugins.auth_ldap:LDAPSearchAuthenticatorPlugin", "LDAPSearchAuthenticatorPlugin", "an application copy: check what it changed"},
+		{"ica.plugins.auth_ldap:LDAPAttributesPlugin", "LDAPAttributesPlugin", "an application copy: check what it changed"},
+	} {
+		register(withNote(like("repoze.who.plugins.ldap:"+e.of), e.use+" has the options of repoze.who.plugins.ldap's "+e.of+": converted as it; "+e.what), e.use)
+	}
 }
 
 // like returns the spec registered for use (by plugins.go's init, which

@@ -66,6 +66,12 @@ func TestThirdParty(t *testing.T) {
 			words: map[string]string{"plugin:tkt secure": "non-empty", "plugin:passwd check": "a function"},
 		},
 		{
+			name:  "ldapcopies",
+			lines: []string{`use = "ldap"  # nova.lib.auth:ReconnectingAuthenticatorPlugin`, `bind_dn_template = "uid=%s,ou=People,dc=example,dc=org"`},
+			probs: map[string]bool{"plugin:ldap_auth use": true},
+			words: map[string]string{"plugin:ldap_auth use": "refused an empty password"},
+		},
+		{
 			name: "sa",
 			lines: []string{
 				`query = "SELECT login_name, password FROM tg_user WHERE login_name = :login"`,
