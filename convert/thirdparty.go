@@ -38,6 +38,12 @@ func registerLDAPCopies() {
 	} {
 		register(withNote(like("repoze.who.plugins.ldap:"+e.of), e.use+" has the options of repoze.who.plugins.ldap's "+e.of+": converted as it; "+e.what), e.use)
 	}
+	// who_ldap (m-martinez/who_ldap, a fork of repoze.who.plugins.ldap)
+	// names the server url where the original said ldap_connection.
+	wl := withNote(like("repoze.who.plugins.ldap:LDAPSearchAuthenticatorPlugin"),
+		"who_ldap's LDAPSearchAuthenticatorPlugin, a fork of repoze.who.plugins.ldap's (url for ldap_connection): converted as it; review the search against the directory")
+	wl.opts["url"] = str("url")
+	register(wl, "who_ldap:LDAPSearchAuthenticatorPlugin")
 }
 
 // like returns the spec registered for use (by plugins.go's init, which

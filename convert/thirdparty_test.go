@@ -67,7 +67,8 @@ func TestThirdParty(t *testing.T) {
 		},
 		{
 			name:  "ldapcopies",
-			lines: []string{`use = "ldap"  # nova.lib.auth:ReconnectingAuthenticatorPlugin`, `bind_dn_template = "uid=%s,ou=People,dc=example,dc=org"`},
+			lines: []string{`use = "ldap"  # nova.lib.auth:ReconnectingAuthenticatorPlugin`, `bind_dn_template = "uid=%s,ou=People,dc=example,dc=org"`,
+				`use = "ldap"  # who_ldap:LDAPSearchAuthenticatorPlugin`, `url = "ldap://ldap.example.org"`, `search_scope = "subtree"`},
 			probs: map[string]bool{"plugin:ldap_auth use": true},
 			words: map[string]string{"plugin:ldap_auth use": "refused an empty password"},
 		},
