@@ -66,7 +66,7 @@ func TestThirdParty(t *testing.T) {
 			words: map[string]string{"plugin:tkt secure": "non-empty", "plugin:passwd check": "a function"},
 		},
 		{
-			name:  "ldapcopies",
+			name: "ldapcopies",
 			lines: []string{`use = "ldap"  # nova.lib.auth:ReconnectingAuthenticatorPlugin`, `bind_dn_template = "uid=%s,ou=People,dc=example,dc=org"`,
 				`use = "ldap"  # who_ldap:LDAPSearchAuthenticatorPlugin`, `url = "ldap://ldap.example.org"`, `search_scope = "subtree"`},
 			probs: map[string]bool{"plugin:ldap_auth use": true},
