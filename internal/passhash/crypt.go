@@ -1,7 +1,7 @@
 // Package passhash holds the password-hash rules the htpasswd and sqlauth
 // plugins share: crypt(3)'s base-64 alphabet, MD5-crypt ($1$, $apr1$),
-// and the shape test that keeps a stored hash from ever being read as a
-// clear-text password.
+// passlib's PBKDF2 hashes ($pbkdf2-sha512$…), and the shape test that
+// keeps a stored hash from ever being read as a clear-text password.
 package passhash
 
 import (
