@@ -237,7 +237,11 @@ func saColumn(o *optCtx) string {
 }
 
 // sa converts repoze.who.plugins.sa's authenticator (metadata false) or
-// user metadata provider to sqlauth on TurboGears 2's quickstart table.
+// user metadata provider to sqlauth. user_class is a Python class whose
+// table the who.ini does not give: the query is written on TurboGears 2's
+// quickstart table (what the TurboGears files of the corpus have), and
+// user_class is reported not converted, so that `who convert` exits 2
+// until the query is checked against it.
 func sa(metadata bool) *spec {
 	name := func(o *optCtx) {
 		v := strings.TrimSpace(o.val)
@@ -251,8 +255,10 @@ func sa(metadata bool) *spec {
 		target:  "sqlauth",
 		unknown: "not an option of repoze.who.plugins.sa",
 		opts: map[string]func(*optCtx){
-			"user_class":            func(o *optCtx) { o.p.state()["user_class"] = strings.TrimSpace(o.val) },
-			"dbsession":             func(o *optCtx) { o.p.state()["dbsession"] = strings.TrimSpace(o.val) },
+			"user_class": func(o *optCtx) { o.p.state()["user_class"] = o },
+			"dbsession": func(o *optCtx) {
+				o.p.lines = append(o.p.lines, line{key: "dbsession", val: tomlString(o.val), commented: true, comment: "a Python session: its engine's URL goes into WHO_SQL_DSN"})
+			},
 			"user_name_translation": name,
 		},
 	}
@@ -261,29 +267,35 @@ func sa(metadata bool) *spec {
 	}
 	s.finish = func(o *optCtx, seen map[string]bool) {
 		st := o.p.state()
-		class, _ := st["user_class"].(string)
-		if class == "" {
-			o.c.problem(o.p.sec, "user_class", "missing: repoze.who.plugins.sa refused that at load", false)
-			class = "(none)"
-		}
 		col := saColumn(o)
+		uc, _ := st["user_class"].(*optCtx)
+		class := "user_class"
+		if uc != nil {
+			class = strings.TrimSpace(uc.val)
+		}
 		o.setDefault("driver", tomlEnv("${WHO_SQL_DRIVER}"), "the database of dbsession's engine (the program must import the driver)")
 		o.setDefault("dsn", tomlEnv("${WHO_SQL_DSN}"), "the sqlalchemy.url of the application's ini, as a data source name")
+		var why string
 		if metadata {
-			o.setDefault("metadata_query", tomlString(fmt.Sprintf("SELECT * FROM %s WHERE %s = :userid", saTable, col)), "review: the table of "+class)
+			o.setDefault("metadata_query", tomlString(fmt.Sprintf("SELECT * FROM %s WHERE %s = :userid", saTable, col)), "a guess (TurboGears 2's quickstart table): write "+class+"'s")
 			o.setDefault("name", `"user"`, "identity[\"user\"], as repoze.who.plugins.sa set it")
-			o.c.problem(o.p.sec, "user_class", fmt.Sprintf("repoze.who.plugins.sa put the %s object under identity[\"user\"]: converted to sqlauth's metadata_query on TurboGears 2's quickstart table %s; "+
-				"review the table and columns against %s, and the code reading identity[\"user\"] (now a list of one row of columns)", class, saTable, class), true)
+			why = fmt.Sprintf("a Python class, whose table the who.ini does not give: repoze.who.plugins.sa put the %s object under identity[\"user\"]; "+
+				"metadata_query is written on TurboGears 2's quickstart table %s: check it against %s's table and columns, and the code reading identity[\"user\"] (now a list of one row of columns)", class, saTable, class)
+		} else {
+			v, _ := st["validate"].(string)
+			if v == "" {
+				v = "validate_password"
+			}
+			o.setDefault("query", tomlString(fmt.Sprintf("SELECT %s, password FROM %s WHERE %s = :login", col, saTable, col)), "a guess (TurboGears 2's quickstart table): write "+class+"'s")
+			o.setDefault("salted_hex", "true", "TurboGears 2's quickstart User stored 64 hex of salt then sha256(password + salt) in hex")
+			why = fmt.Sprintf("a Python class, whose table the who.ini does not give: repoze.who.plugins.sa asked %s.%s; query is written on TurboGears 2's quickstart table (%s: %s, password, salted sha256 hex): "+
+				"check it against %s's table and columns and the format of its password column (gowho reads salted hex, bcrypt, {SHA}, {SSHA}, crypt, passlib's pbkdf2)", class, v, saTable, col, class)
+		}
+		if uc == nil {
+			o.c.problem(o.p.sec, "user_class", "missing: repoze.who.plugins.sa refused that at load; "+why, false)
 			return
 		}
-		v, _ := st["validate"].(string)
-		if v == "" {
-			v = "validate_password"
-		}
-		o.setDefault("query", tomlString(fmt.Sprintf("SELECT %s, password FROM %s WHERE %s = :login", col, saTable, col)), "review: the table and columns of "+class)
-		o.setDefault("salted_hex", "true", "TurboGears 2's quickstart User stored 64 hex of salt then sha256(password + salt) in hex")
-		o.c.problem(o.p.sec, "user_class", fmt.Sprintf("repoze.who.plugins.sa asked %s.%s: converted to sqlauth on TurboGears 2's quickstart table (%s: %s, password, salted sha256 hex); "+
-			"review the query against %s's table and columns and the format of its password column (gowho reads salted hex, bcrypt, {SHA}, {SSHA}, crypt, passlib's pbkdf2)", class, v, saTable, col, class), true)
+		uc.drop(why)
 	}
 	return s
 }

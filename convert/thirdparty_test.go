@@ -79,7 +79,7 @@ func TestThirdParty(t *testing.T) {
 				`metadata_query = "SELECT * FROM tg_user WHERE user_name = :userid"`,
 				`name = "user"`, "salted_hex = true",
 			},
-			probs: map[string]bool{"plugin:sa_auth user_class": true, "plugin:sa_md user_class": true},
+			probs: map[string]bool{"plugin:sa_auth user_class": false, "plugin:sa_md user_class": false},
 			words: map[string]string{"plugin:sa_auth user_class": "myapp.model:User", "plugin:sa_md user_class": `identity["user"]`},
 		},
 		{
