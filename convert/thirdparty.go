@@ -223,6 +223,23 @@ func registerCKAN() {
 		},
 	}
 	register(vigilo, "vigilo.turbogears.repoze.plugins.sqlauth:plugin")
+	// mduser is repoze.who.plugins.sa's SQLAlchemyUserMDPlugin on the same
+	// User: the row under identity["user"].
+	register(&spec{
+		target:  "sqlauth",
+		unknown: "mduser:plugin takes no options",
+		opts:    map[string]func(*optCtx){},
+		finish: func(o *optCtx, seen map[string]bool) {
+			o.setDefault("driver", tomlEnv("${WHO_SQL_DRIVER}"), "Vigilo runs on PostgreSQL: pgx (the program must import it)")
+			o.setDefault("dsn", tomlEnv("${WHO_SQL_DSN}"), "Vigilo's sqlalchemy_url, as a data source name")
+			o.setDefault("placeholder", `"$1"`, "PostgreSQL's positional parameters")
+			o.setDefault("metadata_query", tomlString("SELECT user_name, fullname, email, language FROM vigilo_user WHERE user_name = :userid"), "vigilo.models' User (db_basename \"vigilo_\")")
+			o.setDefault("name", `"user"`, "identity[\"user\"], as the original set it")
+			o.c.problem(o.p.sec, "", "vigilo.turbogears.repoze.plugins.mduser:plugin put vigilo.models' User object under identity[\"user\"]: converted to sqlauth's metadata_query on vigilo_user "+
+				"(a list of one row of columns now; its groups and permissions are not there): review the code reading it, and the table prefix (db_basename)", true)
+		},
+	}, "vigilo.turbogears.repoze.plugins.mduser:plugin")
+	inlineEntries["vigilo.turbogears.repoze.plugins.mduser:plugin"] = inlineEntry{name: "vigilo_user_md", use: "vigilo.turbogears.repoze.plugins.mduser:plugin"}
 	inlineEntries["vigilo.turbogears.repoze.plugins.sqlauth:plugin"] = inlineEntry{name: "vigilo_users", use: "vigilo.turbogears.repoze.plugins.sqlauth:plugin"}
 }
 

@@ -88,10 +88,11 @@ func TestThirdParty(t *testing.T) {
 				"# [plugin.cas]", "# [plugin.saml2auth]", "# [plugin.shib]", "# [plugin.browserid]", "# [plugin.tequila]",
 				`query = "SELECT user_name, password FROM vigilo_user WHERE user_name = :login"`,
 				`  "vigilo_users",`,
+				`metadata_query = "SELECT user_name, fullname, email, language FROM vigilo_user WHERE user_name = :userid"`, `  "vigilo_user_md",`,
 			},
 			probs: map[string]bool{
 				"plugin:cas use": true, "plugin:saml2auth use": true, "plugin:shib use": true, "plugin:browserid use": true, "plugin:tequila use": true,
-				"plugin:vigilo_users ": true, "identifiers plugins": false, "authenticators plugins": false,
+				"plugin:vigilo_users ": true, "plugin:vigilo_user_md ": true, "identifiers plugins": false, "authenticators plugins": false,
 			},
 			words: map[string]string{
 				"plugin:cas use": "Apereo CAS", "plugin:saml2auth use": "mod_auth_mellon", "plugin:shib use": "Shibboleth IdP",
