@@ -1,6 +1,7 @@
 package whocmd
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -45,19 +46,18 @@ func runConvert(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	ini, err := convert.ParseINI(data, here)
 	if err != nil {
-		printErrors(stderr, err)
+		printINIErrors(stderr, src, err)
 		return 1
 	}
+	// On stdout the output is assumed to sit beside its input
+	// (`who convert DIR/who.ini > DIR/who.toml`): %(here)s paths are made
+	// relative to the ini's folder, not to the working directory.
 	outDir := here
 	if *outFile != "" {
 		if outDir, err = filepath.Abs(filepath.Dir(*outFile)); err != nil {
 			fmt.Fprintln(stderr, errorLine("who convert", err))
 			return 1
 		}
-	} else if wd, err := os.Getwd(); err == nil {
-		// On stdout the output is most likely redirected to a file in the
-		// current directory.
-		outDir = wd
 	}
 	toml, problems := convert.Convert(ini, convert.Options{Source: filepath.Base(src), Here: here, OutDir: outDir})
 	if *outFile != "" {
@@ -108,4 +108,20 @@ func checkEnv(k string) (string, bool) {
 		"WHO_MEMCACHED_SECRET": "stand-in",
 	}[k]
 	return v, ok
+}
+
+// printINIErrors prints the who.ini's syntax errors as FILE:LINE: MESSAGE,
+// naming the file given on the command line.
+func printINIErrors(w io.Writer, src string, err error) {
+	errs := []error{err}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = joined.Unwrap()
+	}
+	for _, e := range errs {
+		if se, ok := errors.AsType[*convert.SyntaxError](e); ok {
+			fmt.Fprintf(w, "%s:%d: %s\n", src, se.Line, se.Msg)
+			continue
+		}
+		fmt.Fprintln(w, errorLine("who convert", e))
+	}
 }

@@ -3,6 +3,8 @@ package convert
 import (
 	"fmt"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -96,6 +98,7 @@ type plugin struct {
 	st      map[string]any    // converter state
 	unknown string            // why an unknown option is not converted
 	inlined string            // the dotted name a stage listed, when the section was made from inlineEntries
+	classes map[string]string // stage -> the classifier the Python class declared (spec.classes)
 }
 
 // An inlineEntry converts a dotted name that a stage lists directly, with
@@ -123,6 +126,10 @@ type conv struct {
 	inline  map[string]string // dotted stage entry -> the plugin declared for it
 	// defaultUnknown: [DEFAULT] keys -> the plugins that do not know them.
 	defaultUnknown map[string][]string
+	// pyClassifier is [general]'s request_classifier when it was not
+	// converted (gowho's "default" runs instead).
+	pyClassifier string
+	listed       map[string]int // stage -> entries written (not commented)
 }
 
 func (c *conv) problem(sec *Section, key, msg string, warning bool) {
@@ -201,8 +208,26 @@ func Convert(ini *INI, opts Options) (toml []byte, problems []Problem) {
 	for _, st := range stages {
 		c.writeStage(&out, st)
 	}
+	c.checkChain()
 	sort.SliceStable(c.probs, func(i, j int) bool { return c.probs[i].Line < c.probs[j].Line })
 	return []byte(out.String()), c.probs
+}
+
+// checkChain reports a file that is no who.ini and an output chain that
+// can log no one in.
+func (c *conv) checkChain() {
+	whoINI := false
+	for _, s := range c.ini.Sections {
+		if strings.HasPrefix(s.Name, "plugin:") || contains(stages, s.Name) {
+			whoINI = true
+		}
+	}
+	switch {
+	case !whoINI:
+		c.problem(nil, "", "not a repoze.who who.ini: no [plugin:NAME], [identifiers], [authenticators], [challengers] or [mdproviders] section; give the file the application's who.config_file names", false)
+	case c.listed["identifiers"]+c.listed["authenticators"] == 0:
+		c.problem(nil, "", "the converted chain lists no identifier and no authenticator: it would log no one in; declare and list gowho plugins for what was dropped (see the lines above)", false)
+	}
 }
 
 // declareInline converts the dotted names of inlineEntries that stage
@@ -266,9 +291,9 @@ func relDir(here, outDir string) string {
 // %(here)s made relative to the output's folder. An interpolation error is
 // a problem, and ok is false.
 func (c *conv) get(s *Section, key string) (string, bool) {
-	v, ok, err := c.ini.Get(s, key)
+	v, ok, _, err := c.ini.get(s, key)
 	if err != nil {
-		c.problem(s, key, strings.TrimPrefix(err.Error(), ErrINI.Error()+": "), false)
+		c.problem(s, key, err.Error(), false)
 		return "", false
 	}
 	if !ok {
@@ -376,6 +401,7 @@ func (c *conv) convertPlugin(name string, s *Section) *plugin {
 	}
 	p.target = spec.target
 	p.stages = targetStages[spec.target]
+	p.classes = spec.classes
 	p.unknown = spec.unknown
 	if spec.note != "" {
 		c.problem(s, "use", spec.note, spec.noteWarning)
@@ -389,10 +415,20 @@ func (c *conv) convertPlugin(name string, s *Section) *plugin {
 		_, own := s.Raw(k)
 		val, ok := c.get(s, k)
 		if !ok {
+			p.state()["refused:"+k] = true
+			if k == "secret" {
+				// Not even commented out: it is a secret.
+				p.lines = append(p.lines, line{note: true, comment: "not converted: secret: bad interpolation (see the report)"})
+				continue
+			}
 			p.lines = append(p.lines, line{key: tomlKey(k), val: tomlString(rawOf(c.ini, s, k)), commented: true, comment: "not converted: bad interpolation"})
 			continue
 		}
 		o := &optCtx{c: c, p: p, key: k, val: val, own: own}
+		if buildoutRef.MatchString(val) {
+			o.buildout()
+			continue
+		}
 		if h, ok := spec.opts[k]; ok {
 			h(o)
 		} else {
@@ -467,6 +503,25 @@ func (o *optCtx) unknown() {
 	o.drop(why)
 }
 
+// buildoutRef matches a zc.buildout ${section:option} substitution.
+var buildoutRef = regexp.MustCompile(`\$\{[^}:\s]*:[^}\s]+\}`)
+
+// buildout refuses a value holding a buildout ${section:option}: the
+// who.ini is a buildout template, whose placeholder buildout replaced when
+// it wrote the real file. gowho's own ${NAME} expansion would read it as
+// an environment variable, so it is not kept.
+func (o *optCtx) buildout() {
+	o.p.state()["refused:"+o.key] = true
+	why := "a zc.buildout ${section:option} placeholder: this who.ini is a buildout template, the value comes from buildout.cfg; " +
+		"convert the who.ini buildout generated, or write the value here (gowho's own ${NAME} would read it as an environment variable, so it is not kept)"
+	if o.key == "secret" {
+		o.p.lines = append(o.p.lines, line{note: true, comment: "not converted: " + o.from() + "secret: " + why})
+		o.c.problem(o.p.sec, o.key, why, false)
+		return
+	}
+	o.drop(why)
+}
+
 // note records a converted option whose behaviour needs a review.
 func (o *optCtx) note(msg string) { o.c.problem(o.p.sec, o.key, msg, true) }
 
@@ -519,6 +574,10 @@ func (c *conv) writePlugin(out *strings.Builder, p *plugin) {
 }
 
 // General section.
+
+// defaultClasses are what repoze.who's default_request_classifier (and
+// gowho's "default") return.
+var defaultClasses = []string{"browser", "dav", "xmlpost"}
 
 var classifiers = map[string]string{
 	"repoze.who.classifiers:default_request_classifier": "default",
@@ -612,8 +671,18 @@ func (c *conv) generalName(out *strings.Builder, s *Section, key string, known m
 		c.problem(s, key, v+": "+r.short+"; gowho's \"default\" is used (the oidc plugin answers its own login paths: it needs no decider)", true)
 		return
 	}
+	if key == "request_classifier" {
+		c.pyClassifier = v
+	}
+	what := map[string]string{"request_classifier": "request classifier", "challenge_decider": "challenge decider"}[key]
+	if ps := c.ini.Section("plugin:" + v); ps != nil {
+		use, _ := ps.Raw("use")
+		fmt.Fprintf(out, "# %s = %s  # not converted: [plugin:%s] is a Python %s; gowho uses \"default\" (%s)\n", key, commentText(tomlString(v)), commentText(v), what, def)
+		c.problem(s, key, fmt.Sprintf("%q names [plugin:%s] (use = %s), a Python %s that repoze.who built from that section; gowho has no such plugin: its \"default\" is used instead", v, v, strings.TrimSpace(use), what), false)
+		return
+	}
 	fmt.Fprintf(out, "# %s = %s  # not converted: Python-only; gowho uses \"default\" (%s)\n", key, commentText(tomlString(v)), def)
-	c.problem(s, key, v+" is Python-only; gowho's \"default\" is used instead", false)
+	c.problem(s, key, v+" is a Python-only "+what+"; gowho's \"default\" is used instead", false)
 }
 
 // Stage lists.
@@ -650,6 +719,10 @@ func (c *conv) writeStage(out *strings.Builder, st string) {
 			continue
 		}
 		seen[entryName(entry)] = true
+		if c.listed == nil {
+			c.listed = map[string]int{}
+		}
+		c.listed[st]++
 		if warn != "" {
 			fmt.Fprintf(out, "  %s,  # %s\n", tomlString(entry), commentText(warn))
 			continue
@@ -695,6 +768,9 @@ func (c *conv) entry(stage, tok string) (entry, why, warn string) {
 		return "", "gowho's " + p.target + " cannot be listed under [" + stage + "] (repoze.who failed at the first request, with a 500 on every request)", ""
 	}
 	if !hasClass {
+		if cl := p.classes[stage]; cl != "" {
+			return name + ";" + cl, "", "listed without a classifier: the Python class declared classifications = {IIdentifier: ['" + cl + "'], IChallenger: ['" + cl + "']}, which repoze.who applied"
+		}
 		return name, "", ""
 	}
 	if class == "unused" {
@@ -712,6 +788,13 @@ func (c *conv) entry(stage, tok string) (entry, why, warn string) {
 			continue
 		}
 		classes = append(classes, cl)
+	}
+	if !slices.ContainsFunc(classes, func(cl string) bool { return contains(defaultClasses, cl) }) {
+		if c.pyClassifier != "" {
+			return "", "classification \"" + class + "\" came from request_classifier = " + c.pyClassifier + ", which is not converted: gowho's \"default\" classifier never returns it, so the entry would never run; " +
+				"write a Go classifier returning it (who.Classifier), name it in [general], then list the entry again", ""
+		}
+		return "", "classification \"" + class + "\" is never returned by the default request classifier (browser, dav or xmlpost): the entry never ran in repoze.who either; use \"unused\" if it is only there to be named by another plugin", ""
 	}
 	if len(classes) > 1 {
 		warn = "repoze.who matched \"" + class + "\" as a substring; gowho matches each word exactly"

@@ -10,6 +10,23 @@ import (
 // ErrINI is wrapped by every error of the who.ini reader.
 var ErrINI = errors.New("who.ini")
 
+// A SyntaxError is a line of a who.ini that Python's configparser (and so
+// repoze.who) refuses. Its text starts "who.ini:LINE: "; `who convert`
+// prints the real file's name instead (Msg names no file).
+type SyntaxError struct {
+	Line int    // 1-based; 0 when unknown
+	Msg  string // what is wrong and what to write instead
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("%s:%d: %s", ErrINI, e.Line, e.Msg) }
+
+// Unwrap returns ErrINI.
+func (e *SyntaxError) Unwrap() error { return ErrINI }
+
+func syntaxErr(line int, format string, args ...any) error {
+	return &SyntaxError{Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
 // INI is a who.ini file read the way Python's configparser.ConfigParser
 // (BasicInterpolation, as repoze.who uses it) reads it.
 type INI struct {
@@ -77,20 +94,29 @@ func (f *INI) Items(s *Section) []string {
 // (from the section, then the defaults) and %% unescaping. A lone % or a
 // missing or too deeply nested reference is an error naming the line.
 func (f *INI) Get(s *Section, key string) (string, bool, error) {
+	v, ok, line, err := f.get(s, key)
+	if err != nil {
+		return "", true, syntaxErr(line, "[%s] %s: %v", s.Name, key, err)
+	}
+	return v, ok, nil
+}
+
+// get is Get with the bare interpolation error and the value's line.
+func (f *INI) get(s *Section, key string) (v string, ok bool, line int, err error) {
 	raw, ok := s.raw[key]
-	line := s.line[key]
+	line = s.line[key]
 	if !ok {
 		raw, ok = f.Defaults.raw[key]
 		line = f.Defaults.line[key]
 	}
 	if !ok {
-		return "", false, nil
+		return "", false, 0, nil
 	}
-	v, err := f.interpolate(s, key, raw, 1)
+	v, err = f.interpolate(s, key, raw, 1)
 	if err != nil {
-		return "", true, fmt.Errorf("%w: line %d: [%s] %s: %w", ErrINI, line, s.Name, key, err)
+		return "", true, line, err
 	}
-	return v, true, nil
+	return v, true, line, nil
 }
 
 const maxInterpolationDepth = 10
@@ -122,7 +148,8 @@ func (f *INI) interpolate(s *Section, key, raw string, depth int) (string, error
 		}
 		m := interpRef.FindStringSubmatch(rest)
 		if m == nil {
-			return "", fmt.Errorf("'%%' must be followed by '%%' or '(', found: %q (write a literal %% as %%%%)", rest)
+			// The value is not quoted: it may be a secret.
+			return "", fmt.Errorf("a '%%' (byte %d of the value) not followed by '%%' or '(NAME)s': configparser refused it (InterpolationSyntaxError), so repoze.who failed at load; write a literal %% as %%%%", len(raw)-len(rest)+1)
 		}
 		name := strings.ToLower(m[1])
 		ref, ok := s.raw[name]
@@ -205,7 +232,7 @@ func ParseINI(data []byte, here string) (*INI, error) {
 				continue
 			}
 			if seenSection[name] {
-				errs = append(errs, fmt.Errorf("%w: line %d: section [%s] appears twice", ErrINI, lineno, name))
+				errs = append(errs, syntaxErr(lineno, "section [%s] appears twice (configparser refused that, and so repoze.who)", name))
 				cur = f.Section(name)
 				continue
 			}
@@ -215,17 +242,17 @@ func ParseINI(data []byte, here string) (*INI, error) {
 			continue
 		}
 		if cur == nil {
-			return nil, fmt.Errorf("%w: line %d: %q comes before any [section] header", ErrINI, lineno, trimmed)
+			return nil, syntaxErr(lineno, "%q comes before any [section] header", trimmed)
 		}
 		m := optionRe.FindStringSubmatch(value)
 		if m == nil || strings.TrimSpace(m[1]) == "" {
-			errs = append(errs, fmt.Errorf("%w: line %d: %q is not a \"key = value\" line", ErrINI, lineno, trimmed))
+			errs = append(errs, syntaxErr(lineno, "%q is not a \"key = value\" line", trimmed))
 			continue
 		}
 		key := strings.ToLower(strings.TrimRight(m[1], " \t"))
 		// The parser's own default ("here", line 0) may be overridden.
 		if _, dup := cur.raw[key]; dup && (cur != f.Defaults || cur.line[key] != 0) {
-			errs = append(errs, fmt.Errorf("%w: line %d: key %q appears twice in [%s]", ErrINI, lineno, key, cur.Name))
+			errs = append(errs, syntaxErr(lineno, "key %q appears twice in [%s] (configparser refused that, and so repoze.who; keep one)", key, cur.Name))
 		}
 		opt, vals, optLine = key, []string{strings.TrimSpace(m[3])}, lineno
 	}

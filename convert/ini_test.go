@@ -86,17 +86,21 @@ func TestINIErrors(t *testing.T) {
 	tests := []struct {
 		name, ini, want string
 	}{
-		{"no section", "use = x\n", "line 1: \"use = x\" comes before any [section] header"},
-		{"duplicate section", "[a]\nx=1\n[a]\ny=2\n", "line 3: section [a] appears twice"},
-		{"duplicate key", "[a]\nx=1\nX=2\n", `line 3: key "x" appears twice in [a]`},
-		{"not a key", "[a]\njust words\n", `line 2: "just words" is not a "key = value" line`},
-		{"empty key", "[a]\n= value\n", `line 2: "= value" is not a "key = value" line`},
+		{"no section", "use = x\n", "who.ini:1: \"use = x\" comes before any [section] header"},
+		{"duplicate section", "[a]\nx=1\n[a]\ny=2\n", "who.ini:3: section [a] appears twice"},
+		{"duplicate key", "[a]\nx=1\nX=2\n", `who.ini:3: key "x" appears twice in [a]`},
+		{"not a key", "[a]\njust words\n", `who.ini:2: "just words" is not a "key = value" line`},
+		{"empty key", "[a]\n= value\n", `who.ini:2: "= value" is not a "key = value" line`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseINI([]byte(tc.ini), "/x")
 			if !errors.Is(err, ErrINI) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+			// `who convert` prints the real file's name from the line.
+			if se, ok := errors.AsType[*SyntaxError](err); !ok || se.Line == 0 || strings.Contains(se.Msg, "who.ini") {
+				t.Errorf("err = %#v: want a *SyntaxError with the line and a message naming no file", err)
 			}
 		})
 	}
@@ -105,7 +109,7 @@ func TestINIErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := f.Section("a")
-	for key, want := range map[string]string{"q": "line 2: [a] q: '%' must be followed", "r": `no key "nope"`, "s": "nested more than 10"} {
+	for key, want := range map[string]string{"q": "who.ini:2: [a] q: a '%' (byte 4 of the value) not followed by", "r": `no key "nope"`, "s": "nested more than 10"} {
 		if _, _, err := f.Get(s, key); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Get(%s) err = %v, want %q", key, err, want)
 		}

@@ -15,6 +15,9 @@ type spec struct {
 	unknown     string // why an unknown option is not converted
 	opts        map[string]func(*optCtx)
 	finish      func(o *optCtx, seen map[string]bool)
+	// classes are the classifications the Python class declared, by
+	// stage: repoze.who applied them to an entry listed without ";CLASS".
+	classes map[string]string
 }
 
 // targetStages are the stages each gowho plugin implements.
@@ -211,9 +214,11 @@ func register(s *spec, uses ...string) {
 }
 
 func init() {
-	register(authTkt(""), "repoze.who.plugins.auth_tkt:make_plugin")
-	register(authTkt("CKAN's subclass of repoze.who's auth_tkt, converted as auth_tkt; CKAN read secret (when absent: beaker.session.secret), httponly, secure and timeout from ckan.ini too: review them"),
-		"ckan.lib.auth_tkt:make_plugin")
+	register(authTkt(tktRepoze), "repoze.who.plugins.auth_tkt:make_plugin")
+	// CKAN <= 2.8 and CKAN 2.9 (ckan.lib.repoze_plugins) ship the same
+	// CkanAuthTktCookiePlugin.
+	register(authTkt(tktCKAN), "ckan.lib.auth_tkt:make_plugin", "ckan.lib.repoze_plugins.auth_tkt:make_plugin")
+	register(authTkt(tktCKANMiddle), "ckan.config.middleware:ckan_auth_tkt_make_app")
 	register(&spec{target: "basicauth", opts: map[string]func(*optCtx){
 		"realm": func(o *optCtx) {
 			if strings.ContainsFunc(o.val, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
@@ -239,13 +244,20 @@ func init() {
 
 var digests = map[string]string{"md5": "md5", "sha1": "sha1", "sha256": "sha256", "sha512": "sha512"}
 
-func authTkt(note string) *spec {
-	return &spec{
-		target:      "authtkt",
-		note:        note,
-		noteWarning: true,
+// The auth_tkt factories: repoze.who's own and the ones wrapping it.
+const (
+	tktRepoze     = ""                // repoze.who.plugins.auth_tkt:make_plugin
+	tktCKAN       = "ckan"            // CKAN's CkanAuthTktCookiePlugin (ckan.lib[.repoze_plugins].auth_tkt)
+	tktCKANMiddle = "ckan-middleware" // CKAN 1.x's ckan.config.middleware:ckan_auth_tkt_make_app
+)
+
+// authTkt converts an auth_tkt factory of the given kind: the options are
+// repoze.who's, the defaults written out are the kind's own.
+func authTkt(kind string) *spec {
+	s := &spec{
+		target: "authtkt",
 		opts: map[string]func(*optCtx){
-			"secret":      authTktSecret,
+			"secret":      authTktSecret(kind),
 			"secretfile":  path("secretfile"),
 			"cookie_name": str("cookie_name"),
 			"secure":      boolPy("secure"),
@@ -263,29 +275,95 @@ func authTkt(note string) *spec {
 				o.p.state()["digest_algo"] = d
 				o.set("digest_algo", tomlString(d), "")
 			},
+			"samesite":       authTktSameSite(kind),
 			"userid_checker": pythonOnly("a Python callable; set authtkt.Options.UserIDChecker from Go instead"),
 		},
-		finish: func(o *optCtx, seen map[string]bool) {
-			if !seen["secret"] && !seen["secretfile"] {
-				o.setDefault("secret", tomlEnv("${WHO_AUTH_TKT_SECRET}"), "not converted: the who.ini has no secret (CKAN used beaker.session.secret); set WHO_AUTH_TKT_SECRET")
-				o.c.problem(o.p.sec, "secret", "no secret or secretfile (repoze.who refused that, CKAN used beaker.session.secret): written as ${WHO_AUTH_TKT_SECRET}", false)
-			}
-			if _, ok := o.p.state()["digest_algo"]; !ok && !seen["digest_algo"] {
-				o.setDefault("digest_algo", `"md5"`, "repoze.who's default, written out so tickets stay valid")
-			}
-			secure, _ := o.p.state()["secure"].(bool)
-			o.setDefault("http_only", strconv.FormatBool(secure), "repoze.who sent HttpOnly only with secure")
-			o.setDefault("same_site", `"off"`, "repoze.who sent no SameSite; \"Lax\" is gowho's default")
-			o.setDefault("repoze_domains", "true", "repoze.who's three cookies: host-only, Domain=HOST and Domain=.HOST")
-			t, hasT := o.p.state()["timeout"].(int)
-			r, hasR := o.p.state()["reissue_time"].(int)
-			switch {
-			case hasT && !hasR:
-				o.c.problem(o.p.sec, "timeout", "timeout without reissue_time: repoze.who refused it at load; gowho makes it a fixed expiry", true)
-			case hasT && hasR && r > t:
-				o.c.problem(o.p.sec, "reissue_time", "reissue_time above timeout: repoze.who refused it at load, and so does gowho", false)
-			}
-		},
+		finish: func(o *optCtx, seen map[string]bool) { authTktFinish(kind, o, seen) },
+	}
+	switch kind {
+	case tktCKAN:
+		s.note = "CKAN's subclass of repoze.who's auth_tkt, converted as auth_tkt with CKAN's defaults (HttpOnly, SameSite=Lax, secure off); " +
+			"CKAN read who.httponly, who.secure, who.samesite, who.timeout and who.reissue_time from ckan.ini: carry those you set over by hand"
+		s.noteWarning = true
+		s.opts["secure"] = func(o *optCtx) {
+			boolPy("secure")(o)
+			o.note("CKAN ignored the who.ini's secure: who.secure in ckan.ini decided (default false); the who.ini's value is written, check it against ckan.ini")
+		}
+	case tktCKANMiddle:
+		s.note = "CKAN 1.x's ckan_auth_tkt_make_app: repoze.who's auth_tkt make_plugin, with an empty or \"somesecret\" secret replaced by beaker.session.secret"
+		s.noteWarning = true
+	}
+	return s
+}
+
+// authTktSameSite converts samesite, which no factory's make_plugin took.
+func authTktSameSite(kind string) func(*optCtx) {
+	return func(o *optCtx) {
+		v, ok := map[string]string{"lax": "Lax", "strict": "Strict", "none": "None"}[strings.ToLower(strings.TrimSpace(o.val))]
+		if !ok {
+			o.drop("want Lax, Strict or None")
+			return
+		}
+		o.p.state()["same_site"] = v
+		o.p.state()["same_site_own"] = o.own
+		who := "repoze.who's make_plugin (2.2 and 3.x) does not accept samesite (only the class does): the original failed at load with a TypeError"
+		if kind == tktCKAN {
+			who = "CKAN's make_plugin does not accept samesite (CKAN read who.samesite from ckan.ini): the original failed at load with a TypeError, unless a patched CKAN took it"
+		}
+		o.note(who + "; converted as meant, same_site = " + strconv.Quote(v))
+	}
+}
+
+func authTktFinish(kind string, o *optCtx, seen map[string]bool) {
+	st := o.p.state()
+	switch {
+	case st["refused:secret"] == true: // a placeholder or an unreadable value
+		o.setDefault("secret", tomlEnv("${WHO_AUTH_TKT_SECRET}"), "set WHO_AUTH_TKT_SECRET (32 random bytes or more)")
+	case !seen["secret"] && !seen["secretfile"]:
+		why := "no secret or secretfile (repoze.who refused that at load): written as ${WHO_AUTH_TKT_SECRET}"
+		comment := "not converted: the who.ini has no secret; set WHO_AUTH_TKT_SECRET"
+		if kind != tktRepoze {
+			why = "no secret or secretfile: CKAN used beaker.session.secret from ckan.ini; written as ${WHO_AUTH_TKT_SECRET}: set it to that value to keep the site's tickets valid"
+			comment = "not converted: the who.ini has no secret (CKAN used beaker.session.secret); set WHO_AUTH_TKT_SECRET"
+		}
+		o.setDefault("secret", tomlEnv("${WHO_AUTH_TKT_SECRET}"), comment)
+		o.c.problem(o.p.sec, "secret", why, false)
+	}
+	if _, ok := st["digest_algo"]; !ok && !seen["digest_algo"] {
+		o.setDefault("digest_algo", `"md5"`, "repoze.who's default, written out so tickets stay valid")
+	}
+	secure, _ := st["secure"].(bool)
+	if kind == tktCKAN {
+		if !seen["secure"] {
+			o.setDefault("secure", "false", "CKAN's default (who.secure in ckan.ini, default false)")
+		}
+		o.setDefault("http_only", "true", "CKAN's default (who.httponly in ckan.ini, default true)")
+	} else {
+		o.setDefault("http_only", strconv.FormatBool(secure), "repoze.who sent HttpOnly only with secure")
+	}
+	switch ss, _ := st["same_site"].(string); {
+	case ss != "":
+		c := "samesite in the who.ini"
+		if own, _ := st["same_site_own"].(bool); !own {
+			c = "from [DEFAULT]; samesite"
+		}
+		o.setDefault("same_site", tomlString(ss), c)
+	case kind == tktCKAN:
+		o.setDefault("same_site", `"Lax"`, "CKAN's default (who.samesite in ckan.ini, default lax; CKAN releases without it sent none, which browsers read as Lax)")
+	default:
+		o.setDefault("same_site", `"off"`, "repoze.who sent no SameSite; \"Lax\" is gowho's default")
+	}
+	o.setDefault("repoze_domains", "true", "repoze.who's three cookies: host-only, Domain=HOST and Domain=.HOST")
+	t, hasT := st["timeout"].(int)
+	r, hasR := st["reissue_time"].(int)
+	switch {
+	case hasT && !hasR && kind == tktCKAN:
+		// CKAN: reissue_time = ceil(timeout * 0.1).
+		o.setDefault("reissue_time", strconv.Itoa((t+9)/10), "seconds; CKAN's default: a tenth of timeout, rounded up")
+	case hasT && !hasR:
+		o.c.problem(o.p.sec, "timeout", "timeout without reissue_time: repoze.who refused it at load; gowho makes it a fixed expiry", true)
+	case hasT && hasR && r > t:
+		o.c.problem(o.p.sec, "reissue_time", "reissue_time above timeout: repoze.who refused it at load, and so does gowho", false)
 	}
 }
 
@@ -296,24 +374,61 @@ const (
 	goodTktSecret = 32
 )
 
-// authTktSecret converts the secret. gowho refuses one under
-// minTktSecret bytes unless allow_weak_secret is set: a converted secret
-// keeps the tickets of the running site valid, so the flag is written,
-// with a note.
-func authTktSecret(o *optCtx) {
-	n := len(o.val)
+// placeholderSecrets are auth_tkt secrets that the corpus of public
+// who.ini files, repoze.who's documentation and framework templates ship
+// (lower-cased): anyone can sign tickets with them. CKAN's "somesecret"
+// is among them: CKAN replaced it with beaker.session.secret.
+var placeholderSecrets = map[string]bool{
+	"secret": true, "secrets": true, "somesecret": true, "some_secret": true, "mysecret": true, "my_secret": true,
+	"yoursecret": true, "your_secret": true, "your-secret": true, "thesecret": true, "supersecret": true, "super_secret": true,
+	"s3cret": true, "s3cr3t": true, "secr3t": true, "s33kr1t": true, "s33kr3t": true, "seekrit": true, "seekr1t": true,
+	"seeeecrit": true, "sup3rs33kr1t": true, "sekrit": true,
+	"changeme": true, "change_me": true, "change-me": true, "changethis": true, "change_this": true, "changeit": true,
+	"xxx": true, "xxxx": true, "xxxxx": true, "xxxxxx": true, "something": true, "blinketyblink": true, "w00t": true,
+	"password": true, "test": true, "foo": true, "foobar": true, "replace_me": true, "replaceme": true,
+	"to-be_randomly--generated": true, "this_is_insecure_do_not_use": true, "auth_specific_token": true,
+}
+
+// placeholderSecret reports why v is a secret not to sign with, or "".
+func placeholderSecret(kind, v string) string {
 	switch {
-	case n == 0:
-		o.drop(fmt.Sprintf("an empty secret: repoze.who signed with it, gowho refuses it; set a secret of %d random bytes or more", goodTktSecret))
-	case n < minTktSecret:
-		o.set("secret", tomlString(o.val), fmt.Sprintf("%d bytes: replace it (%d random bytes or more), keeping this one in old_secrets while tickets live", n, goodTktSecret))
-		o.setDefault("allow_weak_secret", "true", fmt.Sprintf("gowho refuses secrets under %d bytes; kept so the site's tickets stay valid", minTktSecret))
-		o.note(fmt.Sprintf("the secret is %d bytes, under gowho's minimum of %d: allow_weak_secret = true is written so existing tickets stay valid; "+
-			"move to a secret of %d random bytes or more (the short one in old_secrets until its tickets expire)", n, minTktSecret, goodTktSecret))
-	case n < goodTktSecret:
-		o.set("secret", tomlString(o.val), fmt.Sprintf("%d bytes: gowho warns under %d at load; a longer one is better", n, goodTktSecret))
-	default:
-		o.set("secret", tomlString(o.val), "")
+	case v == "" && kind == tktCKANMiddle:
+		return "an empty secret: ckan_auth_tkt_make_app replaced it with beaker.session.secret from the application's ini; written as ${WHO_AUTH_TKT_SECRET}: set it to that value to keep the site's tickets valid"
+	case v == "":
+		return fmt.Sprintf("an empty secret: repoze.who signed with it, gowho refuses it; written as ${WHO_AUTH_TKT_SECRET}: set a secret of %d random bytes or more", goodTktSecret)
+	case v == "somesecret" && kind != tktRepoze:
+		return "CKAN replaced the placeholder \"somesecret\" with beaker.session.secret from ckan.ini; written as ${WHO_AUTH_TKT_SECRET}: set it to that value to keep the site's tickets valid (better: a new secret of 32 random bytes)"
+	case placeholderSecrets[strings.ToLower(v)]:
+		return fmt.Sprintf("the value is a publicly known placeholder (shipped in public who.ini files and documentation): anyone could sign tickets with it; "+
+			"written as ${WHO_AUTH_TKT_SECRET}: set a new secret of %d random bytes or more (users log in again)", goodTktSecret)
+	}
+	return ""
+}
+
+// authTktSecret converts the secret. A publicly known placeholder is
+// refused (${WHO_AUTH_TKT_SECRET}). gowho refuses one under minTktSecret
+// bytes unless allow_weak_secret is set: a converted secret keeps the
+// tickets of the running site valid, so the flag is written, with a note.
+func authTktSecret(kind string) func(*optCtx) {
+	return func(o *optCtx) {
+		if why := placeholderSecret(kind, o.val); why != "" {
+			o.p.lines = append(o.p.lines, line{note: true, comment: "not converted: " + o.from() + "secret: " + why})
+			o.setDefault("secret", tomlEnv("${WHO_AUTH_TKT_SECRET}"), "set WHO_AUTH_TKT_SECRET (32 random bytes or more)")
+			o.c.problem(o.p.sec, o.key, why, false)
+			return
+		}
+		n := len(o.val)
+		switch {
+		case n < minTktSecret:
+			o.set("secret", tomlString(o.val), fmt.Sprintf("%d bytes: replace it (%d random bytes or more), keeping this one in old_secrets while tickets live", n, goodTktSecret))
+			o.setDefault("allow_weak_secret", "true", fmt.Sprintf("gowho refuses secrets under %d bytes; kept so the site's tickets stay valid", minTktSecret))
+			o.note(fmt.Sprintf("the secret is %d bytes, under gowho's minimum of %d: allow_weak_secret = true is written so existing tickets stay valid; "+
+				"move to a secret of %d random bytes or more (the short one in old_secrets until its tickets expire)", n, minTktSecret, goodTktSecret))
+		case n < goodTktSecret:
+			o.set("secret", tomlString(o.val), fmt.Sprintf("%d bytes: gowho warns under %d at load; a longer one is better", n, goodTktSecret))
+		default:
+			o.set("secret", tomlString(o.val), "")
+		}
 	}
 }
 
@@ -517,17 +632,39 @@ func form(kind string) *spec {
 			s.opts["post_login_url"] = str("post_login_url")
 			s.opts["post_logout_url"] = str("post_logout_url")
 			s.opts["login_counter_name"] = str("login_counter_name")
-			s.opts["charset"] = pythonOnly("gowho reads forms as UTF-8")
+			s.opts["charset"] = formCharset
 			s.opts["query_strings"] = pythonOnly("no gowho equivalent")
+			// FriendlyFormPlugin's class attribute; repoze.who's own
+			// FormPlugin and RedirectingFormPlugin declare none.
+			s.classes = map[string]string{"identifiers": "browser", "challengers": "browser"}
 		}
 		s.finish = func(o *optCtx, seen map[string]bool) {
-			o.setDefault("serve_form", "false", "the application serves its own page at login_form_url, as with repoze.who")
+			o.setDefault("serve_form", "false", "the application serves its own page at login_form_url, as with repoze.who; "+
+				"its POST logs in without a CSRF token when the browser says it is same-origin (Sec-Fetch-Site, or Origin), a cross-site one is refused; "+
+				"a Go page can add form.CSRFField")
+			o.c.problem(o.p.sec, "", "the application's own login page posts to login_handler_path: gowho accepts it when the browser says the POST is same-origin "+
+				"(Sec-Fetch-Site: same-origin, or a same-host Origin) and refuses cross-site ones (login CSRF); a Go page can add form.CSRFField for browsers that send neither", true)
+			if kind == "friendly" && !seen["charset"] {
+				o.c.problem(o.p.sec, "charset", "absent: FriendlyFormPlugin decoded a POST without a charset as ISO-8859-1, gowho reads UTF-8 (what browsers send from a UTF-8 page): "+
+					"ASCII logins and passwords are the same; a non-ASCII one typed on a page that is not UTF-8 no longer matches", true)
+			}
 			if !seen["login_form_url"] {
 				o.c.problem(o.p.sec, "login_form_url", "missing: the original required it", false)
 			}
 		}
 	}
 	return s
+}
+
+// formCharset converts FriendlyFormPlugin's charset: UTF-8 is what gowho
+// reads; another one is reported, never silently read as UTF-8.
+func formCharset(o *optCtx) {
+	switch strings.ToLower(strings.ReplaceAll(strings.TrimSpace(o.val), "_", "-")) {
+	case "utf-8", "utf8":
+		o.p.lines = append(o.p.lines, line{note: true, comment: "charset = " + o.val + ": gowho reads login POSTs as UTF-8, as this form did"})
+	default:
+		o.drop("gowho reads login POSTs as UTF-8 only; the original decoded them as " + o.val + ": non-ASCII logins and passwords would no longer match")
+	}
 }
 
 func memcached() *spec {

@@ -39,7 +39,7 @@ func TestAuthTktSecretLength(t *testing.T) {
 		weak         bool // allow_weak_secret written, with a note
 		comment      string
 	}{
-		{"7 bytes", "s33kr1t", true, "7 bytes: replace it"},
+		{"7 bytes", "k3y-7by", true, "7 bytes: replace it"},
 		{"15 bytes", "fifteen-bytes-x", true, "15 bytes: replace it"},
 		{"16 bytes", "sixteen-bytes-xx", false, "gowho warns under 32"},
 		{"32 bytes", "0123456789abcdef0123456789abcdef", false, ""},
@@ -69,16 +69,71 @@ func TestAuthTktSecretLength(t *testing.T) {
 	}
 }
 
-// TestAuthTktEmptySecret: an empty secret, which repoze.who signed with,
-// is not converted (gowho refuses it) and is reported as a problem.
-func TestAuthTktEmptySecret(t *testing.T) {
+// TestAuthTktPlaceholderSecret: a secret anyone knows (empty, the
+// placeholders public who.ini files and docs ship, CKAN's "somesecret",
+// a buildout ${section:option}) is never carried over: the output reads
+// ${WHO_AUTH_TKT_SECRET}, and a not-converted problem names the line and
+// says why, without quoting the value.
+func TestAuthTktPlaceholderSecret(t *testing.T) {
 	t.Parallel()
-	out, stderr := convertString(t, "[plugin:auth_tkt]\nuse = repoze.who.plugins.auth_tkt:make_plugin\nsecret =\n[identifiers]\nplugins = auth_tkt\n")
-	if !strings.Contains(out, "\n# secret = \"\"  # not converted: an empty secret") {
-		t.Errorf("the empty secret is not commented out:\n%s", out)
+	tests := []struct {
+		name, use, secret, want string
+	}{
+		{"empty", "repoze.who.plugins.auth_tkt:make_plugin", "", "an empty secret: repoze.who signed with it, gowho refuses it"},
+		{"repoze.who's docs", "repoze.who.plugins.auth_tkt:make_plugin", "s33kr1t", "the value is a publicly known placeholder"},
+		{"secret", "repoze.who.plugins.auth_tkt:make_plugin", "secret", "the value is a publicly known placeholder"},
+		{"CHANGEME", "repoze.who.plugins.auth_tkt:make_plugin", "CHANGEME", "the value is a publicly known placeholder"},
+		{"somesecret, repoze.who", "repoze.who.plugins.auth_tkt:make_plugin", "somesecret", "the value is a publicly known placeholder"},
+		{"somesecret, CKAN", "ckan.lib.auth_tkt:make_plugin", "somesecret", "CKAN replaced the placeholder"},
+		{"somesecret, CKAN 2.9", "ckan.lib.repoze_plugins.auth_tkt:make_plugin", "somesecret", "CKAN replaced the placeholder"},
+		{"empty, CKAN 1.x middleware", "ckan.config.middleware:ckan_auth_tkt_make_app", "", "an empty secret: ckan_auth_tkt_make_app replaced it with beaker.session.secret"},
+		{"buildout", "repoze.who.plugins.auth_tkt:make_plugin", "${settings:auth-tkt-secret}", "a zc.buildout ${section:option} placeholder"},
 	}
-	if !strings.Contains(stderr, "secret: not converted: an empty secret: repoze.who signed with it, gowho refuses it; set a secret of 32 random bytes or more") {
-		t.Errorf("no problem about the empty secret:\n%s", stderr)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			out, stderr := convertString(t, "[plugin:auth_tkt]\nuse = "+tt.use+"\nsecret = "+tt.secret+"\n[identifiers]\nplugins = auth_tkt\n")
+			if !strings.Contains(out, "\nsecret = \"${WHO_AUTH_TKT_SECRET}\"") {
+				t.Errorf("the output does not read the secret from WHO_AUTH_TKT_SECRET:\n%s", out)
+			}
+			if tt.secret != "" && strings.Contains(out, "secret = \""+tt.secret) {
+				t.Errorf("the placeholder is carried over:\n%s", out)
+			}
+			if !strings.Contains(stderr, "who.ini:3: [plugin:auth_tkt] secret: not converted: "+tt.want) {
+				t.Errorf("no problem naming line 3 with %q:\n%s", tt.want, stderr)
+			}
+			if tt.secret != "" && strings.Contains(stderr, "= "+tt.secret) {
+				t.Errorf("the value is quoted in a problem:\n%s", stderr)
+			}
+			if strings.Contains(out, "allow_weak_secret") {
+				t.Errorf("allow_weak_secret written for a refused secret:\n%s", out)
+			}
+		})
+	}
+	// Not placeholders: kept (with allow_weak_secret when short).
+	for _, secret := range []string{"vigilo-prod-2f9c", "0123456789abcdef0123456789abcdef"} {
+		out, _ := convertString(t, "[plugin:auth_tkt]\nuse = repoze.who.plugins.auth_tkt:make_plugin\nsecret = "+secret+"\n")
+		if !strings.Contains(out, "\nsecret = \""+secret+"\"") {
+			t.Errorf("secret %q not kept:\n%s", secret, out)
+		}
+	}
+}
+
+// TestINIPercentSecret: a lone % in a value (baruwa2's secret), which
+// configparser refused, is reported with its line and what to write,
+// without quoting the value; the secret becomes ${WHO_AUTH_TKT_SECRET}.
+func TestINIPercentSecret(t *testing.T) {
+	t.Parallel()
+	out, stderr := convertString(t, "[plugin:auth_tkt]\nuse = repoze.who.plugins.auth_tkt:make_plugin\n\nsecret = 9?_Apu-c4Kcu%tg\n[identifiers]\nplugins = auth_tkt\n")
+	want := "who.ini:4: [plugin:auth_tkt] secret: not converted: a '%' (byte 13 of the value) not followed by '%' or '(NAME)s': configparser refused it (InterpolationSyntaxError), so repoze.who failed at load; write a literal % as %%"
+	if !strings.Contains(stderr, want) {
+		t.Errorf("problems lack %q:\n%s", want, stderr)
+	}
+	if strings.Contains(stderr, "%tg") || strings.Contains(stderr, "Apu") {
+		t.Errorf("the secret is quoted in a problem:\n%s", stderr)
+	}
+	if !strings.Contains(out, "\nsecret = \"${WHO_AUTH_TKT_SECRET}\"") {
+		t.Errorf("no ${WHO_AUTH_TKT_SECRET}:\n%s", out)
 	}
 }
 
