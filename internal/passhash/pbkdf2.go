@@ -47,6 +47,9 @@ var pbkdf2Digests = [...]struct {
 // "$pbkdf2-sha512$".
 func (d PBKDF2Digest) Ident() string { return pbkdf2Digests[d].ident }
 
+// Size is the digest's size in bytes: the checksum's.
+func (d PBKDF2Digest) Size() int { return pbkdf2Digests[d].size }
+
 // maxPBKDF2Salt is passlib's max_salt_size.
 const maxPBKDF2Salt = 1024
 

@@ -2,10 +2,12 @@ package sqlauth
 
 import (
 	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gowho/gowho/internal/passhash"
@@ -21,35 +23,73 @@ import (
 //     default_password_compare;
 //   - "{SHA}" and base64: SHA-1 base64 (htpasswd -s);
 //   - "{SSHA}": salted SHA-1 base64 (LDAP);
+//   - "$pbkdf2-sha512$", "$pbkdf2-sha256$", "$pbkdf2$" (SHA-1): passlib's
+//     PBKDF2 (CKAN 2.1 to 2.8 stores $pbkdf2-sha512$), of at most
+//     MaxPBKDF2Rounds rounds;
 //   - anything else: clear text, compared only when allowPlain.
 //
 // A value shaped like a hash of another scheme ("$5$…", "$6$…", any
 // "$id$…", "{MD5}…", "{CRYPT}…", any "{NAME}…", or 13 characters of
-// [./0-9A-Za-z], a DES crypt) never matches, even with allowPlain: it is
-// never read as clear text. An empty value never matches. The comparisons
-// run in constant time for a given stored value.
+// [./0-9A-Za-z], a DES crypt), a PBKDF2 hash of more rounds, and 80 or
+// 128 hex digits (salted hex, which Options.SaltedHex reads) never match,
+// even with allowPlain: they are never read as clear text. An empty value
+// never matches. The comparisons run in constant time for a given stored
+// value.
 func Compare(stored, password string, allowPlain bool) bool {
-	s, _ := classify(stored, allowPlain)
+	s, _ := classify(stored, rules{allowPlain: allowPlain})
 	return s.check(stored, password)
+}
+
+// MaxPBKDF2Rounds is the most rounds of a PBKDF2 hash sqlauth checks: a
+// stored value of more never matches and costs no hashing, so that a
+// hostile row (2^32-1 rounds is a valid passlib hash: hours of one core)
+// cannot hang a login. It is four times passlib's highest default (pbkdf2
+// SHA-1, 131000; pbkdf2_sha512's is 25000) and about 0.9 s of one core for
+// $pbkdf2-sha512$.
+const MaxPBKDF2Rounds = 1_000_000
+
+// rules are the options that change how a stored value is read.
+type rules struct {
+	allowPlain bool // a value of no scheme is clear text
+	saltedHex  bool // 80 and 128 hex digits are salted SHA-1 and SHA-256 hex
 }
 
 // scheme is the kind of a stored value.
 type scheme int
 
 const (
-	schemeNone     scheme = iota // never matches
-	schemeBcrypt                 // cost: the bcrypt cost
-	schemeAPR1                   // $apr1$
-	schemeMD5Crypt               // $1$
-	schemeSHAHex                 // {SHA} + 40 hex digits
-	schemeSHA                    // {SHA} + base64
-	schemeSSHA                   // {SSHA} + base64
-	schemePlain                  // clear text (allowPlain)
+	schemeNone         scheme = iota // never matches
+	schemeBcrypt                     // cost: the bcrypt cost
+	schemeAPR1                       // $apr1$
+	schemeMD5Crypt                   // $1$
+	schemeSHAHex                     // {SHA} + 40 hex digits
+	schemeSHA                        // {SHA} + base64
+	schemeSSHA                       // {SSHA} + base64
+	schemePlain                      // clear text (allowPlain)
+	schemePBKDF2SHA1                 // $pbkdf2$; cost: the rounds
+	schemePBKDF2SHA256               // $pbkdf2-sha256$; cost: the rounds
+	schemePBKDF2SHA512               // $pbkdf2-sha512$; cost: the rounds
+	schemeSaltedSHA1                 // 40 hex of salt + sha1(password + salt) hex (CKAN < 2.1)
+	schemeSaltedSHA256               // 64 hex of salt + sha256(password + salt) hex (TurboGears 2)
 )
 
-// classify returns the scheme of stored and, for bcrypt, its cost.
-func classify(stored string, allowPlain bool) (scheme, int) {
+// pbkdf2Schemes maps a PBKDF2 digest to its scheme.
+var pbkdf2Schemes = [...]scheme{
+	passhash.PBKDF2SHA1:   schemePBKDF2SHA1,
+	passhash.PBKDF2SHA256: schemePBKDF2SHA256,
+	passhash.PBKDF2SHA512: schemePBKDF2SHA512,
+}
+
+// classify returns the scheme of stored and, for bcrypt and PBKDF2, its
+// cost.
+func classify(stored string, r rules) (scheme, int) {
 	switch {
+	case strings.HasPrefix(stored, "$pbkdf2"):
+		h, ok := passhash.ParsePBKDF2(stored)
+		if !ok || h.Rounds > MaxPBKDF2Rounds {
+			return schemeNone, 0
+		}
+		return pbkdf2Schemes[h.Digest], h.Rounds
 	case strings.HasPrefix(stored, "$2a$"), strings.HasPrefix(stored, "$2b$"), strings.HasPrefix(stored, "$2y$"):
 		c, err := bcrypt.Cost([]byte(stored))
 		if err != nil {
@@ -67,9 +107,17 @@ func classify(stored string, allowPlain bool) (scheme, int) {
 		return schemeSHA, 0
 	case strings.HasPrefix(stored, "{SSHA}"):
 		return schemeSSHA, 0
+	case (len(stored) == 2*2*sha1.Size || len(stored) == 2*2*sha256.Size) && isHex(stored):
+		switch {
+		case !r.saltedHex:
+			return schemeNone, 0 // salted hex or another hash: never clear text
+		case len(stored) == 2*2*sha1.Size:
+			return schemeSaltedSHA1, 0
+		}
+		return schemeSaltedSHA256, 0
 	case stored == "", strings.HasPrefix(stored, "$"), passhash.LooksLikeHash(stored):
 		return schemeNone, 0 // no password set, or a scheme this package does not know
-	case allowPlain:
+	case r.allowPlain:
 		return schemePlain, 0
 	}
 	return schemeNone, 0
@@ -99,8 +147,46 @@ func (s scheme) check(stored, password string) bool {
 		return subtle.ConstantTimeCompare(sum[:], raw[:sha1.Size]) == 1
 	case schemePlain:
 		return eq(password, stored)
+	case schemePBKDF2SHA1, schemePBKDF2SHA256, schemePBKDF2SHA512:
+		h, ok := passhash.ParsePBKDF2(stored)
+		return ok && h.Rounds <= MaxPBKDF2Rounds && h.Verify(password)
+	case schemeSaltedSHA1:
+		// CKAN before 2.1, under Python 2: password.encode('ascii',
+		// 'ignore') when it was unicode (its characters past ASCII
+		// dropped), its bytes as they were (UTF-8) when it was str. Both
+		// are tried, always, so the time does not depend on which matches.
+		if len(stored) != 2*2*sha1.Size {
+			return false
+		}
+		salt, want := stored[:2*sha1.Size], stored[2*sha1.Size:]
+		a := sha1.Sum([]byte(password + salt))
+		b := sha1.Sum([]byte(asciiOnly(password) + salt))
+		okA, okB := eq(hex.EncodeToString(a[:]), want), eq(hex.EncodeToString(b[:]), want)
+		return okA || okB
+	case schemeSaltedSHA256:
+		// TurboGears 2's quickstart: sha256((password +
+		// salt).encode('utf-8')).hexdigest() after 64 hex of salt.
+		if len(stored) != 2*2*sha256.Size {
+			return false
+		}
+		salt, want := stored[:2*sha256.Size], stored[2*sha256.Size:]
+		sum := sha256.Sum256([]byte(password + salt))
+		return eq(hex.EncodeToString(sum[:]), want)
 	}
 	return false
+}
+
+// asciiOnly is s without its bytes past ASCII: Python 2's
+// s.encode('ascii', 'ignore') of a unicode string (which drops a
+// character, all of whose UTF-8 bytes are past ASCII).
+func asciiOnly(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x80 {
+			b = append(b, s[i])
+		}
+	}
+	return string(b)
 }
 
 // work estimates the time one check of scheme s at cost takes, in
@@ -113,6 +199,14 @@ func (s scheme) work(cost int) float64 {
 		return 145
 	case schemeSHAHex, schemeSHA, schemeSSHA:
 		return 0.3
+	case schemeSaltedSHA1:
+		return 0.6
+	case schemeSaltedSHA256:
+		return 0.4
+	case schemePBKDF2SHA1, schemePBKDF2SHA256:
+		return 0.2 * float64(cost) // per round: two compressions of one block
+	case schemePBKDF2SHA512:
+		return 0.6 * float64(cost)
 	case schemePlain:
 		return 0.1
 	}
@@ -140,6 +234,13 @@ func fakeStored(s scheme, cost int) string {
 		return "{SHA}AAAAAAAAAAAAAAAAAAAAAAAAAAA="
 	case schemeSSHA:
 		return "{SSHA}AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	case schemePBKDF2SHA1, schemePBKDF2SHA256, schemePBKDF2SHA512:
+		d := passhash.PBKDF2Digest(slices.Index(pbkdf2Schemes[:], s))
+		return passhash.PBKDF2{Digest: d, Rounds: cost, Salt: []byte("sqlauth fake 16b"), Sum: make([]byte, d.Size())}.String()
+	case schemeSaltedSHA1:
+		return strings.Repeat("0", 2*2*sha1.Size)
+	case schemeSaltedSHA256:
+		return strings.Repeat("0", 2*2*sha256.Size)
 	}
 	return "\x00 no password \x00"
 }

@@ -214,7 +214,7 @@ func TestUnknownUserChecksFake(t *testing.T) {
 		if f.scheme != st.scheme || f.cost != st.cost {
 			t.Errorf("step %d (%s): fake %v/%d, want %v/%d", i, st.comment, f.scheme, f.cost, st.scheme, st.cost)
 		}
-		if sc, c := classify(f.stored, false); sc != f.scheme || c != f.cost {
+		if sc, c := classify(f.stored, rules{saltedHex: true}); sc != f.scheme || c != f.cost {
 			t.Errorf("step %d: the fake %q is %v/%d, not %v/%d", i, f.stored, sc, c, f.scheme, f.cost)
 		}
 	}

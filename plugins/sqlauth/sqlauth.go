@@ -54,6 +54,14 @@ type Options struct {
 	// repoze.who's default_password_compare did. A value shaped like a
 	// hash ("$id$…", "{NAME}…", 13 crypt characters) is never clear text.
 	AllowPlain bool `toml:"allow_plain"`
+	// SaltedHex, key salted_hex (default false): read a stored value of
+	// 80 hex digits as CKAN's before 2.1 (40 hex of salt, then
+	// sha1(password + salt) in hex) and one of 128 as TurboGears 2's
+	// quickstart (64 hex of salt, then sha256(password + salt) in hex).
+	// The shape alone does not tell these from other hashes (128 hex
+	// digits is also a bare SHA-512), so it is opt-in; without it such
+	// a value never matches, and is never clear text.
+	SaltedHex bool `toml:"salted_hex"`
 	// MaxPasswordBytes, key max_password_bytes (default
 	// who.DefaultMaxPasswordBytes, 1024): a longer password is "no",
 	// without a query or a hash.
@@ -81,6 +89,7 @@ type Options struct {
 // for concurrent use.
 type Plugin struct {
 	o       Options
+	rules   rules
 	db      *sql.DB
 	ownDB   bool
 	auth    *compiled
@@ -148,7 +157,7 @@ func New(o Options) (*Plugin, error) {
 	default:
 		return nil, optErr("placeholder", "want \"?\", \"$1\", \"@p1\" or \":1\", got %q", o.Placeholder)
 	}
-	p := &Plugin{o: o}
+	p := &Plugin{o: o, rules: rules{allowPlain: o.AllowPlain, saltedHex: o.SaltedHex}}
 	if o.Query != "" {
 		c, err := compile(o.Query, o.Placeholder)
 		if err != nil {
@@ -267,7 +276,7 @@ func (p *Plugin) Authenticate(r *http.Request, id who.Identity) (string, error) 
 	}
 	s, cost := schemeNone, 0
 	if err == nil && stored.Valid {
-		s, cost = classify(stored.String, p.o.AllowPlain)
+		s, cost = classify(stored.String, p.rules)
 	}
 	if s == schemeNone || !uid.Valid || uid.String == "" {
 		p.fakeChecks.Add(1)
