@@ -102,7 +102,7 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("the converted file does not load (who check would refuse it):\n%v", err)
 			}
 			defer chain.Close()
-			checkSameChain(t, ini, chain, probs)
+			checkSameChain(t, inlinedINI(t, f, ini, out), chain, probs)
 		})
 	}
 }
