@@ -252,8 +252,16 @@ func notConvertedTable(res []corpusResult) string {
 	})
 	var b strings.Builder
 	b.WriteString("| entry point | files | what it is |\n|---|---|---|\n")
+	var single []string // Python code named by one file each: one row
 	for _, r := range rows {
+		if r.n == 1 && r.kind == kindApplication {
+			single = append(single, "`"+r.name+"`")
+			continue
+		}
 		fmt.Fprintf(&b, "| `%s` | %d | %s |\n", r.name, r.n, r.kind)
+	}
+	if len(single) > 0 {
+		fmt.Fprintf(&b, "| %d more, one file each: %s | %d | %s |\n", len(single), strings.Join(single, ", "), len(single), kindApplication)
 	}
 	return b.String()
 }
