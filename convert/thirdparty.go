@@ -166,11 +166,13 @@ func ckanUsers(class, query, what string) *spec {
 // "vigilo_", columns user_name and password).
 const vigiloQuery = `SELECT user_name, password FROM vigilo_user WHERE user_name = :login`
 
-// saQuery is TurboGears 2's quickstart user table, which the
-// repoze.who.plugins.sa files of the corpus point to (user_class is a
+// saTable and saUser are TurboGears 2's quickstart user table and its
+// login column, the guess for repoze.who.plugins.sa (user_class is a
 // Python class: its table is not in the who.ini).
 const saTable, saUser = "tg_user", "user_name"
 
+// registerCKAN converts CKAN's authenticators and friendlyform copies,
+// and Vigilo's SQL plugins.
 func registerCKAN() {
 	for _, e := range []struct{ dotted, name, query, what string }{
 		{"ckan.lib.authenticator:UsernamePasswordAuthenticator", "ckan_users", ckanQuery, "active users by name"},
@@ -317,6 +319,7 @@ func sa(metadata bool) *spec {
 	return s
 }
 
+// registerSQLAlchemy converts repoze.who.plugins.sa's factories.
 func registerSQLAlchemy() {
 	register(sa(false), "repoze.who.plugins.sa:make_sa_authenticator")
 	register(sa(true), "repoze.who.plugins.sa:make_sa_user_mdprovider")
