@@ -189,3 +189,29 @@ func golden(t *testing.T, path string, got []byte) {
 		t.Errorf("%s differs (-golden +got); run with -update if intended:\n%s", path, diff)
 	}
 }
+
+// TestMigrationDocs: docs/migration.md shows each of its four fixtures
+// (NAME.ini, NAME.golden, NAME.stderr.golden) exactly, with the exit
+// status `who convert` gives, so the page cannot drift from the output.
+func TestMigrationDocs(t *testing.T) {
+	doc, err := os.ReadFile("../docs/migration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"reference", "standalone", "form1x", "ckan"} {
+		read := func(ext string) string {
+			b, err := os.ReadFile(filepath.Join(goldenDir, name+ext))
+			must(t, err)
+			return string(b)
+		}
+		code := "0"
+		if strings.Contains(read(".stderr.golden"), ": not converted: ") {
+			code = "2"
+		}
+		want := "`who convert " + name + ".ini` reads:\n\n```ini\n" + read(".ini") + "```\n\nand prints:\n\n```toml\n" + read(".golden") +
+			"```\n\nwith this on stderr (exit status " + code + "):\n\n```\n" + read(".stderr.golden") + "```\n"
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("docs/migration.md does not show %s.ini, its output and report as they are (exit %s): copy them from %s", name, code, goldenDir)
+		}
+	}
+}
