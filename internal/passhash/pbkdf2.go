@@ -13,7 +13,7 @@ import (
 )
 
 // PBKDF2 is a passlib PBKDF2-HMAC hash, "$pbkdf2-sha512$ROUNDS$SALT$SUM"
-// (what CKAN 2.1 to 2.8 stores), "$pbkdf2-sha256$…" or "$pbkdf2$…"
+// (what CKAN stores since it moved to passlib), "$pbkdf2-sha256$…" or "$pbkdf2$…"
 // (SHA-1): salt and checksum in passlib's adapted base64 ("ab64": the
 // standard alphabet with '.' for '+', no padding).
 type PBKDF2 struct {

@@ -24,7 +24,7 @@ import (
 //   - "{SHA}" and base64: SHA-1 base64 (htpasswd -s);
 //   - "{SSHA}": salted SHA-1 base64 (LDAP);
 //   - "$pbkdf2-sha512$", "$pbkdf2-sha256$", "$pbkdf2$" (SHA-1): passlib's
-//     PBKDF2 (CKAN 2.1 to 2.8 stores $pbkdf2-sha512$), of at most
+//     PBKDF2 (CKAN stores $pbkdf2-sha512$), of at most
 //     MaxPBKDF2Rounds rounds;
 //   - anything else: clear text, compared only when allowPlain.
 //
@@ -69,7 +69,7 @@ const (
 	schemePBKDF2SHA1                 // $pbkdf2$; cost: the rounds
 	schemePBKDF2SHA256               // $pbkdf2-sha256$; cost: the rounds
 	schemePBKDF2SHA512               // $pbkdf2-sha512$; cost: the rounds
-	schemeSaltedSHA1                 // 40 hex of salt + sha1(password + salt) hex (CKAN < 2.1)
+	schemeSaltedSHA1                 // 40 hex of salt + sha1(password + salt) hex (CKAN before passlib)
 	schemeSaltedSHA256               // 64 hex of salt + sha256(password + salt) hex (TurboGears 2)
 )
 
@@ -151,7 +151,7 @@ func (s scheme) check(stored, password string) bool {
 		h, ok := passhash.ParsePBKDF2(stored)
 		return ok && h.Rounds <= MaxPBKDF2Rounds && h.Verify(password)
 	case schemeSaltedSHA1:
-		// CKAN before 2.1, under Python 2: password.encode('ascii',
+		// CKAN before passlib, under Python 2: password.encode('ascii',
 		// 'ignore') when it was unicode (its characters past ASCII
 		// dropped), its bytes as they were (UTF-8) when it was str. Both
 		// are tried, always, so the time does not depend on which matches.

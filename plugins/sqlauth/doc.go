@@ -6,12 +6,13 @@
 // identity rewritten to the driver's placeholders, and password
 // comparison by scheme (bcrypt, Apache MD5, {SHA} hex or base64, {SSHA},
 // passlib's $pbkdf2-sha512$ that CKAN stores and its -sha256 and SHA-1
-// kin; with salted_hex, the salted SHA-1 and SHA-256 hex of CKAN < 2.1
-// and TurboGears 2; clear text only with allow_plain, and never for a
-// hash-shaped value), in constant time. An unknown user is checked against a fake hash of the
-// costliest scheme seen, so it takes as long as a wrong password; a
-// password over max_password_bytes is "no" without a query. The program
-// imports the driver (modernc.org/sqlite registers "sqlite").
+// kin; with salted_hex, the salted SHA-1 and SHA-256 hex of CKAN before
+// passlib and of TurboGears 2; clear text only with allow_plain, and never
+// for a hash-shaped value), in constant time. An unknown user is checked
+// against a fake hash of the costliest scheme seen, so it takes as long as
+// a wrong password; a password over max_password_bytes is "no" without a
+// query. The program imports the driver (modernc.org/sqlite registers
+// "sqlite").
 //
 //	[plugin.users]
 //	use = "sqlauth"

@@ -40,7 +40,7 @@ func python(t *testing.T, script string) []string {
 const liveHashes = `
 import hashlib, os
 from passlib.hash import pbkdf2_sha512, pbkdf2_sha256, pbkdf2_sha1
-def ckan_sha1(pw):  # CKAN < 2.1, model/user.py _set_password (Python 2: unicode.encode('ascii', 'ignore'))
+def ckan_sha1(pw):  # CKAN before passlib, model/user.py _set_password (Python 2: unicode.encode('ascii', 'ignore'))
     salt = hashlib.sha1(os.urandom(60)).hexdigest()
     return salt + hashlib.sha1(pw.encode('ascii', 'ignore') + salt.encode()).hexdigest()
 def ckan_sha1_str(pw):  # the same, given a str (bytes) password: its UTF-8 bytes as they are
@@ -94,7 +94,7 @@ func fixedHashes(t *testing.T) []pwHash {
 	return append(splitHashes(t, strings.Split(string(b), "\n")), fixedSaltedHex...)
 }
 
-// fixedSaltedHex: CKAN < 2.1's and TurboGears 2's constructions with
+// fixedSaltedHex: older CKAN's and TurboGears 2's constructions with
 // fixed salts (the commands are in testdata/README.md).
 var fixedSaltedHex = []pwHash{
 	{"old-ckan", "6200bbe5693538bc8c49b2782352a229d56e3f7fe7d2d6ca4f5e618fb3e75c99d5424c16bd0e7fa3"},
@@ -107,7 +107,7 @@ var fixedSaltedHex = []pwHash{
 // TestPasslibHashes: hashes python3-passlib makes at test time (CKAN's
 // pbkdf2_sha512 at its default and at low rounds, pbkdf2_sha256,
 // pbkdf2 SHA-1, a non-ASCII password) and hashlib-made salted hex the
-// way CKAN before 2.1 and TurboGears 2 made them match their password
+// way CKAN before passlib and TurboGears 2 made them match their password
 // with salted_hex, and nothing else.
 func TestPasslibHashes(t *testing.T) {
 	t.Parallel()
@@ -338,5 +338,25 @@ func TestPBKDF2Fake(t *testing.T) {
 	}
 	if p.fakeChecks.Load() != 1 || p.hashes.Load() != 3 {
 		t.Errorf("%d fake checks of %d, want 1 of 3", p.fakeChecks.Load(), p.hashes.Load())
+	}
+}
+
+// BenchmarkCheck is one password check of CKAN's $pbkdf2-sha512$ at its
+// default 25000 rounds, beside bcrypt cost 10, the fake's default:
+//
+//	go test -run X -bench Check -count 6 ./plugins/sqlauth/ | benchstat -
+func BenchmarkCheck(b *testing.B) {
+	ckan := passhash.PBKDF2{Digest: passhash.PBKDF2SHA512, Rounds: 25000, Salt: []byte("0123456789abcdef"), Sum: make([]byte, 64)}.String()
+	for _, bc := range []struct{ name, stored string }{
+		{"pbkdf2-sha512-25000", ckan},
+		{"pbkdf2-sha256-29000", fakeStored(schemePBKDF2SHA256, 29000)},
+		{"bcrypt-10", fakeStored(schemeBcrypt, 10)},
+	} {
+		s, _ := classify(bc.stored, rules{})
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				s.check(bc.stored, "wrong password")
+			}
+		})
 	}
 }

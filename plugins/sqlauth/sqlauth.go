@@ -55,7 +55,7 @@ type Options struct {
 	// hash ("$id$…", "{NAME}…", 13 crypt characters) is never clear text.
 	AllowPlain bool `toml:"allow_plain"`
 	// SaltedHex, key salted_hex (default false): read a stored value of
-	// 80 hex digits as CKAN's before 2.1 (40 hex of salt, then
+	// 80 hex digits as CKAN's before passlib (40 hex of salt, then
 	// sha1(password + salt) in hex) and one of 128 as TurboGears 2's
 	// quickstart (64 hex of salt, then sha256(password + salt) in hex).
 	// The shape alone does not tell these from other hashes (128 hex
