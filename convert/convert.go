@@ -429,6 +429,9 @@ func (c *conv) convertPlugin(name string, s *Section) *plugin {
 			o.buildout()
 			continue
 		}
+		if strings.Contains(val, "${") && k != "secret" {
+			o.note("the value holds \"${\", which repoze.who read as it is: kept as that text (written $${, so gowho's ${NAME} expansion leaves it alone); if an environment variable was meant, write ${NAME} in the who.toml")
+		}
 		if h, ok := spec.opts[k]; ok {
 			h(o)
 		} else {

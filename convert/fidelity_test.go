@@ -198,3 +198,16 @@ func loads(t *testing.T, out string) {
 	}
 	_ = chain.Close()
 }
+
+// TestDollarBraceKept: a ${NAME} that is no buildout placeholder was
+// text to repoze.who; it is kept as text ($${), with a note saying so.
+func TestDollarBraceKept(t *testing.T) {
+	t.Parallel()
+	out, stderr := convertString(t, "[plugin:r]\nuse = repoze.who.plugins.redirector:make_plugin\nlogin_url = /login?x=${HOME}\n")
+	if !strings.Contains(out, `login_url = "/login?x=$${HOME}"`) {
+		t.Errorf("not kept as text:\n%s", out)
+	}
+	if !strings.Contains(stderr, "who.ini:3: [plugin:r] login_url: note: the value holds \"${\"") {
+		t.Errorf("no note:\n%s", stderr)
+	}
+}
