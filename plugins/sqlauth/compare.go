@@ -30,11 +30,11 @@ import (
 //
 // A value shaped like a hash of another scheme ("$5$…", "$6$…", any
 // "$id$…", "{MD5}…", "{CRYPT}…", any "{NAME}…", or 13 characters of
-// [./0-9A-Za-z], a DES crypt), a PBKDF2 hash of more rounds, and 80 or
-// 128 hex digits (salted hex, which Options.SaltedHex reads) never match,
-// even with allowPlain: they are never read as clear text. An empty value
-// never matches. The comparisons run in constant time for a given stored
-// value.
+// [./0-9A-Za-z], a DES crypt), a bcrypt hash of a cost over MaxBcryptCost,
+// a PBKDF2 hash of more than MaxPBKDF2Rounds, and 80 or 128 hex digits
+// (salted hex, which Options.SaltedHex reads) never match, even with
+// allowPlain: they are never read as clear text. An empty value never
+// matches. The comparisons run in constant time for a given stored value.
 func Compare(stored, password string, allowPlain bool) bool {
 	s, _ := classify(stored, rules{allowPlain: allowPlain})
 	return s.check(stored, password)
@@ -47,6 +47,13 @@ func Compare(stored, password string, allowPlain bool) bool {
 // SHA-1, 131000; pbkdf2_sha512's is 25000) and about 0.9 s of one core for
 // $pbkdf2-sha512$.
 const MaxPBKDF2Rounds = 1_000_000
+
+// MaxBcryptCost is the highest bcrypt cost sqlauth checks: a stored value
+// of a higher cost never matches and costs no hashing. bcrypt allows 31,
+// 2^21 times cost 10: days of one core for one login, and then for every
+// unknown user's, whose fake hash learns the costliest row. Cost 16 is 64
+// times cost 10, seconds.
+const MaxBcryptCost = 16
 
 // rules are the options that change how a stored value is read.
 type rules struct {
@@ -92,7 +99,7 @@ func classify(stored string, r rules) (scheme, int) {
 		return pbkdf2Schemes[h.Digest], h.Rounds
 	case strings.HasPrefix(stored, "$2a$"), strings.HasPrefix(stored, "$2b$"), strings.HasPrefix(stored, "$2y$"):
 		c, err := bcrypt.Cost([]byte(stored))
-		if err != nil {
+		if err != nil || c > MaxBcryptCost {
 			return schemeNone, 0
 		}
 		return schemeBcrypt, c
@@ -127,6 +134,9 @@ func classify(stored string, r rules) (scheme, int) {
 func (s scheme) check(stored, password string) bool {
 	switch s {
 	case schemeBcrypt:
+		if c, err := bcrypt.Cost([]byte(stored)); err != nil || c > MaxBcryptCost {
+			return false
+		}
 		return bcrypt.CompareHashAndPassword([]byte(stored), []byte(password)) == nil
 	case schemeAPR1:
 		return md5CryptMatches(password, stored, "$apr1$")

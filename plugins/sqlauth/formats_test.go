@@ -360,3 +360,40 @@ func BenchmarkCheck(b *testing.B) {
 		})
 	}
 }
+
+// TestBcryptCostLimit: a bcrypt hash of a cost over MaxBcryptCost (up to
+// bcrypt's 31: days) is of no scheme: its login costs a fake check, and
+// the fake does not learn its cost.
+func TestBcryptCostLimit(t *testing.T) {
+	t.Parallel()
+	for _, c := range []int{MaxBcryptCost + 1, 31} {
+		h := fakeStored(schemeBcrypt, c)
+		if s, cost := classify(h, rules{}); s != schemeNone || cost != 0 {
+			t.Fatalf("cost %d: %v/%d, want none", c, s, cost)
+		}
+		if schemeBcrypt.check(h, "x") {
+			t.Fatalf("cost %d matched", c)
+		}
+	}
+	if s, c := classify(fakeStored(schemeBcrypt, MaxBcryptCost), rules{}); s != schemeBcrypt || c != MaxBcryptCost {
+		t.Errorf("cost %d: %v/%d", MaxBcryptCost, s, c)
+	}
+	path := ckanDB(t, []pwHash{{"x", fakeStored(schemeBcrypt, 31)}, {"carol-pass", users[2].stored}})
+	p, err := New(Options{Driver: "sqlite", DSN: path, Query: ckanQuery})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	cheapFake(p)
+	for _, name := range []string{"user1", "user0", "nobody"} {
+		if uid, err := p.Authenticate(req(), who.Identity{who.KeyLogin: name, who.KeyPassword: "x"}); uid != "" || err != nil {
+			t.Fatalf("%s: %q %v", name, uid, err)
+		}
+	}
+	if f := p.fake.Load(); f.scheme != schemeBcrypt || f.cost != 4 {
+		t.Errorf("the fake is %v/%d, want bcrypt/4 (carol's row)", f.scheme, f.cost)
+	}
+	if n := p.fakeChecks.Load(); n != 2 {
+		t.Errorf("%d fake checks, want 2 (the cost-31 row, nobody)", n)
+	}
+}
