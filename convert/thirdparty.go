@@ -331,7 +331,7 @@ func registerGone() {
 	cas := replacement{
 		note: "CAS: gowho has no CAS plugin. A CAS server of today (Apereo CAS 5 and later) also speaks OpenID Connect: " +
 			"register gowho there as an OIDC client and declare an oidc plugin where this one was (docs/plugins/oidc.md); " +
-			"else keep a CAS client in front (Apache's mod_auth_cas) and have gowho trust nothing it did not check",
+			"else keep the Python application behind a CAS client (Apache's mod_auth_cas): gowho has no plugin that takes an identity from a proxy's header",
 		short: "CAS: no gowho plugin; use the CAS server's OpenID Connect with an oidc plugin, see docs/plugins/oidc.md",
 	}
 	for _, u := range []string{
