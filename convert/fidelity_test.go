@@ -211,3 +211,19 @@ func TestDollarBraceKept(t *testing.T) {
 		t.Errorf("no note:\n%s", stderr)
 	}
 }
+
+// TestMemcachedRefusedSecret: a memcached secret that cannot be
+// converted (a lone %, a buildout placeholder) becomes
+// ${WHO_MEMCACHED_SECRET}, so the output still loads.
+func TestMemcachedRefusedSecret(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"50%off", "${cache:secret}"} {
+		out, stderr := convertString(t, "[plugin:htpasswd]\nuse = repoze.who.plugins.htpasswd:make_plugin\nfilename = /etc/passwd\n"+
+			"[plugin:cache]\nuse = repoze.who.plugins.memcached:make_plugin\nmemcached_urls = 127.0.0.1:11211\nauthenticator_name = htpasswd\nsecret = "+v+"\n"+
+			general+"[authenticators]\nplugins = cache htpasswd;unused\n")
+		if !strings.Contains(out, "\nsecret = \"${WHO_MEMCACHED_SECRET}\"") || !strings.Contains(stderr, "who.ini:8: [plugin:cache] secret: not converted") {
+			t.Errorf("secret = %s:\n%s\n%s", v, out, stderr)
+		}
+		loads(t, out)
+	}
+}

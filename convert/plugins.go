@@ -683,7 +683,9 @@ func memcached() *spec {
 			"ttl":         seconds("ttl"),
 		},
 		finish: func(o *optCtx, seen map[string]bool) {
-			if !seen["secret"] {
+			if refused, _ := o.p.state()["refused:secret"].(bool); refused {
+				o.setDefault("secret", tomlEnv("${WHO_MEMCACHED_SECRET}"), "the who.ini's value is not converted (see the report); set WHO_MEMCACHED_SECRET")
+			} else if !seen["secret"] {
 				o.setDefault("secret", tomlEnv("${WHO_MEMCACHED_SECRET}"), "the original used a random secret per process; gowho requires one")
 				o.c.problem(o.p.sec, "secret", "no secret (the original made a random one per process, so no cache was shared): written as ${WHO_MEMCACHED_SECRET}", false)
 			}
