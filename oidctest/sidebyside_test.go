@@ -116,7 +116,7 @@ func startOAuth2Proxy(t *testing.T, bin string, p *provider.Provider, addr strin
 // browse logs in as alice by following start (a URL that leads to the
 // provider's login page) and returns the Cookie header the client then
 // sends to base, and the page it ended on.
-func browse(t *testing.T, p *provider.Provider, start, base string) (string, string) {
+func browse(t testing.TB, p *provider.Provider, start, base string) (string, string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
@@ -144,6 +144,32 @@ func browse(t *testing.T, p *provider.Provider, start, base string) (string, str
 		parts = append(parts, ck.Name+"="+ck.Value)
 	}
 	return strings.Join(parts, "; "), string(b)
+}
+
+// probe logs what one request wrk will send gets back, so the two sides'
+// answers can be compared (status, headers, body size): a fair comparison
+// answers about the same bytes, sets no cookie on every request, and
+// keeps the connection alive.
+func probe(t *testing.T, u, cookie string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Cookie", cookie)
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var hdr strings.Builder
+	resp.Header.Write(&hdr)
+	t.Logf("%s (Cookie header %d bytes) answered %s, %d header bytes, body %d bytes %.80q, close=%v:\n%s",
+		u, len(cookie), resp.Status, hdr.Len(), len(b), b, resp.Close, hdr.String())
+	if resp.Header.Get("Set-Cookie") != "" {
+		t.Errorf("%s sets a cookie on the cookie check: wrk would measure a re-issue on every request", u)
+	}
 }
 
 var wrkRate = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
@@ -202,6 +228,8 @@ func TestSideBySideOAuth2Proxy(t *testing.T) {
 	if v, err := time.ParseDuration(os.Getenv("GOWHO_SIDE_BY_SIDE_DURATION")); err == nil && v > 0 {
 		d = v
 	}
+	probe(t, s.URL+"/private", gowhoCookie)
+	probe(t, proxy+"/", proxyCookie)
 	g := wrk(t, s.URL+"/private", gowhoCookie, d)
 	o := wrk(t, proxy+"/", proxyCookie, d)
 	msg := fmt.Sprintf("cookie check: gowho %.0f req/s, oauth2-proxy %.0f req/s: %.2fx (goal 4x)", g, o, g/o)

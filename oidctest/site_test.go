@@ -38,14 +38,14 @@ type site struct {
 
 // newSite registers the site's client at p and starts the site, the login
 // remembered by auth_tkt; edit may change the plugin's options.
-func newSite(t *testing.T, p *provider.Provider, edit func(*oidcplugin.Options)) *site {
+func newSite(t testing.TB, p *provider.Provider, edit func(*oidcplugin.Options)) *site {
 	t.Helper()
 	return newSiteWith(t, p, "auth_tkt", edit)
 }
 
 // newSiteWith is newSite with the rememberer: "auth_tkt" (the login in a
 // signed cookie) or "sessionid" (the login in the server session).
-func newSiteWith(t *testing.T, p *provider.Provider, rememberer string, edit func(*oidcplugin.Options)) *site {
+func newSiteWith(t testing.TB, p *provider.Provider, rememberer string, edit func(*oidcplugin.Options)) *site {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
