@@ -76,8 +76,16 @@ type Config struct {
 	// AssertionAudience, key assertion_audience: the aud claim. Empty:
 	// the upstream's host, or in forward-auth mode the original host.
 	AssertionAudience string `toml:"assertion_audience"`
+	// LoginHosts, key login_hosts: hosts, besides the original request's
+	// own, that the login URL nginx is given (X-Who-Location) may name:
+	// a login page or an OpenID provider on another host. A challenge's
+	// redirect elsewhere gives nginx a 401 without it (origin.SafeRedirect).
+	LoginHosts []string `toml:"login_hosts"`
 
 	upstream *url.URL
+	// plainRules: every rule path is its own decoded and folded form, so
+	// a plain request path (plainPath) needs one view (set by check).
+	plainRules bool
 }
 
 // A Rule is one [[gateway.rule]].
@@ -174,8 +182,10 @@ func (c *Config) check() error {
 			c.upstream = u
 		}
 	}
+	c.plainRules = true
 	for i := range c.Rules {
 		errs = append(errs, c.Rules[i].check(fmt.Sprintf("rule[%d]", i))...)
+		c.plainRules = c.plainRules && plainRule(c.Rules[i].Path)
 	}
 	return errors.Join(errs...)
 }
