@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -13,6 +14,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +36,8 @@ type Signer struct {
 	current signingKey
 	keys    []signingKey // published: the current key last
 	jwks    []byte
+
+	cache assertionCache
 }
 
 type signingKey struct {
@@ -202,4 +208,168 @@ func LoadKeys(path string) ([]ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("%s: no Ed25519 PRIVATE KEY (PKCS #8 PEM) found; make one with `openssl genpkey -algorithm ed25519`", path)
 	}
 	return keys, nil
+}
+
+// DefaultAssertionCacheSize bounds the assertions a Signer keeps for
+// SignCached.
+const DefaultAssertionCacheSize = 4096
+
+// SignCached is Sign with a cache: the assertion signed for the same
+// userid, audience and claims by the current key is given again while
+// more than half its lifetime is left, so an upstream always gets one
+// valid for at least ttl/2, and the signing (most of a forward-auth
+// answer's cost) happens about twice per lifetime and user instead of
+// per request. Entries are keyed by a SHA-256 of userid, aud and the
+// claims, never shared between users, audiences or identities; a
+// rotation re-signs (the key's id is checked); at most
+// DefaultAssertionCacheSize are kept, the least recently used dropped.
+func (s *Signer) SignCached(userid, aud string, claims map[string]any) (string, error) {
+	key, ok := assertionKey(userid, aud, claims)
+	if !ok {
+		return s.Sign(userid, aud, claims)
+	}
+	now := s.now()
+	s.mu.RLock()
+	kid := s.current.kid
+	s.mu.RUnlock()
+	if tok, ok := s.cache.get(key, kid, now); ok {
+		return tok, nil
+	}
+	tok, err := s.Sign(userid, aud, claims)
+	if err != nil {
+		return "", err
+	}
+	// Sign read the clock again: the entry's issue time is a little
+	// earlier than the token's, so it is re-signed a little early.
+	s.cache.put(key, cachedAssertion{tok: tok, kid: kid, reuseUntil: now.Add(s.ttl / 2)}, DefaultAssertionCacheSize)
+	return tok, nil
+}
+
+type cachedAssertion struct {
+	tok        string
+	kid        string
+	reuseUntil time.Time
+}
+
+// assertionCache is a bounded LRU of signed assertions.
+type assertionCache struct {
+	mu      sync.Mutex
+	entries map[[sha256.Size]byte]*cacheEntry
+	head    cacheEntry // sentinel: head.next is the most recently used
+}
+
+type cacheEntry struct {
+	key        [sha256.Size]byte
+	val        cachedAssertion
+	prev, next *cacheEntry
+}
+
+func (c *assertionCache) get(key [sha256.Size]byte, kid string, now time.Time) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok {
+		return "", false
+	}
+	if e.val.kid != kid || !now.Before(e.val.reuseUntil) {
+		c.unlink(e)
+		delete(c.entries, key)
+		return "", false
+	}
+	c.unlink(e)
+	c.pushFront(e)
+	return e.val.tok, true
+}
+
+func (c *assertionCache) put(key [sha256.Size]byte, v cachedAssertion, max int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[[sha256.Size]byte]*cacheEntry{}
+		c.head.next, c.head.prev = &c.head, &c.head
+	}
+	if e, ok := c.entries[key]; ok {
+		e.val = v
+		c.unlink(e)
+		c.pushFront(e)
+		return
+	}
+	for len(c.entries) >= max {
+		last := c.head.prev
+		c.unlink(last)
+		delete(c.entries, last.key)
+	}
+	e := &cacheEntry{key: key, val: v}
+	c.entries[key] = e
+	c.pushFront(e)
+}
+
+func (c *assertionCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
+
+func (c *assertionCache) unlink(e *cacheEntry) {
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next = nil, nil
+}
+
+func (c *assertionCache) pushFront(e *cacheEntry) {
+	e.prev, e.next = &c.head, c.head.next
+	c.head.next.prev = e
+	c.head.next = e
+}
+
+// assertionKey is the cache key of an assertion: a SHA-256 of the
+// userid, the audience and the claims, each length-prefixed and typed,
+// the claims in key order. ok is false for a claim value of a type it
+// does not spell (such an assertion is signed every time).
+func assertionKey(userid, aud string, claims map[string]any) (sum [sha256.Size]byte, ok bool) {
+	var b strings.Builder
+	str := func(tag byte, v string) {
+		b.WriteByte(tag)
+		b.WriteString(strconv.Itoa(len(v)))
+		b.WriteByte(':')
+		b.WriteString(v)
+	}
+	str('u', userid)
+	str('a', aud)
+	keys := make([]string, 0, len(claims))
+	for k := range claims {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		str('k', k)
+		switch v := claims[k].(type) {
+		case string:
+			str('s', v)
+		case []string:
+			b.WriteString("l" + strconv.Itoa(len(v)))
+			for _, e := range v {
+				str('s', e)
+			}
+		case []any:
+			b.WriteString("L" + strconv.Itoa(len(v)))
+			for _, e := range v {
+				es, isStr := e.(string)
+				if !isStr {
+					return sum, false
+				}
+				str('s', es)
+			}
+		case bool:
+			str('b', strconv.FormatBool(v))
+		case int:
+			str('i', strconv.Itoa(v))
+		case int64:
+			str('I', strconv.FormatInt(v, 10))
+		case float64:
+			str('f', strconv.FormatFloat(v, 'g', -1, 64))
+		default:
+			return sum, false
+		}
+	}
+	return sha256.Sum256([]byte(b.String())), true
 }

@@ -6,12 +6,15 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -236,5 +239,124 @@ func TestAssertionVerifiedByJWTPlugin(t *testing.T) {
 	uid, err := p.Authenticate(req, id)
 	if err != nil || uid != "alice" {
 		t.Fatalf("Authenticate = %q, %v", uid, err)
+	}
+}
+
+// SignCached gives the same assertion while more than half its lifetime
+// is left and a new one after; never one of another user, audience or
+// identity; a rotation re-signs; the cache stays bounded.
+func TestSignCached(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	s, err := NewSigner(nil, time.Minute, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(user, aud string, claims map[string]any) string {
+		t.Helper()
+		tok, err := s.SignCached(user, aud, claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	alice := map[string]any{"mail": "alice@example.com", "groups": []string{"admins", "staff"}}
+	first := sign("alice", "app.example", alice)
+	advance(29 * time.Second)
+	if got := sign("alice", "app.example", alice); got != first {
+		t.Error("re-signed before half its lifetime")
+	}
+	for _, tt := range []struct {
+		name      string
+		user, aud string
+		claims    map[string]any
+	}{
+		{"another audience", "alice", "other.example", alice},
+		{"another user", "bob", "app.example", alice},
+		{"another group list", "alice", "app.example", map[string]any{"mail": "alice@example.com", "groups": []string{"admins"}}},
+		{"a joined string for a list", "alice", "app.example", map[string]any{"mail": "alice@example.com", "groups": "admins,staff"}},
+		{"no claims", "alice", "app.example", nil},
+	} {
+		tok := sign(tt.user, tt.aud, tt.claims)
+		if tok == first {
+			t.Errorf("%s: the cached assertion was given", tt.name)
+		}
+		claims, err := verify(t, s.JWKS(), tok, tt.aud, clock())
+		if err != nil || claims["sub"] != tt.user {
+			t.Errorf("%s: claims %v, %v", tt.name, claims, err)
+		}
+	}
+	advance(2 * time.Second) // 31 s: less than half its lifetime left
+	second := sign("alice", "app.example", alice)
+	if second == first {
+		t.Fatal("not re-signed after half its lifetime")
+	}
+	claims, err := verify(t, s.JWKS(), second, "app.example", clock().Add(59*time.Second))
+	if err != nil || claims["mail"] != "alice@example.com" {
+		t.Errorf("the re-signed assertion: %v, %v", claims, err)
+	}
+	_, k2, _ := ed25519.GenerateKey(rand.Reader)
+	if err := s.Rotate(k2); err != nil {
+		t.Fatal(err)
+	}
+	if got := sign("alice", "app.example", alice); got == second {
+		t.Error("after a rotation the previous key's assertion was given")
+	}
+	for i := range DefaultAssertionCacheSize + 10 {
+		sign(fmt.Sprint("user", i), "app.example", nil)
+	}
+	if n := s.cache.len(); n > DefaultAssertionCacheSize {
+		t.Errorf("%d cached assertions, want at most %d", n, DefaultAssertionCacheSize)
+	}
+}
+
+// Through the gateway, a second forward-auth answer reuses the
+// assertion and a forward-auth answer for another host (the audience)
+// does not.
+func TestAssertionCachedPerAudience(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *Config, o *Options) { c.Assertion = true })
+	get := func(host string) string {
+		resp := f.do(t, "GET", "/_who/auth", "X-Forwarded-Uri: /x", "X-Forwarded-Method: GET", "X-Forwarded-Host: "+host, basicBob)
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		return resp.Header.Get(AssertionHeader)
+	}
+	a1, a2, b := get("app.example"), get("app.example"), get("other.example")
+	if a1 != a2 {
+		t.Error("the same user and audience got a new assertion")
+	}
+	if a1 == b {
+		t.Error("another audience got the same assertion")
+	}
+	if _, err := verify(t, fetchJWKS(t, f), b, "other.example", time.Now()); err != nil {
+		t.Error(err)
+	}
+}
+
+// In forward-auth mode, assertion = true without assertion_audience is
+// warned about at load (the aud would be the Host a client sends); set,
+// or with an upstream, it is not.
+func TestAssertionAudienceWarning(t *testing.T) {
+	t.Parallel()
+	const warning = "without assertion_audience"
+	for _, tt := range []struct {
+		name string
+		edit func(*Config, *Options)
+		warn bool
+	}{
+		{"forward-auth, no audience", func(c *Config, _ *Options) { c.Assertion = true }, true},
+		{"forward-auth, audience", func(c *Config, _ *Options) { c.Assertion = true; c.AssertionAudience = "app" }, false},
+		{"reverse proxy", func(c *Config, _ *Options) { c.Assertion = true; withUpstream("http://127.0.0.1:1")(c, nil) }, false},
+		{"no assertion", nil, false},
+	} {
+		f := newFixture(t, tt.edit)
+		if got := strings.Contains(f.log.String(), warning); got != tt.warn {
+			t.Errorf("%s: warned %v, want %v; log:\n%s", tt.name, got, tt.warn, f.log)
+		}
 	}
 }

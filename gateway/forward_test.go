@@ -221,3 +221,82 @@ func TestForwardAuthReplacedHandler(t *testing.T) {
 		}
 	}
 }
+
+// parseOriginalURI gives what url.ParseRequestURI gives (with the
+// origin-form and control-character checks), on its fast path and off it.
+func TestParseOriginalURI(t *testing.T) {
+	t.Parallel()
+	for _, uri := range parseURISeeds {
+		checkParseOriginalURI(t, uri)
+	}
+}
+
+var parseURISeeds = []string{
+	"/", "/x", "/a/b?c=d&e=f", "/a?", "/a??b", "/a?b#c", "/a#b", "//evil.example/x", "///x",
+	"/a%2Fb", "/caf%C3%A9", "/a b", "/a\x00", "/a?b\r\n", "/a!b", "/a*(b)'", "/a:b@c;d=e,f$g&h+i~j",
+	"x", "", "http://host/x", "*", "/a?\x7f", "/é", "/a?é", "/a?b c", "/%zz", "/a\\b", "/a[b]",
+}
+
+func checkParseOriginalURI(t *testing.T, uri string) {
+	t.Helper()
+	var got url.URL
+	ok := parseOriginalURI(uri, &got)
+	want, err := url.ParseRequestURI(uri)
+	wantOK := err == nil && strings.HasPrefix(uri, "/") && !badHeaderValue(uri)
+	if ok != wantOK {
+		t.Fatalf("%q: ok %v, want %v (%v)", uri, ok, wantOK, err)
+	}
+	if ok && (got != *want || got.EscapedPath() != want.EscapedPath() || got.RequestURI() != want.RequestURI()) {
+		t.Errorf("%q: %#v, want %#v", uri, got, *want)
+	}
+}
+
+func FuzzParseOriginalURI(f *testing.F) {
+	for _, s := range parseURISeeds {
+		f.Add(s)
+	}
+	f.Fuzz(checkParseOriginalURI)
+}
+
+// The login URL given to nginx (X-Who-Location) passes the one redirect
+// check, origin.SafeRedirect: a challenge sending the browser to another
+// host, or from https to http, gives a plain 401 unless the host is in
+// login_hosts.
+func TestForwardAuthLoginLocationChecked(t *testing.T) {
+	t.Parallel()
+	loginAt := func(u string) func(string) string {
+		return func(s string) string {
+			return strings.Replace(s, `login_form_url = "/_who/login"`, `login_form_url = "`+u+`"`, 1)
+		}
+	}
+	hosts := func(h ...string) func(*Config, *Options) { return func(c *Config, _ *Options) { c.LoginHosts = h } }
+	for _, tt := range []struct {
+		name     string
+		text     func(string) string
+		edit     func(*Config, *Options)
+		location string // the start of X-Who-Location; "": none
+	}{
+		{"same site", nil, nil, "/_who/login?came_from="},
+		{"same host, absolute", loginAt("https://app.example/_who/login"), nil, "https://app.example/_who/login?came_from="},
+		{"another host", loginAt("https://login.example/login"), nil, ""},
+		{"another host in login_hosts", loginAt("https://login.example/login"), hosts("login.example"), "https://login.example/login?came_from="},
+		{"https to http", loginAt("http://app.example/_who/login"), nil, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixtureFile(t, tt.text, tt.edit)
+			resp := f.do(t, "GET", "/_who/auth", "Host: app.example", "X-Original-URI: /admin/x", "X-Original-Method: GET",
+				"X-Forwarded-Proto: https", acceptHTML)
+			if resp.StatusCode != 401 {
+				t.Fatalf("status %d, want 401", resp.StatusCode)
+			}
+			got := resp.Header.Get(LocationHeader)
+			if tt.location == "" && got != "" || !strings.HasPrefix(got, tt.location) {
+				t.Errorf("%s = %q, want %q...", LocationHeader, got, tt.location)
+			}
+			if resp.Header.Get("Location") != "" {
+				t.Errorf("Location %q sent to nginx", resp.Header.Get("Location"))
+			}
+		})
+	}
+}

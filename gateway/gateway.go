@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gowho/gowho/config"
+	"github.com/gowho/gowho/internal/origin"
 	"github.com/gowho/gowho/who"
 )
 
@@ -108,6 +109,9 @@ func New(cfg Config, opts Options) (*Gateway, error) {
 		}
 		g.signer = s
 	}
+	if cfg.Assertion && cfg.AssertionAudience == "" && cfg.upstream == nil {
+		g.log.Warn("gateway: assertion = true in forward-auth mode without assertion_audience: the assertion's aud is the Host the proxy forwards, which a client chooses; set assertion_audience to the upstream's name, the audience it checks")
+	}
 	g.authHandler = g.wrap(http.HandlerFunc(g.decideForward))
 	g.prefixHandler = g.wrap(http.NotFoundHandler())
 	if cfg.upstream != nil {
@@ -178,7 +182,15 @@ func (g *Gateway) setIdentity(h http.Header, res *who.Result, aud string) error 
 	if badHeaderValue(res.UserID) {
 		return errors.New("the userid holds a control character (CR, LF, ...): it cannot be sent in a header")
 	}
-	h[g.userHdr] = []string{res.UserID}
+	// One backing array for every value set here: the userid, the
+	// pass_identity headers and the assertion.
+	vals := make([]string, 0, len(g.pass)+2)
+	set := func(k, v string) {
+		vals = append(vals, v)
+		n := len(vals)
+		h[k] = vals[n-1 : n : n]
+	}
+	set(g.userHdr, res.UserID)
 	var claims map[string]any
 	for _, kh := range g.pass {
 		k := kh[0]
@@ -191,7 +203,7 @@ func (g *Gateway) setIdentity(h http.Header, res *who.Result, aud string) error 
 			g.log.Warn("gateway: identity value not passed: it is not a string or list of strings without commas and control characters", "key", k, "userid_len", len(res.UserID))
 			continue
 		}
-		h[kh[1]] = []string{s}
+		set(kh[1], s)
 		if g.signer != nil {
 			if claims == nil {
 				claims = map[string]any{}
@@ -200,11 +212,11 @@ func (g *Gateway) setIdentity(h http.Header, res *who.Result, aud string) error 
 		}
 	}
 	if g.signer != nil {
-		tok, err := g.signer.Sign(res.UserID, aud, claims)
+		tok, err := g.signer.SignCached(res.UserID, aud, claims)
 		if err != nil {
 			return err
 		}
-		h[AssertionHeader] = []string{tok}
+		set(AssertionHeader, tok)
 	}
 	return nil
 }
@@ -294,27 +306,112 @@ func (g *Gateway) serveForward(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	o := g.proxies.Resolve(r)
-	u, err := url.ParseRequestURI(uri)
-	if err != nil || !strings.HasPrefix(uri, "/") || !isToken(method) || badHeaderValue(uri) {
+	// One allocation holds what the judged request needs besides its
+	// copy: the writer, the state, the context value and the URL.
+	c := &fwdCall{}
+	if !parseOriginalURI(uri, &c.url) || !isToken(method) {
 		http.Error(w, "bad original request", http.StatusBadRequest)
 		return
 	}
-	for _, k := range []string{hOriginalURI, hOriginalMethod, hForwardedURI, hForwardedMethod} {
+	for _, k := range [...]string{hOriginalURI, hOriginalMethod, hForwardedURI, hForwardedMethod} {
 		delete(h, k)
 	}
 	// The request the chain judges: the original, with this request's
 	// credentials (cookies, Authorization) and the origin the proxy saw.
-	fs := &fwdState{}
-	sr := r.WithContext(context.WithValue(who.WithOrigin(r.Context(), o), fwdKey{}, fs))
-	sr.Method = strings.ToUpper(method)
-	sr.URL = u
+	c.ctx = fwdContext{Context: r.Context(), st: &c.st}
+	sr := r.WithContext(who.WithOrigin(&c.ctx, o))
+	sr.Method = upperMethod(method)
+	sr.URL = &c.url
 	sr.RequestURI = uri
 	sr.Host = o.Host
 	sr.Body, sr.ContentLength = http.NoBody, 0
 	if o.Scheme == "https" {
-		h["X-Forwarded-Proto"] = []string{"https"} // for code that reads the header rather than the origin
+		h[hXForwardedProto] = valHTTPS // for code that reads the header rather than the origin
 	}
-	g.authHandler.ServeHTTP(&fwdWriter{ResponseWriter: w, st: fs, nginx: st == styleNginx}, sr)
+	c.w = fwdWriter{ResponseWriter: w, st: &c.st, nginx: st == styleNginx, req: sr, loginHosts: g.cfg.LoginHosts}
+	g.authHandler.ServeHTTP(&c.w, sr)
+}
+
+// fwdCall is what one forward-auth request allocates at once.
+type fwdCall struct {
+	w   fwdWriter
+	st  fwdState
+	ctx fwdContext
+	url url.URL
+}
+
+// fwdContext carries the fwdState of a forward-auth request to
+// decideForward without a context.WithValue of its own.
+type fwdContext struct {
+	context.Context
+	st *fwdState
+}
+
+// Value returns the fwdState for fwdKey{}, else the parent's value.
+func (c *fwdContext) Value(key any) any {
+	if _, ok := key.(fwdKey); ok {
+		return c.st
+	}
+	return c.Context.Value(key)
+}
+
+// Header names and values set on the forward-auth path, canonical, so
+// that setting them neither canonicalises nor allocates. The value
+// slices are shared: nothing modifies a header value in place.
+const (
+	hXForwardedProto = "X-Forwarded-Proto"
+	hCacheControl    = "Cache-Control"
+)
+
+var (
+	valHTTPS   = []string{"https"}
+	valNoStore = []string{"no-store"}
+)
+
+// upperMethod is strings.ToUpper for a method token, without allocating
+// for the usual upper-case one.
+func upperMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions:
+		return m
+	}
+	return strings.ToUpper(m)
+}
+
+// parseOriginalURI parses the original request URI into u: an origin-form
+// request target (a path starting with "/", an optional query) without a
+// control character. A URI of plain path bytes (no %-escape, nothing
+// url.URL would escape again) and a printable query is split by hand,
+// which gives what url.ParseRequestURI gives; anything else goes through
+// it (TestParseOriginalURI holds the two to the same result).
+func parseOriginalURI(uri string, u *url.URL) bool {
+	if !strings.HasPrefix(uri, "/") || badHeaderValue(uri) {
+		return false
+	}
+	path, query, hasQuery := strings.Cut(uri, "?")
+	fast := !hasQuery || query != ""
+	for i := 0; fast && i < len(path); i++ {
+		fast = plainPathByte(path[i])
+	}
+	for i := 0; fast && i < len(query); i++ {
+		fast = query[i] > ' ' && query[i] < 0x7f
+	}
+	if fast {
+		*u = url.URL{Path: path, RawQuery: query}
+		return true
+	}
+	p, err := url.ParseRequestURI(uri)
+	if err != nil {
+		return false
+	}
+	*u = *p
+	return true
+}
+
+// plainPathByte reports whether c stands for itself in a path: a byte
+// url.URL's EscapedPath leaves as it is, and no '%'.
+func plainPathByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.~$&+,/:;=@", c) >= 0
 }
 
 // oneOriginal reports whether every forward-auth convention r carries
@@ -361,7 +458,7 @@ func (g *Gateway) oneOriginal(r *http.Request, envoy bool, envoyURI string) bool
 // decideForward answers the forward-auth request (inside the chain): 200
 // with the identity headers, 401 (the chain challenges) or 403.
 func (g *Gateway) decideForward(w http.ResponseWriter, r *http.Request) {
-	if fs, ok := r.Context().Value(fwdKey{}).(*fwdState); ok {
+	if fs, ok := r.Context().Value(fwdKey{}).(*fwdState); ok && fs != nil {
 		fs.decided = true
 	}
 	res := who.ResultFrom(r.Context())
@@ -383,7 +480,7 @@ func (g *Gateway) decideForward(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header()[hCacheControl] = valNoStore
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -402,10 +499,12 @@ type fwdKey struct{}
 // for the documented `error_page 401 = @login`.
 type fwdWriter struct {
 	http.ResponseWriter
-	st      *fwdState
-	nginx   bool
-	wrote   bool
-	discard bool
+	st         *fwdState
+	nginx      bool
+	req        *http.Request // the judged request, for the redirect check
+	loginHosts []string      // login_hosts
+	wrote      bool
+	discard    bool
 }
 
 func (w *fwdWriter) WriteHeader(code int) {
@@ -424,10 +523,15 @@ func (w *fwdWriter) WriteHeader(code int) {
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 		code, w.discard = http.StatusForbidden, true
 	case w.nginx && code >= 300 && code < 400:
+		// nginx sends the browser where X-Who-Location says: it passes
+		// the one check of a redirect target (origin.SafeRedirect) or is
+		// left out, and the browser gets the 401.
 		if loc := h.Get("Location"); loc != "" {
-			h.Set(LocationHeader, loc)
+			if safe := origin.SafeRedirect(w.req, loc, w.loginHosts, ""); safe != "" {
+				h[LocationHeader] = []string{safe}
+			}
 		}
-		h.Del("Location")
+		delete(h, "Location")
 		code = http.StatusUnauthorized
 	}
 	w.ResponseWriter.WriteHeader(code)
