@@ -88,7 +88,7 @@ func runExplain(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		p.section("application")
 		if gc, ok := gw.(*gateway.Config); ok {
 			// The rule `who gateway` would apply to this request.
-			m := gc.Match(r.Method, r.URL.EscapedPath())
+			m := gc.MatchRequest(r)
 			fmt.Fprintf(stdout, "  gateway: %s: %s\n", m, m.Verdict(who.ResultFrom(r.Context()), gc.GroupsKey))
 		}
 		fmt.Fprintf(stdout, "  answers %d\n", *status)

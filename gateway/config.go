@@ -83,6 +83,9 @@ type Config struct {
 	LoginHosts []string `toml:"login_hosts"`
 
 	upstream *url.URL
+	// plainRules: every rule path is its own decoded and folded form, so
+	// a plain request path (plainPath) needs one view (set by check).
+	plainRules bool
 }
 
 // A Rule is one [[gateway.rule]].
@@ -179,8 +182,10 @@ func (c *Config) check() error {
 			c.upstream = u
 		}
 	}
+	c.plainRules = true
 	for i := range c.Rules {
 		errs = append(errs, c.Rules[i].check(fmt.Sprintf("rule[%d]", i))...)
+		c.plainRules = c.plainRules && plainRule(c.Rules[i].Path)
 	}
 	return errors.Join(errs...)
 }

@@ -462,7 +462,7 @@ func (g *Gateway) decideForward(w http.ResponseWriter, r *http.Request) {
 		fs.decided = true
 	}
 	res := who.ResultFrom(r.Context())
-	m := g.cfg.Match(r.Method, r.URL.EscapedPath())
+	m := g.cfg.MatchRequest(r)
 	switch m.Verdict(res, g.cfg.GroupsKey) {
 	case NeedLogin:
 		w.WriteHeader(http.StatusUnauthorized)
@@ -553,7 +553,7 @@ func (w *fwdWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // decideProxy applies the rules to a request in reverse-proxy mode
 // (inside the chain) and proxies what they allow.
 func (g *Gateway) decideProxy(w http.ResponseWriter, r *http.Request) {
-	m := g.cfg.Match(r.Method, r.URL.EscapedPath())
+	m := g.cfg.MatchRequest(r)
 	switch m.Verdict(who.ResultFrom(r.Context()), g.cfg.GroupsKey) {
 	case NeedLogin:
 		http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)

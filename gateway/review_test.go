@@ -162,3 +162,127 @@ func TestProxyConnectionHeaderKeepsIdentity(t *testing.T) {
 		t.Errorf("upstream saw user %q groups %q, want alice and admins,staff", h.Get("X-Remote-User"), h.Get("X-Remote-Groups"))
 	}
 }
+
+// A method override (X-HTTP-Method-Override, X-Method-Override,
+// X-HTTP-Method, a _method query parameter, or a form POST whose body may
+// hold _method) makes the request be judged as every method an upstream
+// may run it as: a public GET rule lets no DELETE through.
+func TestMethodOverride(t *testing.T) {
+	t.Parallel()
+	rules := []Rule{
+		{Path: "/api", Methods: []string{"GET"}, Access: AccessPublic},
+		{Path: "/api", Methods: []string{"OPTIONS"}, Access: AccessPublic}, // CORS preflight
+		{Path: "/api", Methods: []string{"POST"}, Access: AccessPublic},
+		{Path: "/api", Groups: []string{"admins"}},
+	}
+	c := &Config{Rules: append([]Rule(nil), rules...)}
+	if err := c.check(); err != nil {
+		t.Fatal(err)
+	}
+	bob := &who.Result{UserID: "bob", Identity: who.Identity{"groups": []string{"staff"}}}
+	alice := &who.Result{UserID: "alice", Identity: who.Identity{"groups": []string{"admins"}}}
+	tests := []struct {
+		method, target string
+		headers        []string
+		bob, anonymous Verdict
+	}{
+		{"GET", "/api/x", nil, Allow, Allow},
+		{"OPTIONS", "/api/x", nil, Allow, Allow},
+		{"POST", "/api/x", []string{"Content-Type: application/json"}, Allow, Allow},
+		{"GET", "/api/x", []string{"X-HTTP-Method-Override: DELETE"}, Forbidden, NeedLogin},
+		{"GET", "/api/x", []string{"X-Method-Override: delete"}, Forbidden, NeedLogin},
+		{"GET", "/api/x", []string{"X-HTTP-Method: PUT"}, Forbidden, NeedLogin},
+		{"OPTIONS", "/api/x", []string{"X-HTTP-Method-Override: DELETE"}, Forbidden, NeedLogin},
+		{"GET", "/api/x", []string{"X-HTTP-Method-Override: GET, DELETE"}, Forbidden, NeedLogin},
+		{"GET", "/api/x", []string{"X-HTTP-Method-Override: GET", "X-HTTP-Method-Override: DELETE"}, Forbidden, NeedLogin},
+		{"GET", "/api/x", []string{"X-HTTP-Method-Override: GET"}, Allow, Allow}, // names its own method
+		{"GET", "/api/x?_method=DELETE", nil, Forbidden, NeedLogin},
+		{"GET", "/api/x?a=1&%5Fmethod=DELETE", nil, Forbidden, NeedLogin},
+		{"GET", "/api/x?.method=DELETE", nil, Forbidden, NeedLogin}, // PHP reads it as _method
+		{"GET", "/api/x?a=1;_METHOD=delete", nil, Forbidden, NeedLogin},
+		{"GET", "/api/x?_method=%zz", nil, Forbidden, NeedLogin},
+		{"GET", "/api/x?methods=DELETE&x_method=DELETE", nil, Allow, Allow},
+		// A form POST: Rails, Laravel and Symfony read _method from the body.
+		{"POST", "/api/x", nil, Forbidden, NeedLogin},
+		{"POST", "/api/x", []string{"Content-Type: application/x-www-form-urlencoded"}, Forbidden, NeedLogin},
+		{"POST", "/api/x", []string{"Content-Type: Multipart/Form-Data; boundary=x"}, Forbidden, NeedLogin},
+		{"post", "/api/x", []string{"Content-Type: application/x-www-form-urlencoded; charset=utf-8"}, Forbidden, NeedLogin},
+		{"PUT", "/api/x", []string{"Content-Type: application/x-www-form-urlencoded"}, Forbidden, NeedLogin},
+		{"GET", "/api/x", []string{"Content-Type: application/x-www-form-urlencoded"}, Allow, Allow},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", tt.target, nil)
+		r.Method = tt.method
+		for _, h := range tt.headers {
+			k, v, _ := strings.Cut(h, ": ")
+			r.Header.Add(k, v)
+		}
+		m := c.MatchRequest(r)
+		if v := m.Verdict(bob, "groups"); v != tt.bob {
+			t.Errorf("%s %s %q for bob: %v, want %v (%s)", tt.method, tt.target, tt.headers, v, tt.bob, m)
+		}
+		if v := m.Verdict(nil, "groups"); v != tt.anonymous {
+			t.Errorf("%s %s %q anonymous: %v, want %v (%s)", tt.method, tt.target, tt.headers, v, tt.anonymous, m)
+		}
+		if v := m.Verdict(alice, "groups"); v != Allow {
+			t.Errorf("%s %s %q for alice: %v, want allow (%s)", tt.method, tt.target, tt.headers, v, m)
+		}
+	}
+	r := httptest.NewRequest("GET", "/api/x?_method=DELETE", nil)
+	if got, want := c.MatchRequest(r).String(), `rule 1 (path "/api", methods ["GET"], public) and rule 4 (path "/api", groups ["admins"]), by the views of the path (raw, decoded, folded, slashes merged or not) and the methods it may be read as (GET, DELETE): every one must allow`; got != want {
+		t.Errorf("String() = %s, want %s", got, want)
+	}
+
+	// Both modes judge the override.
+	up := echoUpstream(t)
+	f := newFixture(t, func(c *Config, o *Options) {
+		c.Upstream = up.URL
+		c.Rules = append([]Rule(nil), rules...)
+	})
+	for _, h := range [][]string{{"X-HTTP-Method-Override: DELETE", basicBob}, {"X-HTTP-Method: DELETE", basicBob}} {
+		if resp := f.do(t, "GET", "/api/x", h...); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("reverse proxy: GET /api/x %q: status %d, want 403", h, resp.StatusCode)
+		}
+	}
+	if resp := f.do(t, "GET", "/api/x?_method=DELETE", basicBob); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("reverse proxy: GET /api/x?_method=DELETE: status %d, want 403", resp.StatusCode)
+	}
+	if resp := f.do(t, "GET", "/api/x", basicBob); resp.StatusCode != http.StatusOK {
+		t.Errorf("reverse proxy: GET /api/x: status %d, want 200", resp.StatusCode)
+	}
+	fwd := []struct {
+		headers []string
+		status  int
+	}{
+		{[]string{"X-Original-URI: /api/x", "X-Original-Method: GET", "X-HTTP-Method-Override: DELETE", basicBob}, 403},
+		{[]string{"X-Original-URI: /api/x?_method=DELETE", "X-Original-Method: GET", basicBob}, 403},
+		{[]string{"X-Forwarded-Uri: /api/x", "X-Forwarded-Method: POST", "Content-Type: application/x-www-form-urlencoded", basicBob}, 403},
+		{[]string{"X-Forwarded-Uri: /api/x", "X-Forwarded-Method: POST", "Content-Type: application/json", basicBob}, 200},
+		{[]string{"X-Original-URI: /api/x", "X-Original-Method: GET", basicBob}, 200},
+	}
+	for _, tt := range fwd {
+		if resp := f.do(t, "GET", "/_who/auth", tt.headers...); resp.StatusCode != tt.status {
+			t.Errorf("forward-auth %q: status %d, want %d", tt.headers, resp.StatusCode, tt.status)
+		}
+	}
+}
+
+// A CORS preflight carries no credentials: through a groups rule it gets
+// the challenge, unless a public OPTIONS rule comes first; a member's
+// OPTIONS passes.
+func TestOptionsThroughGroupsRule(t *testing.T) {
+	t.Parallel()
+	c := &Config{Rules: []Rule{{Path: "/admin", Groups: []string{"admins"}}}}
+	if err := c.check(); err != nil {
+		t.Fatal(err)
+	}
+	alice := &who.Result{UserID: "alice", Identity: who.Identity{"groups": []string{"admins"}}}
+	r := httptest.NewRequest("OPTIONS", "/admin/x", nil)
+	r.Header.Set("Access-Control-Request-Method", "DELETE")
+	if v := c.MatchRequest(r).Verdict(nil, "groups"); v != NeedLogin {
+		t.Errorf("anonymous preflight: %v, want login needed", v)
+	}
+	if v := c.MatchRequest(r).Verdict(alice, "groups"); v != Allow {
+		t.Errorf("a member's OPTIONS: %v, want allow", v)
+	}
+}

@@ -1,10 +1,14 @@
 package gateway
 
 import (
+	"cmp"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gowho/gowho/internal/origin"
 	"github.com/gowho/gowho/who"
@@ -36,58 +40,202 @@ func (v Verdict) String() string {
 }
 
 // A Match names the rules that apply to a request, one per view of its
-// path (see matchPaths): the same rule for an ordinary path, different
-// ones for a path that a decoding upstream or one merging slashes reads
-// otherwise ("%2F", "..;", "a//../b"). Index -1 is the default (a login
-// needed).
+// path (see matchPaths) and per method it may be read as (see
+// Config.MatchRequest): the same rule for an ordinary request, different
+// ones for a path that a decoding, case-folding or slash-merging upstream
+// reads otherwise ("%2F", "..;", "a//../b", "/ADMIN") or for a request
+// carrying a method override. Index -1 is the default (a login needed).
 type Match struct {
 	// Rules holds the index of the rule each view matched, without
 	// repeats, the raw path's first.
 	Rules []int
 	rules []Rule
+	// methods are the methods the request was read as, when more than
+	// its own ("" standing for one no rule names).
+	methods []string
 }
 
 // Match returns the rules that apply to method and escapedPath (a
-// request's URL.EscapedPath(), or the path part of a request URI).
+// request's URL.EscapedPath(), or the path part of a request URI). A
+// request that may carry a method override is matched with MatchRequest.
 func (c *Config) Match(method, escapedPath string) Match {
 	m := Match{rules: c.Rules}
-	if plainPath(escapedPath) {
+	if c.plainRules && plainPath(escapedPath) {
 		// Every view is the path itself: the common case, without work.
-		m.Rules = []int{c.first(method, escapedPath, false)}
+		m.Rules = []int{c.first(method, escapedPath, viewRaw)}
 		return m
 	}
-	views := matchPaths(escapedPath)
-	m.Rules = make([]int, 0, 2)
+	m.Rules = c.appendMatches(make([]int, 0, 2), method, matchPaths(escapedPath))
+	return m
+}
+
+// appendMatches appends to idx the rule each view matches for method,
+// without repeats.
+func (c *Config) appendMatches(idx []int, method string, views [6]string) []int {
 	for i, v := range views {
-		if i > 0 && v == views[i-1] {
-			continue
+		if i%2 == 1 && v == views[i-1] {
+			continue // the same view of the same kind
 		}
-		idx := c.first(method, v, i >= 2)
-		if !slices.Contains(m.Rules, idx) {
-			m.Rules = append(m.Rules, idx)
+		idx0 := c.first(method, v, i/2)
+		if !slices.Contains(idx, idx0) {
+			idx = append(idx, idx0)
 		}
+	}
+	return idx
+}
+
+// The kinds of view matchPaths gives, two of each.
+const (
+	viewRaw     = iota // the path as sent
+	viewDecoded        // %-decoded, backslashes as slashes, ;params cut
+	viewFolded         // decoded, then case-folded, trailing dots and spaces trimmed
+)
+
+// overrideHeaders are the request headers frameworks take a method from
+// in place of the request line's: Express's method-override,
+// Symfony/Laravel (X-HTTP-Method-Override), Google's and OData's APIs
+// (X-HTTP-Method), Rails' and others' plugins (X-Method-Override).
+var overrideHeaders = []string{"X-Http-Method-Override", "X-Method-Override", "X-Http-Method"}
+
+// MatchRequest returns the rules that apply to r (its Method and
+// URL.EscapedPath()), read as every method an upstream may run it as:
+// its own, each value of X-HTTP-Method-Override, X-Method-Override and
+// X-HTTP-Method, each _method query parameter (Symfony, Laravel; PHP's
+// spellings ".method" and " method" too), and, for a POST whose body may
+// be a form (no Content-Type, application/x-www-form-urlencoded or
+// multipart/form-data: Rails, Laravel and Symfony read _method from it,
+// and the gateway does not read bodies), every method. The verdict is
+// the strictest of them: a "methods = [\"GET\"]" public rule never lets
+// through a request the upstream runs as DELETE.
+func (c *Config) MatchRequest(r *http.Request) Match {
+	path := r.URL.EscapedPath()
+	methods, every := readMethods(r)
+	if len(methods) == 1 && !every {
+		return c.Match(r.Method, path)
+	}
+	if every {
+		for _, rule := range c.Rules {
+			for _, rm := range rule.Methods {
+				if !slices.ContainsFunc(methods, func(s string) bool { return strings.EqualFold(s, rm) }) {
+					methods = append(methods, rm)
+				}
+			}
+		}
+		methods = append(methods, "") // a method no rule names
+	}
+	m := Match{rules: c.Rules, methods: methods, Rules: make([]int, 0, 2)}
+	views := matchPaths(path)
+	for _, meth := range methods {
+		m.Rules = c.appendMatches(m.Rules, meth, views)
 	}
 	return m
 }
 
+// readMethods returns the methods r names (its own first, then the
+// overrides, without repeats), and whether its body may name any other
+// (a form POST).
+func readMethods(r *http.Request) (methods []string, every bool) {
+	methods = []string{r.Method}
+	add := func(v string) {
+		v = strings.TrimSpace(v)
+		if v != "" && !slices.ContainsFunc(methods, func(s string) bool { return strings.EqualFold(s, v) }) {
+			methods = append(methods, v)
+		}
+	}
+	for _, k := range overrideHeaders {
+		for _, line := range r.Header[k] {
+			add(line)
+			for v := range strings.SplitSeq(line, ",") {
+				add(v)
+			}
+		}
+	}
+	if r.URL.RawQuery != "" {
+		for piece := range strings.FieldsFuncSeq(r.URL.RawQuery, func(c rune) bool { return c == '&' || c == ';' }) {
+			k, v, _ := strings.Cut(piece, "=")
+			if !isMethodParam(k) {
+				continue
+			}
+			d, err := url.QueryUnescape(v)
+			if err != nil {
+				every = true // a value no one reads alike
+				continue
+			}
+			add(d)
+		}
+	}
+	if strings.EqualFold(r.Method, http.MethodPost) && formBody(r.Header) {
+		every = true
+	}
+	return methods, every
+}
+
+// isMethodParam reports whether the query key k (raw) is _method as PHP
+// reads it: %-decoded, leading spaces dropped, " ", "." and "[" as "_",
+// any case.
+func isMethodParam(k string) bool {
+	if len(k) < len("_method") {
+		return false
+	}
+	if d, err := url.QueryUnescape(k); err == nil {
+		k = d
+	}
+	k = strings.TrimLeft(k, " ")
+	if len(k) != len("_method") {
+		return false
+	}
+	if c := k[0]; c != '_' && c != ' ' && c != '.' && c != '[' {
+		return false
+	}
+	return strings.EqualFold(k[1:], "method")
+}
+
+// formBody reports whether a POST with header h may carry a form body
+// (Rack reads a POST without a Content-Type as one; a type that does not
+// parse counts too).
+func formBody(h http.Header) bool {
+	cts := h["Content-Type"]
+	if len(cts) == 0 {
+		return true
+	}
+	for _, ct := range cts {
+		mt, _, _ := strings.Cut(ct, ";")
+		switch strings.ToLower(strings.TrimSpace(mt)) {
+		case "", "application/x-www-form-urlencoded", "multipart/form-data":
+			return true
+		}
+	}
+	return false
+}
+
 // plainPath reports whether every view of p (matchPaths) is p itself:
-// an absolute path without "%", "\\", ";", "//" or a segment starting
-// with ".".
+// an absolute ASCII path without "%", "\\", ";", "//", a capital letter,
+// a segment starting with "." or ending with "." or a space.
 func plainPath(p string) bool {
 	if p == "" || p[0] != '/' {
 		return false
 	}
 	for i := 0; i < len(p); i++ {
-		switch p[i] {
-		case '%', '\\', ';':
+		switch c := p[i]; {
+		case c == '%', c == '\\', c == ';', c >= 0x80, 'A' <= c && c <= 'Z':
 			return false
-		case '/':
+		case c == '/':
 			if i+1 < len(p) && (p[i+1] == '/' || p[i+1] == '.') {
+				return false
+			}
+		case c == '.' || c == ' ':
+			if i+1 == len(p) || p[i+1] == '/' {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// plainRule reports whether a rule path matches every view as it matches
+// the raw one: its decoded and folded forms are itself.
+func plainRule(p string) bool {
+	return !strings.ContainsAny(p, "%;") && foldPath(p) == p
 }
 
 // matchPaths returns the views of a request path that rules are matched
@@ -97,12 +245,15 @@ func plainPath(p string) bool {
 // of the path %-decoded, backslashes read as slashes (as IIS does) and
 // ";params" cut from every segment (as Tomcat and Jetty read
 // "/public/..;/admin"): what an upstream that decodes before routing
-// sees. A path that does not %-decode gives its raw views again.
-func matchPaths(escaped string) [4]string {
+// sees; then the same two of that folded (foldPath), as a
+// case-insensitive router (Express, ASP.NET, IIS) or a Windows file
+// system reads it. A path that does not %-decode gives its raw views
+// again.
+func matchPaths(escaped string) [6]string {
 	if escaped == "" {
 		escaped = "/"
 	}
-	var v [4]string
+	var v [6]string
 	v[0] = collapse(origin.RemoveDotSegments(collapse("/" + escaped)))
 	v[1] = collapse(origin.RemoveDotSegments("/" + strings.TrimLeft(escaped, "/")))
 	d, err := url.PathUnescape(escaped)
@@ -119,7 +270,59 @@ func matchPaths(escaped string) [4]string {
 	d = strings.Join(segs, "/")
 	v[2] = collapse(origin.RemoveDotSegments(collapse("/" + d)))
 	v[3] = collapse(origin.RemoveDotSegments("/" + strings.TrimLeft(d, "/")))
+	f := foldPath(d)
+	v[4] = collapse(origin.RemoveDotSegments(collapse("/" + f)))
+	v[5] = collapse(origin.RemoveDotSegments("/" + strings.TrimLeft(f, "/")))
 	return v
+}
+
+// foldPath folds a decoded path as case-insensitive routers and Windows
+// read it: letters to lower case (a non-ASCII one whose upper or lower
+// case is ASCII, as "ı", "ſ" or the Kelvin sign, to that letter: .NET's
+// OrdinalIgnoreCase matches them), and the trailing dots and spaces of
+// each segment trimmed ("admin." and "admin " are "admin" to IIS); a
+// segment of dots alone stays a dot segment.
+func foldPath(p string) string {
+	var b strings.Builder
+	b.Grow(len(p))
+	for i, seg := range strings.Split(p, "/") {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		t := strings.TrimRight(seg, ". ")
+		if t == "" && strings.Contains(seg, ".") {
+			if strings.Count(seg, ".") >= 2 {
+				t = ".."
+			} else {
+				t = "."
+			}
+		}
+		for j := 0; j < len(t); {
+			c := t[j]
+			if c < utf8.RuneSelf {
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				b.WriteByte(c)
+				j++
+				continue
+			}
+			r, n := utf8.DecodeRuneInString(t[j:])
+			if r == utf8.RuneError && n == 1 {
+				b.WriteByte(c)
+				j++
+				continue
+			}
+			switch u, l := unicode.ToUpper(r), unicode.ToLower(r); {
+			case u < utf8.RuneSelf:
+				b.WriteRune(unicode.ToLower(u))
+			default:
+				b.WriteRune(l)
+			}
+			j += n
+		}
+	}
+	return b.String()
 }
 
 // collapse turns runs of slashes into one: "//admin" is "/admin" to most
@@ -138,14 +341,18 @@ func collapse(p string) string {
 	return b.String()
 }
 
-// first is the index of the first rule matching method and path (the
-// decoded view when decoded), or -1.
-func (c *Config) first(method, path string, decoded bool) int {
+// first is the index of the first rule matching method and path, a view
+// of the given kind (the rule's path decoded, and folded, to match the
+// views that are), or -1.
+func (c *Config) first(method, path string, kind int) int {
 	for i, r := range c.Rules {
 		prefix := r.Path
-		if decoded {
+		if kind != viewRaw {
 			if d, err := url.PathUnescape(prefix); err == nil {
 				prefix = d
+			}
+			if kind == viewFolded {
+				prefix = foldPath(prefix)
 			}
 		}
 		if r.matches(method, prefix, path) {
@@ -239,7 +446,15 @@ func (m Match) String() string {
 	if len(parts) == 1 {
 		return parts[0]
 	}
-	return strings.Join(parts, " and ") + ", by the views of the path (raw, decoded, slashes merged or not): every one must allow"
+	by := "by the views of the path (raw, decoded, folded, slashes merged or not)"
+	if len(m.methods) > 1 {
+		names := make([]string, len(m.methods))
+		for i, s := range m.methods {
+			names[i] = cmp.Or(s, "any other")
+		}
+		by += " and the methods it may be read as (" + strings.Join(names, ", ") + ")"
+	}
+	return strings.Join(parts, " and ") + ", " + by + ": every one must allow"
 }
 
 func (m Match) describe(i int) string {

@@ -69,6 +69,19 @@ func TestRules(t *testing.T) {
 		{"GET", "/%61dmin", bob, Forbidden}, // an encoded letter
 		{"GET", "/public/a%2Fb", nil, Allow},
 		{"GET", "/public/%zz", nil, Allow}, // not decodable: the raw view alone
+		// Case-insensitive routers (Express, ASP.NET, IIS) and Windows'
+		// trailing dots and spaces: folded views count too.
+		{"GET", "/ADMIN/x", bob, Forbidden},
+		{"GET", "/Admin", bob, Forbidden},
+		{"GET", "/%41dmin", bob, Forbidden},
+		{"GET", "/adm%C4%B1n", bob, Forbidden}, // dotless i: "I" to .NET
+		{"GET", "/admin./x", bob, Forbidden},
+		{"GET", "/admin%20/x", bob, Forbidden},
+		{"GET", "/admin.%20./x", bob, Forbidden},
+		{"GET", "/public/x./../../admin", bob, Forbidden},
+		{"GET", "/PUBLIC/x", nil, NeedLogin}, // strictest: the raw view is no public path
+		{"GET", "/public/App.js", nil, Allow},
+		{"GET", "/public/x.", nil, Allow},
 		{"GET", "", nil, NeedLogin},
 	}
 	for _, tt := range tests {
@@ -81,6 +94,22 @@ func TestRules(t *testing.T) {
 	}
 }
 
+// A rule path written %-encoded or in capitals protects the plain
+// spelling too (the one-view fast path is not taken for it).
+func TestRulesEncodedOrCapitalPath(t *testing.T) {
+	t.Parallel()
+	c := &Config{Rules: []Rule{{Path: "/%61dmin", Groups: []string{"admins"}}, {Path: "/Private", Groups: []string{"admins"}}}}
+	if err := c.check(); err != nil {
+		t.Fatal(err)
+	}
+	bob := &who.Result{UserID: "bob", Identity: who.Identity{"groups": []string{"staff"}}}
+	for _, p := range []string{"/admin/x", "/%61dmin/x", "/private", "/PRIVATE/x", "/Private/x"} {
+		if v := c.Match("GET", p).Verdict(bob, DefaultGroupsKey); v != Forbidden {
+			t.Errorf("GET %s for bob: %v, want forbidden", p, v)
+		}
+	}
+}
+
 func TestMatchString(t *testing.T) {
 	t.Parallel()
 	c := rulesConfig(t)
@@ -88,7 +117,7 @@ func TestMatchString(t *testing.T) {
 		{"/admin/x", `rule 2 (path "/admin", groups ["admins"])`},
 		{"/public/", `rule 1 (path "/public", public)`},
 		{"/x", "no rule: the default, a login is needed"},
-		{"/public/a%2F..%2F..%2Fadmin", `rule 1 (path "/public", public) and rule 2 (path "/admin", groups ["admins"]), by the views of the path (raw, decoded, slashes merged or not): every one must allow`},
+		{"/public/a%2F..%2F..%2Fadmin", `rule 1 (path "/public", public) and rule 2 (path "/admin", groups ["admins"]), by the views of the path (raw, decoded, folded, slashes merged or not): every one must allow`},
 	}
 	for _, tt := range tests {
 		if got := c.Match("GET", tt.path).String(); got != tt.want {
