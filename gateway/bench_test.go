@@ -43,9 +43,12 @@ func BenchmarkForwardAuth(b *testing.B) {
 		}
 	}
 	b.Run("chain", func(b *testing.B) { run(b, chain, "/x", nil) })
-	b.Run("forward-auth", func(b *testing.B) {
-		run(b, f.g, "/_who/auth", map[string]string{"X-Original-URI": "/x", "X-Original-Method": "GET", "Host": "app.example"})
-	})
+	nginx := map[string]string{"X-Original-URI": "/x", "X-Original-Method": "GET", "Host": "app.example"}
+	b.Run("forward-auth", func(b *testing.B) { run(b, f.g, "/_who/auth", nginx) })
+	// With assertion = true: an EdDSA JWT in every answer (cached per
+	// user and audience for half its lifetime).
+	fa := newFixture(b, func(c *Config, _ *Options) { c.Assertion = true; c.AssertionAudience = "app" })
+	b.Run("forward-auth-assertion", func(b *testing.B) { run(b, fa.g, "/_who/auth", nginx) })
 }
 
 // BenchmarkReverseProxy measures a logged-in (auth_tkt) request through

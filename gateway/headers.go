@@ -29,9 +29,17 @@ func (c *Config) identityHeaders() []string {
 // stripIdentity removes from h every header whose name equals one of
 // names after case folding and '_'/'-' folding (who.DeleteHeaderFolded):
 // "X_Remote_User", "x-remote-user" and "X-REMOTE_USER" all go.
+//
+// names are ASCII (header names checked at load): an ASCII key of another
+// length matches none, which skips the comparison for most headers of
+// most requests.
 func stripIdentity(h http.Header, names []string) {
 	for k := range h {
+		ascii := isASCII(k)
 		for _, n := range names {
+			if ascii && len(k) != len(n) {
+				continue
+			}
 			if who.HeaderNamesMatch(k, n) {
 				delete(h, k)
 				break
@@ -85,4 +93,14 @@ func identityValue(v any) (string, bool) {
 		return "", false
 	}
 	return s, !badHeaderValue(s)
+}
+
+// isASCII reports whether s holds only ASCII bytes.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
