@@ -43,14 +43,25 @@ func (l *loader) decodeGeneral() {
 }
 
 // parseTrustedProxies parses [general] trusted_proxies, reporting every
-// bad entry with the key's line.
+// bad entry with the key's line, and warning about every entry so broad
+// (who.BroadPrefix: 0.0.0.0/0, ::/0, shorter than /8 or /16) that
+// ordinary clients could forge X-Forwarded-For.
 func (l *loader) parseTrustedProxies() {
 	var ok []string
 	for i, s := range l.general.TrustedProxies {
-		if _, err := who.ParseTrustedProxies([]string{s}); err != nil {
+		tp, err := who.ParseTrustedProxies([]string{s})
+		if err != nil {
 			l.errAt([]string{"general", "trusted_proxies"}, fmt.Errorf("key \"trusted_proxies\": entry %d %q: %w",
 				i+1, s, errors.Unwrap(err)))
 			continue
+		}
+		if p := tp.Prefixes()[0]; who.BroadPrefix(p) {
+			line := 0
+			if l.src != nil {
+				line = l.src.line("general", "trusted_proxies")
+			}
+			l.log.Warn(fmt.Sprintf("%s:%d: [general]: key \"trusted_proxies\": entry %d %q (%s) trusts more than proxies (an IPv4 prefix shorter than /%d or an IPv6 one shorter than /%d): every client in it can send X-Forwarded-For and Forwarded and choose its address, scheme and host; list your proxies' addresses (\"127.0.0.1/32\", \"10.0.0.5\")",
+				l.file, line, i+1, s, p, who.MinTrustedBits4, who.MinTrustedBits6))
 		}
 		ok = append(ok, s)
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -139,8 +140,40 @@ plugins = ["ch"]
 	if diff := cmp.Diff(want, errLines(err)); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)
 	}
+	// Entries so broad that ordinary clients are trusted are warned
+	// about, naming file, line, key and entry; narrow ones are not.
+	var logs strings.Builder
+	_, err = Parse("who.toml", []byte("\n\n[general]\ntrusted_proxies = [\"0.0.0.0/0\", \"::/0\", \"10.0.0.0/8\", \"10.0.0.0/7\", \"2001:db8::/32\", \"2000::/3\", \"::ffff:0.0.0.0/96\", \"127.0.0.1\"]\n"+chain),
+		Options{Registry: testRegistry(&recorder{}), LookupEnv: env(), Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{ReplaceAttr: dropTime}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warned []string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "level=WARN") && strings.Contains(line, "trusted_proxies") {
+			warned = append(warned, line)
+		}
+	}
+	wantWarn := []string{`who.toml:4: [general]: key \"trusted_proxies\": entry 1 \"0.0.0.0/0\" (0.0.0.0/0) trusts more than proxies`,
+		`entry 2 \"::/0\" (::/0)`, `entry 4 \"10.0.0.0/7\" (10.0.0.0/7)`, `entry 6 \"2000::/3\" (2000::/3)`, `entry 7 \"::ffff:0.0.0.0/96\" (0.0.0.0/0)`}
+	if len(warned) != len(wantWarn) {
+		t.Fatalf("warnings:\n%s\nwant %d", strings.Join(warned, "\n"), len(wantWarn))
+	}
+	for i, w := range wantWarn {
+		if !strings.Contains(warned[i], w) || !strings.Contains(warned[i], "X-Forwarded-For") {
+			t.Errorf("warning %d: %s\nwant it to hold %s", i+1, warned[i], w)
+		}
+	}
 	_, _, err = load(t, "[general]\ntrusted_proxies = \"127.0.0.1\"\n"+chain, nil)
 	if err == nil || !strings.Contains(err.Error(), "trusted_proxies") {
 		t.Errorf("a string instead of a list: err = %v", err)
 	}
+}
+
+// dropTime drops the time attribute, for comparable log lines.
+func dropTime(groups []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey && len(groups) == 0 {
+		return slog.Attr{}
+	}
+	return a
 }

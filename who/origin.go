@@ -87,6 +87,33 @@ func (t TrustedProxies) Trusts(addr netip.Addr) bool {
 	return false
 }
 
+// The shortest prefixes BroadPrefix lets pass: a trusted proxy is a few
+// hosts, never a tenth of the Internet.
+const (
+	MinTrustedBits4 = 8
+	MinTrustedBits6 = 16
+)
+
+// BroadPrefix reports whether trusting p trusts ordinary clients: an IPv4
+// prefix shorter than /8 or an IPv6 one shorter than /16 (0.0.0.0/0 and
+// ::/0 among them). Every client in it can send X-Forwarded-For and
+// Forwarded and so choose its own address, scheme and host. The config
+// loader warns about such a trusted_proxies entry (who check -strict
+// fails).
+func BroadPrefix(p netip.Prefix) bool {
+	if !p.IsValid() {
+		return false
+	}
+	a := p.Addr()
+	if a.Is4In6() {
+		return p.Bits() < 96+MinTrustedBits4
+	}
+	if a.Is4() {
+		return p.Bits() < MinTrustedBits4
+	}
+	return p.Bits() < MinTrustedBits6
+}
+
 // Prefixes returns a copy of the prefixes, in the order given.
 func (t TrustedProxies) Prefixes() []netip.Prefix {
 	if t.list == nil {

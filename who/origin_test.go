@@ -1,6 +1,7 @@
 package who_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"net"
@@ -444,6 +445,206 @@ func BenchmarkResolve(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				_ = bc.tp.Resolve(r)
+			}
+		})
+	}
+}
+
+// Prefixes so broad that ordinary clients would be trusted.
+func TestBroadPrefix(t *testing.T) {
+	for s, want := range map[string]bool{
+		"0.0.0.0/0": true, "::/0": true, "10.0.0.0/7": true, "10.0.0.0/8": false, "127.0.0.1/32": false,
+		"2000::/3": true, "2001:db8::/15": true, "2001:db8::/16": false, "::1/128": false,
+		"::ffff:0.0.0.0/96": true, "::ffff:10.0.0.0/104": false, "::ffff:0.0.0.0/95": true,
+	} {
+		if got := who.BroadPrefix(netip.MustParsePrefix(s)); got != want {
+			t.Errorf("BroadPrefix(%s) = %v, want %v", s, got, want)
+		}
+	}
+	if who.BroadPrefix(netip.Prefix{}) {
+		t.Error("the zero Prefix is broad")
+	}
+	// As parsed from trusted_proxies: a mapped prefix becomes IPv4.
+	for _, s := range []string{"::ffff:0.0.0.0/96", "0.0.0.0/0", "::/0", "1.0.0.0/1"} {
+		if p := mustProxies(t, s).Prefixes()[0]; !who.BroadPrefix(p) {
+			t.Errorf("%s parsed as %s: not broad", s, p)
+		}
+	}
+}
+
+// IPv4-mapped IPv6 and zones: a mapped peer or hop is its IPv4 address
+// (netip's Contains matches neither a mapped address against an IPv4
+// prefix nor the reverse, so both sides are unmapped), in both
+// directions; a zone is dropped from the peer (fe80::1%eth0 is matched
+// as fe80::1: trusting a link-local address trusts it on every
+// interface) and refused in trusted_proxies and in a forwarded hop.
+func TestResolveMappedAndZones(t *testing.T) {
+	tests := []struct {
+		name, trusted, remote string
+		xff                   string
+		want                  who.Origin
+	}{
+		{"mapped peer, IPv4 proxy", "127.0.0.1/32", "[::ffff:127.0.0.1]:4000", "203.0.113.9",
+			who.Origin{Scheme: "http", Host: "app.example", Client: addr("203.0.113.9"), Proxied: true}},
+		{"IPv4 peer, mapped proxy", "::ffff:127.0.0.1/128", "127.0.0.1:4000", "203.0.113.9",
+			who.Origin{Scheme: "http", Host: "app.example", Client: addr("203.0.113.9"), Proxied: true}},
+		{"mapped peer, mapped proxy", "::ffff:127.0.0.1", "[::ffff:127.0.0.1]:4000", "203.0.113.9",
+			who.Origin{Scheme: "http", Host: "app.example", Client: addr("203.0.113.9"), Proxied: true}},
+		{"mapped peer outside", "127.0.0.1/32", "[::ffff:127.0.0.2]:4000", "203.0.113.9",
+			who.Origin{Scheme: "http", Host: "app.example", Client: addr("127.0.0.2")}},
+		{"mapped trusted hop skipped", "127.0.0.1/32, 10.0.0.0/8", "127.0.0.1:4000", "203.0.113.9, ::ffff:10.0.0.1",
+			who.Origin{Scheme: "http", Host: "app.example", Client: addr("203.0.113.9"), Proxied: true}},
+		{"mapped client hop given as IPv4", "127.0.0.1/32", "127.0.0.1:4000", "[::ffff:203.0.113.9]:80",
+			who.Origin{Scheme: "http", Host: "app.example", Client: addr("203.0.113.9"), Proxied: true}},
+		{"IPv6 ::1 is not 127.0.0.1", "127.0.0.1/32", "[::1]:4000", "203.0.113.9",
+			who.Origin{Scheme: "http", Host: "app.example", Client: addr("::1")}},
+		{"zoned peer, link-local proxy", "fe80::1", "[fe80::1%eth0]:4000", "203.0.113.9",
+			who.Origin{Scheme: "http", Host: "app.example", Client: addr("203.0.113.9"), Proxied: true}},
+		{"zoned hop: unknown client", "127.0.0.1/32", "127.0.0.1:4000", "fe80::9%eth0",
+			who.Origin{Scheme: "http", Host: "app.example", Proxied: true}},
+		{"zoned hop cannot pass as trusted", "127.0.0.1/32, fe80::/10", "127.0.0.1:4000", "203.0.113.9, [fe80::1%25eth0]",
+			who.Origin{Scheme: "http", Host: "app.example", Proxied: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tp := mustProxies(t, strings.Split(tt.trusted, ", ")...)
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Host = "app.example"
+			r.RemoteAddr = tt.remote
+			r.Header.Set("X-Forwarded-For", tt.xff)
+			if got := tp.Resolve(r); got != tt.want {
+				t.Errorf("Resolve = %+v, want %+v", got, tt.want)
+			}
+			r.Header = http.Header{"Forwarded": {`for="` + strings.ReplaceAll(tt.xff, ", ", `", for="`) + `"`}}
+			if !strings.Contains(tt.xff, "%") && !strings.Contains(tt.xff, "[") && strings.Contains(tt.xff, ":") {
+				return // a bare IPv6 for= value is not RFC 7239 (it wants brackets)
+			}
+			got := tp.Resolve(r)
+			if got.Client != tt.want.Client || got.Proxied != tt.want.Proxied {
+				t.Errorf("Forwarded %q: %+v, want client %v", r.Header.Get("Forwarded"), got, tt.want.Client)
+			}
+		})
+	}
+	if _, err := who.ParseTrustedProxies([]string{"fe80::/10%eth0"}); err == nil {
+		t.Error("a zoned prefix is accepted")
+	}
+}
+
+// X-Forwarded-For as proxies and clients spell it: spaces, empty
+// elements, ports, "unknown", obfuscated nodes. The client is the
+// right-most untrusted hop, or unknown (the zero Addr): never a trusted
+// proxy's address standing in for it.
+func TestResolveXForwardedForSpellings(t *testing.T) {
+	tp := mustProxies(t, "127.0.0.1/32", "10.0.0.0/8")
+	tests := []struct {
+		xff  []string
+		want string // "" unknown
+	}{
+		{[]string{"203.0.113.9"}, "203.0.113.9"},
+		{[]string{"  203.0.113.9  ,10.0.0.1 "}, "203.0.113.9"},
+		{[]string{"203.0.113.9,\t10.0.0.1"}, "203.0.113.9"},
+		{[]string{"6.6.6.6,, 203.0.113.9"}, "203.0.113.9"}, // nginx appending to a client's "6.6.6.6,"
+		{[]string{"203.0.113.9, , 10.0.0.1"}, ""},          // an empty hop a proxy wrote: unknown
+		{[]string{"203.0.113.9, "}, ""},
+		{[]string{","}, ""},
+		{[]string{"10.0.0.2, ,"}, ""},
+		{[]string{"203.0.113.9:4711, 10.0.0.1:80"}, "203.0.113.9"},
+		{[]string{"[2001:db8::9]:4711"}, "2001:db8::9"},
+		{[]string{"2001:db8::9:4711"}, "2001:db8::9:4711"}, // a bare IPv6 address has no port
+		{[]string{"203.0.113.9:99999"}, ""},
+		{[]string{"203.0.113.9, unknown"}, ""},
+		{[]string{"unknown, 10.0.0.1"}, ""},
+		{[]string{"203.0.113.9, _hidden"}, ""},
+		{[]string{"_hidden, 10.0.0.1"}, ""},
+		{[]string{"10.0.0.5, _hidden, 10.0.0.1"}, ""}, // a trusted-looking address left of an unknown hop is not taken
+		{[]string{"10.0.0.5 10.0.0.1"}, ""},           // one element with a space
+		{[]string{"10.0.0.5;10.0.0.1"}, ""},
+		{[]string{"203.0.113.9", "10.0.0.1"}, "203.0.113.9"}, // repeated lines are one list
+		{[]string{"10.0.0.2", "", "10.0.0.1"}, ""},
+		{[]string{"010.0.0.1"}, ""}, // octal-looking: not an address netip reads
+		{[]string{"0x7f.1"}, ""},
+		{[]string{"203.0.113.9%eth0"}, ""},
+		{[]string{"::ffff:10.0.0.5, 203.0.113.9, 10.0.0.1"}, "203.0.113.9"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = "127.0.0.1:4000"
+		r.Header["X-Forwarded-For"] = tt.xff
+		o := tp.Resolve(r)
+		if o.Client != addr(tt.want) || !o.Proxied {
+			t.Errorf("X-Forwarded-For %q: client %v (proxied %v), want %q", tt.xff, o.Client, o.Proxied, tt.want)
+		}
+		if o.Client.IsValid() && tp.Trusts(o.Client) && tt.want == "" {
+			t.Errorf("X-Forwarded-For %q: a trusted address %v stands for the client", tt.xff, o.Client)
+		}
+	}
+}
+
+// Header lines as they reach Go's server over a connection from a
+// trusted proxy: obs-fold continuation lines are joined with a space
+// (net/textproto), so a folded list is the same list and a fold cannot
+// hide a hop; repeated Forwarded and X-Forwarded-* lines are one list,
+// read in order; a first header line that is a continuation, or a
+// space before the colon, is refused (400) by the server itself.
+func TestResolveRawHeaderLines(t *testing.T) {
+	tp := mustProxies(t, "127.0.0.1/32", "10.0.0.0/8")
+	got := make(chan who.Origin, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- tp.Resolve(r)
+	}))
+	defer srv.Close()
+	send := func(t *testing.T, headers string) int {
+		t.Helper()
+		conn, err := net.DialTimeout("tcp", strings.TrimPrefix(srv.URL, "http://"), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := conn.Write([]byte("GET / HTTP/1.1\r\n" + headers + "Connection: close\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	tests := []struct {
+		name, headers string
+		status        int
+		client        string // "" unknown
+		scheme        string
+	}{
+		{"folded list", "Host: app.example\r\nX-Forwarded-For: 6.6.6.6,\r\n 203.0.113.9\r\n", 200, "203.0.113.9", "http"},
+		{"folded with a tab, trusted hop", "Host: app.example\r\nX-Forwarded-For: 203.0.113.9\r\n\t, 10.0.0.1\r\n", 200, "203.0.113.9", "http"},
+		{"fold hiding a header line", "Host: app.example\r\nX-Forwarded-For: 203.0.113.9\r\n X-Forwarded-For: 10.0.0.1\r\n", 200, "", "http"},
+		{"folded Forwarded quoted string", "Host: app.example\r\nForwarded: for=\"6.6.6.6\r\n 203.0.113.9\";proto=https\r\n", 200, "", "https"},
+		{"repeated X-Forwarded-For lines", "Host: app.example\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-For: 203.0.113.9\r\nX-Forwarded-For: 10.0.0.1\r\n", 200, "203.0.113.9", "http"},
+		{"repeated Forwarded lines", "Host: app.example\r\nForwarded: for=6.6.6.6;proto=http\r\nForwarded: for=203.0.113.9;proto=https\r\n", 200, "203.0.113.9", "https"},
+		{"repeated X-Forwarded-Proto: the client's hop", "Host: app.example\r\nX-Forwarded-For: 203.0.113.9\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Proto: http\r\n", 200, "203.0.113.9", "https"},
+		{"underscore spelling is another header", "Host: app.example\r\nX-Forwarded_For: 10.0.0.9\r\nX-Forwarded-For: 203.0.113.9\r\n", 200, "203.0.113.9", "http"},
+		{"lower-case name", "Host: app.example\r\nx-forwarded-for: 203.0.113.9\r\n", 200, "203.0.113.9", "http"},
+		{"first header line folded", " X-Forwarded-For: 10.0.0.9\r\nHost: app.example\r\n", 400, "", ""},
+		{"space before the colon", "Host: app.example\r\nX-Forwarded-For : 10.0.0.9\r\n", 400, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status := send(t, tt.headers)
+			if status != tt.status {
+				t.Fatalf("status %d, want %d", status, tt.status)
+			}
+			if status != 200 {
+				return
+			}
+			select {
+			case o := <-got:
+				if o.Client != addr(tt.client) || o.Scheme != tt.scheme || !o.Proxied {
+					t.Errorf("origin %+v, want client %q, scheme %s, proxied", o, tt.client, tt.scheme)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the handler got no request")
 			}
 		})
 	}
