@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -11,30 +12,57 @@ import (
 )
 
 // No view of a path escapes the rules: every view is an absolute path
-// without dot segments or "//", and a path whose plain resolution lands
-// below /admin is never allowed to a non-member, whatever it holds.
+// without dot segments or "//", a path whose plain or folded resolution
+// lands below /admin is never allowed to a non-member, whatever it holds,
+// and a method override never makes a verdict more permissive than the
+// request's own method gives.
 func FuzzMatch(f *testing.F) {
 	for _, s := range []string{"/public/../admin", "/public/%2e%2e/admin", "/public%2F..%2Fadmin", "/public/..;/admin",
-		`/public\..\admin`, "//admin", "/admin//../public", "/public//../admin", "", "/%zz", "/a;b/../admin"} {
-		f.Add("GET", s)
+		`/public\..\admin`, "//admin", "/admin//../public", "/public//../admin", "", "/%zz", "/a;b/../admin",
+		"/ADMIN", "/admin./x", "/adm%C4%B1n", "/public/x.%20/../../admin"} {
+		f.Add("GET", s, "")
 	}
-	c := &Config{Rules: []Rule{{Path: "/public", Access: AccessPublic}, {Path: "/admin", Groups: []string{"admins"}}}}
+	f.Add("GET", "/public/x?_method=DELETE", "DELETE")
+	f.Add("POST", "/public/x", "PUT, DELETE")
+	c := &Config{Rules: []Rule{{Path: "/public", Methods: []string{"GET", "HEAD"}, Access: AccessPublic},
+		{Path: "/admin", Groups: []string{"admins"}}, {Path: "/admin/open", Methods: []string{"POST"}, Access: AccessPublic}}}
 	if err := c.check(); err != nil {
 		f.Fatal(err)
 	}
 	bob := &who.Result{UserID: "bob", Identity: who.Identity{"groups": []string{"staff"}}}
-	f.Fuzz(func(t *testing.T, method, path string) {
-		for _, v := range matchPaths(path) {
+	f.Fuzz(func(t *testing.T, method, path, override string) {
+		views := matchPaths(path)
+		for _, v := range views {
 			if !strings.HasPrefix(v, "/") || strings.Contains(v, "//") || origin.RemoveDotSegments(v) != v {
 				t.Fatalf("view %q of %q", v, path)
 			}
 		}
 		m := c.Match(method, path)
+		under := func(p string) bool {
+			return (p == "/admin" || strings.HasPrefix(p, "/admin/")) && !strings.HasPrefix(p, "/admin/open")
+		}
 		plain := collapse(origin.RemoveDotSegments(collapse("/" + path)))
-		if (plain == "/admin" || strings.HasPrefix(plain, "/admin/")) && m.Verdict(bob, DefaultGroupsKey) == Allow {
+		if (under(plain) || under(views[4])) && m.Verdict(bob, DefaultGroupsKey) == Allow && !strings.EqualFold(method, "POST") {
 			t.Fatalf("%q (%s) allowed to a non-member", path, m)
 		}
 		_ = m.String()
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Method = method
+		r.URL.RawPath, r.URL.Path = "", ""
+		if u, err := url.ParseRequestURI(path); err == nil {
+			r.URL = u
+		}
+		if override != "" {
+			r.Header.Set("X-Http-Method-Override", override)
+		}
+		mr := c.MatchRequest(r)
+		base := c.Match(method, r.URL.EscapedPath())
+		for _, res := range []*who.Result{nil, bob} {
+			if mr.Verdict(res, DefaultGroupsKey) < base.Verdict(res, DefaultGroupsKey) {
+				t.Fatalf("%s %q with override %q: %s is more permissive than %s", method, path, override, mr, base)
+			}
+		}
+		_ = mr.String()
 	})
 }
 

@@ -131,6 +131,11 @@ func (c *Config) MatchRequest(r *http.Request) Match {
 	return m
 }
 
+// maxReadMethods bounds the methods readMethods collects: a request
+// naming more is read as every method, so that a header of a million
+// distinct values costs no quadratic work.
+const maxReadMethods = 16
+
 // readMethods returns the methods r names (its own first, then the
 // overrides, without repeats), and whether its body may name any other
 // (a form POST).
@@ -138,14 +143,22 @@ func readMethods(r *http.Request) (methods []string, every bool) {
 	methods = []string{r.Method}
 	add := func(v string) {
 		v = strings.TrimSpace(v)
-		if v != "" && !slices.ContainsFunc(methods, func(s string) bool { return strings.EqualFold(s, v) }) {
-			methods = append(methods, v)
+		if v == "" || every || slices.ContainsFunc(methods, func(s string) bool { return strings.EqualFold(s, v) }) {
+			return
 		}
+		if len(methods) == maxReadMethods {
+			every = true // so many that any may be the one read: bounded work
+			return
+		}
+		methods = append(methods, v)
 	}
 	for _, k := range overrideHeaders {
 		for _, line := range r.Header[k] {
 			add(line)
 			for v := range strings.SplitSeq(line, ",") {
+				if every {
+					break
+				}
 				add(v)
 			}
 		}
@@ -155,6 +168,9 @@ func readMethods(r *http.Request) (methods []string, every bool) {
 			k, v, _ := strings.Cut(piece, "=")
 			if !isMethodParam(k) {
 				continue
+			}
+			if every {
+				break
 			}
 			d, err := url.QueryUnescape(v)
 			if err != nil {
