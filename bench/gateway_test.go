@@ -139,7 +139,9 @@ func wrkRun(b *testing.B, u string, headers ...string) float64 {
 	if err != nil {
 		b.Fatalf("GOWHO_WRK_DURATION: %v", err)
 	}
-	args := []string{"-t1", "-c8", "-d" + wrkDuration()}
+	// A 10 s timeout, not wrk's 2 s: on a loaded host a request stalled
+	// behind other processes counted as a socket error and failed the run.
+	args := []string{"-t1", "-c8", "--timeout", "10s", "-d" + wrkDuration()}
 	for _, h := range headers {
 		args = append(args, "-H", h)
 	}
