@@ -188,7 +188,8 @@ func TestMethodOverride(t *testing.T) {
 	}{
 		{"GET", "/api/x", nil, Allow, Allow},
 		{"OPTIONS", "/api/x", nil, Allow, Allow},
-		{"POST", "/api/x", []string{"Content-Type: application/json"}, Allow, Allow},
+		{"POST", "/api/x", []string{"Content-Type: application/octet-stream"}, Allow, Allow},
+		{"POST", "/api/x", []string{"Content-Type: text/xml"}, Allow, Allow},
 		{"GET", "/api/x", []string{"X-HTTP-Method-Override: DELETE"}, Forbidden, NeedLogin},
 		{"GET", "/api/x", []string{"X-Method-Override: delete"}, Forbidden, NeedLogin},
 		{"GET", "/api/x", []string{"X-HTTP-Method: PUT"}, Forbidden, NeedLogin},
@@ -207,6 +208,8 @@ func TestMethodOverride(t *testing.T) {
 		{"POST", "/api/x", []string{"Content-Type: application/x-www-form-urlencoded"}, Forbidden, NeedLogin},
 		{"POST", "/api/x", []string{"Content-Type: Multipart/Form-Data; boundary=x"}, Forbidden, NeedLogin},
 		{"post", "/api/x", []string{"Content-Type: application/x-www-form-urlencoded; charset=utf-8"}, Forbidden, NeedLogin},
+		{"POST", "/api/x", []string{"Content-Type: application/json"}, Forbidden, NeedLogin}, // Laravel
+		{"POST", "/api/x", []string{"Content-Type: application/merge-patch+json"}, Forbidden, NeedLogin},
 		{"PUT", "/api/x", []string{"Content-Type: application/x-www-form-urlencoded"}, Forbidden, NeedLogin},
 		{"GET", "/api/x", []string{"Content-Type: application/x-www-form-urlencoded"}, Allow, Allow},
 	}
@@ -274,7 +277,8 @@ func TestMethodOverride(t *testing.T) {
 		{[]string{"X-Original-URI: /api/x", "X-Original-Method: GET", "X-HTTP-Method-Override: DELETE", basicBob}, 403},
 		{[]string{"X-Original-URI: /api/x?_method=DELETE", "X-Original-Method: GET", basicBob}, 403},
 		{[]string{"X-Forwarded-Uri: /api/x", "X-Forwarded-Method: POST", "Content-Type: application/x-www-form-urlencoded", basicBob}, 403},
-		{[]string{"X-Forwarded-Uri: /api/x", "X-Forwarded-Method: POST", "Content-Type: application/json", basicBob}, 200},
+		{[]string{"X-Forwarded-Uri: /api/x", "X-Forwarded-Method: POST", "Content-Type: application/octet-stream", basicBob}, 200},
+		{[]string{"X-Forwarded-Uri: /api/x", "X-Forwarded-Method: POST", "Content-Type: application/json", basicBob}, 403},
 		{[]string{"X-Original-URI: /api/x", "X-Original-Method: GET", basicBob}, 200},
 	}
 	for _, tt := range fwd {

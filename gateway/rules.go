@@ -103,8 +103,9 @@ var overrideHeaders = []string{"X-Http-Method-Override", "X-Method-Override", "X
 // X-HTTP-Method, each _method query parameter (Symfony, Laravel; PHP's
 // spellings ".method" and " method" too), and, for a POST whose body may
 // be a form (no Content-Type, application/x-www-form-urlencoded or
-// multipart/form-data: Rails, Laravel and Symfony read _method from it,
-// and the gateway does not read bodies), every method. The verdict is
+// multipart/form-data: Rails, Laravel and Symfony read _method from it)
+// or JSON (Laravel reads it there too), every method: the gateway does
+// not read bodies. The verdict is
 // the strictest of them: a "methods = [\"GET\"]" public rule never lets
 // through a request the upstream runs as DELETE.
 func (c *Config) MatchRequest(r *http.Request) Match {
@@ -206,9 +207,10 @@ func isMethodParam(k string) bool {
 	return strings.EqualFold(k[1:], "method")
 }
 
-// formBody reports whether a POST with header h may carry a form body
-// (Rack reads a POST without a Content-Type as one; a type that does not
-// parse counts too).
+// formBody reports whether a POST with header h may carry a body that
+// names a method: a form (Rack reads a POST without a Content-Type as
+// one; a type that does not parse counts too), or JSON (Laravel puts a
+// JSON body where Symfony looks for _method).
 func formBody(h http.Header) bool {
 	cts := h["Content-Type"]
 	if len(cts) == 0 {
@@ -216,9 +218,11 @@ func formBody(h http.Header) bool {
 	}
 	for _, ct := range cts {
 		mt, _, _ := strings.Cut(ct, ";")
-		switch strings.ToLower(strings.TrimSpace(mt)) {
-		case "", "application/x-www-form-urlencoded", "multipart/form-data":
+		switch mt = strings.ToLower(strings.TrimSpace(mt)); {
+		case mt == "", mt == "application/x-www-form-urlencoded", mt == "multipart/form-data":
 			return true
+		case strings.Contains(mt, "/json"), strings.Contains(mt, "+json"):
+			return true // Laravel reads a JSON body's _method (Request::isJson)
 		}
 	}
 	return false
