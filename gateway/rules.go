@@ -105,9 +105,9 @@ var overrideHeaders = []string{"X-Http-Method-Override", "X-Method-Override", "X
 // be a form (no Content-Type, application/x-www-form-urlencoded or
 // multipart/form-data: Rails, Laravel and Symfony read _method from it)
 // or JSON (Laravel reads it there too), every method: the gateway does
-// not read bodies. The verdict is
-// the strictest of them: a "methods = [\"GET\"]" public rule never lets
-// through a request the upstream runs as DELETE.
+// not read bodies. More than maxReadMethods methods count as every
+// method. The verdict is the strictest of them: a `methods = ["GET"]`
+// public rule never lets through a request the upstream runs as DELETE.
 func (c *Config) MatchRequest(r *http.Request) Match {
 	path := r.URL.EscapedPath()
 	methods, every := readMethods(r)
