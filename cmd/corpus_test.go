@@ -272,6 +272,41 @@ const (
 	tableEnd   = "<!-- /corpus-table -->"
 )
 
+// checkMigrationDoc holds docs/migration.md's section "The who.ini files
+// people have" to the corpus: its table of what is not converted is
+// table, and it names each handChecked file by its MANIFEST repository
+// and path ("REPO: `PATH`").
+func checkMigrationDoc(t *testing.T, table string) {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "migration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), tableBegin)
+	inDoc, _, ok2 := strings.Cut(rest, tableEnd)
+	switch {
+	case !ok || !ok2:
+		t.Errorf("docs/migration.md has no table between %q and %q", tableBegin, tableEnd)
+	case inDoc != table:
+		t.Errorf("docs/migration.md's table of what is not converted is out of step with the corpus; put this between its markers:\n%s", table)
+	}
+	manifest, err := os.ReadFile(filepath.Join(corpusDir(t), "MANIFEST.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	where := map[string]string{}
+	for _, l := range strings.Split(string(manifest), "\n") {
+		if f := strings.Split(l, "\t"); len(f) >= 3 {
+			where[f[0]] = f[1] + ": `" + f[2] + "`"
+		}
+	}
+	for _, h := range handChecked {
+		if w := where[h.file]; w == "" || !strings.Contains(string(doc), "| "+w+" |") {
+			t.Errorf("docs/migration.md does not list %s (%q) among the files checked by hand", h.file, w)
+		}
+	}
+}
+
 // handChecked are the corpus files whose conversion was read by hand
 // against the original plugins' source (docs/migration.md, "The who.ini
 // files people have", lists them by repository and path, with what each
@@ -416,6 +451,7 @@ func TestCorpus(t *testing.T) {
 	}
 	table := notConvertedTable(res)
 	t.Logf("not converted:\n%s", table)
+	checkMigrationDoc(t, table)
 	if path := os.Getenv("GOWHO_CORPUS_REPORT"); path != "" {
 		var b strings.Builder
 		b.WriteString(tableBegin + table + tableEnd + "\n\n")
