@@ -581,6 +581,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	}
 	pr.SetURL(g.cfg.upstream)
 	pr.SetXForwarded()
+	stripForwardingSpellings(pr.Out.Header)
 	o := who.RequestOrigin(in)
 	if trusted && o.Proxied {
 		pr.Out.Header.Set("X-Forwarded-Proto", o.Scheme)

@@ -48,6 +48,26 @@ func stripIdentity(h http.Header, names []string) {
 	}
 }
 
+// forwardingHeaders are the headers reverse-proxy mode sets itself
+// (httputil.ProxyRequest.SetXForwarded, and X-Forwarded-Port and
+// X-Real-Ip an upstream may read). Another spelling of one of them from
+// the client ("X-Forwarded_For") is removed: a CGI or old WSGI server
+// reads it as HTTP_X_FORWARDED_FOR, the client's choice of address.
+var forwardingHeaders = []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Real-Ip"}
+
+// stripForwardingSpellings removes from h every header that folds to one
+// of forwardingHeaders but is not spelled as it (who.HeaderNamesMatch).
+func stripForwardingSpellings(h http.Header) {
+	for k := range h {
+		for _, n := range forwardingHeaders {
+			if k != n && len(k) == len(n) && who.HeaderNamesMatch(k, n) {
+				delete(h, k)
+				break
+			}
+		}
+	}
+}
+
 // badHeaderValue reports whether v cannot go in a header value as it is:
 // a control character (CR, LF, NUL, ...) would split or end the header.
 func badHeaderValue(v string) bool {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gowho/gowho/who"
 )
 
 // echoUpstream answers with the request headers it got, as JSON.
@@ -90,6 +92,24 @@ func TestProxyHeaders(t *testing.T) {
 		}
 		if _, ok := h["X_remote_user"]; ok {
 			t.Error("X_Remote_User reached the upstream")
+		}
+	})
+	// A CGI or old WSGI server reads X-Forwarded_For as
+	// HTTP_X_FORWARDED_FOR: only the gateway's own spelling may arrive.
+	t.Run("forwarding headers in other spellings", func(t *testing.T) {
+		t.Parallel()
+		f := newFixtureFile(t, noTrustedProxies, withUpstream(up.URL))
+		h := seen(t, f.do(t, "GET", "/public/x", "X-Forwarded_For: 198.51.100.7", "X_Forwarded_Proto: https",
+			"x-forwarded_host: evil.example", "X_FORWARDED_PORT: 1", "X-Real_Ip: 198.51.100.7"))
+		for k, v := range h {
+			for _, n := range forwardingHeaders {
+				if k != n && who.HeaderNamesMatch(k, n) {
+					t.Errorf("upstream got %s: %q", k, v)
+				}
+			}
+		}
+		if got := h.Get("X-Forwarded-For"); got != "127.0.0.1" {
+			t.Errorf("X-Forwarded-For %q, want the peer alone", got)
 		}
 	})
 }
