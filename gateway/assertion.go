@@ -22,6 +22,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/gowho/gowho/internal/lru"
 )
 
 // A Signer signs identity assertions: short-lived JWTs (EdDSA, Ed25519)
@@ -251,74 +253,46 @@ type cachedAssertion struct {
 	reuseUntil time.Time
 }
 
-// assertionCache is a bounded LRU of signed assertions.
+// assertionCache is the bounded LRU of signed assertions (internal/lru),
+// made on first use.
 type assertionCache struct {
-	mu      sync.Mutex
-	entries map[[sha256.Size]byte]*cacheEntry
-	head    cacheEntry // sentinel: head.next is the most recently used
-}
-
-type cacheEntry struct {
-	key        [sha256.Size]byte
-	val        cachedAssertion
-	prev, next *cacheEntry
+	mu sync.Mutex
+	c  *lru.Cache[[sha256.Size]byte, cachedAssertion]
 }
 
 func (c *assertionCache) get(key [sha256.Size]byte, kid string, now time.Time) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[key]
+	if c.c == nil {
+		return "", false
+	}
+	v, ok := c.c.Get(key)
 	if !ok {
 		return "", false
 	}
-	if e.val.kid != kid || !now.Before(e.val.reuseUntil) {
-		c.unlink(e)
-		delete(c.entries, key)
+	if v.kid != kid || !now.Before(v.reuseUntil) {
+		c.c.Remove(key)
 		return "", false
 	}
-	c.unlink(e)
-	c.pushFront(e)
-	return e.val.tok, true
+	return v.tok, true
 }
 
 func (c *assertionCache) put(key [sha256.Size]byte, v cachedAssertion, max int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.entries == nil {
-		c.entries = map[[sha256.Size]byte]*cacheEntry{}
-		c.head.next, c.head.prev = &c.head, &c.head
+	if c.c == nil {
+		c.c = lru.New[[sha256.Size]byte, cachedAssertion](max)
 	}
-	if e, ok := c.entries[key]; ok {
-		e.val = v
-		c.unlink(e)
-		c.pushFront(e)
-		return
-	}
-	for len(c.entries) >= max {
-		last := c.head.prev
-		c.unlink(last)
-		delete(c.entries, last.key)
-	}
-	e := &cacheEntry{key: key, val: v}
-	c.entries[key] = e
-	c.pushFront(e)
+	c.c.Put(key, v)
 }
 
 func (c *assertionCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.entries)
-}
-
-func (c *assertionCache) unlink(e *cacheEntry) {
-	e.prev.next, e.next.prev = e.next, e.prev
-	e.prev, e.next = nil, nil
-}
-
-func (c *assertionCache) pushFront(e *cacheEntry) {
-	e.prev, e.next = &c.head, c.head.next
-	c.head.next.prev = e
-	c.head.next = e
+	if c.c == nil {
+		return 0
+	}
+	return c.c.Len()
 }
 
 // assertionKey is the cache key of an assertion: a SHA-256 of the

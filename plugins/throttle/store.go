@@ -1,7 +1,6 @@
 package throttle
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gowho/gowho/internal/lru"
 	"github.com/gowho/gowho/internal/memcachettl"
 	"github.com/gowho/gowho/internal/redisurl"
 )
@@ -40,73 +40,41 @@ type store interface {
 // distinct logins (each a fresh count) cannot evict a ban: only max other
 // bans, each earned with max_failures failures, can.
 type memStore struct {
-	max    int
 	mu     sync.Mutex
-	counts lru // by count key
-	bans   lru // by count key: the ban's end
-}
-
-// lru is a map bounded by an eviction of the least recently used entry.
-type lru struct {
-	m map[string]*list.Element
-	l *list.List // of *memEntry, most recently used first
+	counts *lru.Cache[string, *memEntry] // by count key
+	bans   *lru.Cache[string, *memEntry] // by count key: the ban's end
 }
 
 type memEntry struct {
-	key string
 	n   int64     // counts: the attempts in the window
 	end time.Time // counts: the window's end; bans: the ban's end
 }
 
 func newMemStore(max int) *memStore {
-	return &memStore{max: max,
-		counts: lru{m: make(map[string]*list.Element), l: list.New()},
-		bans:   lru{m: make(map[string]*list.Element), l: list.New()}}
+	return &memStore{counts: lru.New[string, *memEntry](max), bans: lru.New[string, *memEntry](max)}
 }
 
-// get returns key's entry marked most recently used, or nil.
-func (c *lru) get(key string) *memEntry {
-	el, ok := c.m[key]
-	if !ok {
-		return nil
-	}
-	c.l.MoveToFront(el)
-	return el.Value.(*memEntry)
-}
-
-// put returns key's entry, made when missing (the least recently used
-// dropped when c holds max), and marked most recently used.
-func (c *lru) put(key string, max int) *memEntry {
-	if e := c.get(key); e != nil {
+// entry returns key's entry in c, made when missing (the least recently
+// used dropped when c is full), marked most recently used.
+func entry(c *lru.Cache[string, *memEntry], key string) *memEntry {
+	if e, ok := c.Get(key); ok {
 		return e
 	}
-	if c.l.Len() >= max {
-		old := c.l.Back()
-		c.l.Remove(old)
-		delete(c.m, old.Value.(*memEntry).key)
-	}
-	e := &memEntry{key: key}
-	c.m[key] = c.l.PushFront(e)
+	e := &memEntry{}
+	c.Put(key, e)
 	return e
-}
-
-func (c *lru) remove(key string) {
-	if el, ok := c.m[key]; ok {
-		c.l.Remove(el)
-		delete(c.m, key)
-	}
 }
 
 func (s *memStore) attempt(_ context.Context, k keys, window time.Duration, now time.Time) (int64, time.Time, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if b := s.bans.get(k.count); b != nil {
+	if b, ok := s.bans.Get(k.count); ok {
 		if b.end.After(now) {
 			return 0, b.end, nil
 		}
-		s.bans.remove(k.count)
+		s.bans.Remove(k.count)
 	}
-	e := s.counts.put(k.count, s.max)
+	e := entry(s.counts, k.count)
 	if !now.Before(e.end) {
 		e.n, e.end = 0, now.Add(window)
 	}
@@ -117,8 +85,8 @@ func (s *memStore) attempt(_ context.Context, k keys, window time.Duration, now 
 func (s *memStore) refund(_ context.Context, k keys) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if el, ok := s.counts.m[k.count]; ok {
-		if e := el.Value.(*memEntry); e.n > 0 {
+	if e, ok := s.counts.Peek(k.count); ok {
+		if e.n > 0 {
 			e.n--
 		}
 	}
@@ -128,15 +96,15 @@ func (s *memStore) refund(_ context.Context, k keys) error {
 func (s *memStore) reset(_ context.Context, k keys) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.counts.remove(k.count)
+	s.counts.Remove(k.count)
 	return nil
 }
 
 func (s *memStore) ban(_ context.Context, k keys, until time.Time, _ time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.counts.remove(k.count)
-	s.bans.put(k.count, s.max).end = until
+	s.counts.Remove(k.count)
+	entry(s.bans, k.count).end = until
 	return nil
 }
 
@@ -146,7 +114,7 @@ func (s *memStore) close() error { return nil }
 func (s *memStore) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.counts.l.Len() + s.bans.l.Len()
+	return s.counts.Len() + s.bans.Len()
 }
 
 // redisStore keeps the state in Redis: attempt is one Lua script (the
