@@ -14,6 +14,7 @@ import (
 
 	"github.com/gowho/gowho/internal/lru"
 	"github.com/gowho/gowho/internal/memcachettl"
+	"github.com/gowho/gowho/internal/redisclient"
 	"github.com/gowho/gowho/internal/redisurl"
 )
 
@@ -120,7 +121,7 @@ func (s *memStore) len() int {
 // redisStore keeps the state in Redis: attempt is one Lua script (the
 // ban check, INCR and PEXPIRE of a new count, atomically), ban one
 // MULTI.
-type redisStore struct{ c *redis.Client }
+type redisStore struct{ rc *redisclient.Client }
 
 // attemptScript: KEYS[1] the ban, KEYS[2] the count; ARGV[1] the window
 // in ms, ARGV[2] now in unix ms. Returns {0, until} when banned, else
@@ -157,11 +158,16 @@ func newRedisStore(url string, timeout time.Duration) (*redisStore, error) {
 	opt.PoolTimeout = timeout
 	opt.DialerRetries = 1
 	opt.MaxRetries = -1 // a retry would double the wait on a hung server
-	return &redisStore{c: redis.NewClient(opt)}, nil
+	// Renewed when the back-off opens (see redisclient): a call holds a
+	// client for at most the pool wait, dial, write and read.
+	return &redisStore{rc: redisclient.New(func() redis.UniversalClient { return redis.NewClient(opt) }, 4*timeout+time.Second)}, nil
 }
 
+// renew replaces the client, whose pool may have stopped dialling.
+func (s *redisStore) renew() { s.rc.Renew() }
+
 func (s *redisStore) attempt(ctx context.Context, k keys, window time.Duration, now time.Time) (int64, time.Time, error) {
-	v, err := attemptScript.Run(ctx, s.c, []string{k.ban, k.count}, window.Milliseconds(), now.UnixMilli()).Int64Slice()
+	v, err := attemptScript.Run(ctx, s.rc.Get(), []string{k.ban, k.count}, window.Milliseconds(), now.UnixMilli()).Int64Slice()
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("throttle: redis: %w", err)
 	}
@@ -175,21 +181,21 @@ func (s *redisStore) attempt(ctx context.Context, k keys, window time.Duration, 
 }
 
 func (s *redisStore) refund(ctx context.Context, k keys) error {
-	if err := refundScript.Run(ctx, s.c, []string{k.count}).Err(); err != nil {
+	if err := refundScript.Run(ctx, s.rc.Get(), []string{k.count}).Err(); err != nil {
 		return fmt.Errorf("throttle: redis: %w", err)
 	}
 	return nil
 }
 
 func (s *redisStore) reset(ctx context.Context, k keys) error {
-	if err := s.c.Del(ctx, k.count).Err(); err != nil {
+	if err := s.rc.Get().Del(ctx, k.count).Err(); err != nil {
 		return fmt.Errorf("throttle: redis: %w", err)
 	}
 	return nil
 }
 
 func (s *redisStore) ban(ctx context.Context, k keys, until time.Time, ttl time.Duration) error {
-	_, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := s.rc.Get().TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, k.ban, until.UnixMilli(), ttl)
 		p.Del(ctx, k.count)
 		return nil
@@ -200,7 +206,7 @@ func (s *redisStore) ban(ctx context.Context, k keys, until time.Time, ttl time.
 	return nil
 }
 
-func (s *redisStore) close() error { return s.c.Close() }
+func (s *redisStore) close() error { return s.rc.Close() }
 
 // memcacheStore keeps the state in memcached: a count is made with add
 // and counted with incr, both atomic on the server.

@@ -374,7 +374,8 @@ func (t *Throttle) Authenticate(r *http.Request, id who.Identity) (string, error
 		ctx, cancel = context.WithTimeout(ctx, t.o.Timeout.D())
 		defer cancel()
 	}
-	st, open := t.store()
+	st, probe, open := t.store()
+	defer probe.End() // a probe that reached no shared store lets the next call probe
 	if open {
 		return t.auth.Authenticate(r, id) // on_store_error = "open", store failing
 	}
@@ -436,22 +437,24 @@ func (t *Throttle) Authenticate(r *http.Request, id who.Identity) (string, error
 
 // store returns the store to use now: the shared one, or, while it is
 // failing, the local one ("local"), nil ("closed") or open = true
-// ("open").
-func (t *Throttle) store() (st store, open bool) {
+// ("open"). The caller ends the ticket when it is done with the store:
+// after the back-off it is the one probe of the shared store.
+func (t *Throttle) store() (st store, tk backoff.Ticket, open bool) {
 	if t.shared == nil {
-		return t.local, false
+		return t.local, tk, false
 	}
-	if _, err := t.br.Allow(); err == nil {
-		return t.shared, false
+	tk, err := t.br.Allow()
+	if err == nil {
+		return t.shared, tk, false
 	}
 	t.storeErr.Add(1)
 	switch t.o.OnStoreError {
 	case StoreErrorOpen:
-		return nil, true
+		return nil, tk, true
 	case StoreErrorClosed:
-		return nil, false
+		return nil, tk, false
 	}
-	return t.local, false
+	return t.local, tk, false
 }
 
 // attempt reserves one attempt of s in *st; when the shared store fails
@@ -461,6 +464,9 @@ func (t *Throttle) attempt(ctx context.Context, st *store, s *subject, now time.
 	n, until, err := (*st).attempt(ctx, s.k, t.o.Window.D(), now)
 	if err == nil || *st == store(t.local) {
 		s.st = *st
+		if err == nil && *st != store(t.local) {
+			t.br.Record(nil, false) // an answer ends a run of failures and the back-off
+		}
 		return n, until, err
 	}
 	t.storeFailed(ctx, err)
@@ -482,8 +488,10 @@ func (t *Throttle) do(st store, op func(ctx context.Context) error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), t.o.Timeout.D())
 	defer cancel()
-	if err := op(ctx); err != nil && st != store(t.local) {
+	if err := op(ctx); err != nil {
 		t.storeFailed(ctx, err)
+	} else {
+		t.br.Record(nil, false)
 	}
 }
 
@@ -505,6 +513,9 @@ func (t *Throttle) storeFailed(ctx context.Context, err error) {
 	// Observers (metrics) count it when ctx is a request's (who.Report).
 	who.Report(ctx, who.Event{Kind: who.EventStoreError, Reason: "shared_store", Err: err})
 	if t.br.Record(err, false) {
+		if r, ok := t.shared.(interface{ renew() }); ok {
+			r.renew() // go-redis's pool may have stopped dialling
+		}
 		t.log.Warn("throttle: shared store failed", "on_store_error", t.o.OnStoreError,
 			"backoff", t.o.Backoff.String(), "err", err)
 	}

@@ -365,3 +365,98 @@ func TestStoreDown(t *testing.T) {
 		})
 	}
 }
+
+// TestRedisRecoveryAfterPoolGaveUp: go-redis's pool stops dialling after
+// PoolSize failed dials and then probes only once a second, which behind
+// the throttle's back-off kept refusing logins (on_store_error =
+// "closed") for up to a second after Redis was back. The throttle renews
+// its client when its back-off opens.
+func TestRedisRecoveryAfterPoolGaveUp(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Redis(t)
+	const poolSize = 2
+	th, _, _ := newThrottle(t, newBackend(), func(o *Options) {
+		o.RedisURL = fmt.Sprintf("redis://%s/0?pool_size=%d", srv.Addr, poolSize)
+		o.Timeout = who.Duration(200 * time.Millisecond)
+		o.Backoff = who.Duration(time.Millisecond)
+		o.OnStoreError = StoreErrorClosed
+		o.Mode = ModeUser
+	})
+	if login(t, th, "192.0.2.1", "alice", "right") != "alice" {
+		t.Fatal("no login with Redis up")
+	}
+	srv.Stop()
+	for range 3 + 4*poolSize { // failed dials, each a probe after the 1 ms back-off
+		if login(t, th, "192.0.2.1", "alice", "right") != "" {
+			t.Fatal("a login with Redis stopped and on_store_error = closed")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	srv.Start()
+	started := time.Now()
+	for login(t, th, "192.0.2.1", "alice", "right") != "alice" {
+		if time.Since(started) > 10*time.Second {
+			t.Fatal("no login 10 s after Redis came back")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if took := time.Since(started); took > 500*time.Millisecond {
+		t.Errorf("a login worked again %v after Redis was back; want it at the next probe (1 ms back-off)", took)
+	}
+}
+
+// TestBackoffEnds: once the shared store is back, the throttle uses it
+// again after the back-off. The probe's ticket was dropped and no answer
+// was ever recorded, so one back-off kept the store unused (and logins
+// refused with "closed") until the process restarted; and failures far
+// apart, with answers between them, added up to a back-off.
+func TestBackoffEnds(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		start func(testing.TB) *testserver.Server
+		set   func(*Options, string)
+	}{
+		{"redis", testserver.Redis, func(o *Options, addr string) { o.RedisURL = "redis://" + addr + "/0" }},
+		{"memcached", testserver.Memcached, func(o *Options, addr string) { o.MemcachedURLs = who.Words{addr} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := tc.start(t)
+			th, _, _ := newThrottle(t, newBackend(), func(o *Options) {
+				tc.set(o, srv.Addr)
+				o.Timeout = who.Duration(200 * time.Millisecond)
+				o.Backoff = who.Duration(time.Millisecond)
+				o.OnStoreError = StoreErrorClosed
+				o.Mode = ModeUser
+			})
+			right := func() bool { return login(t, th, "192.0.2.1", "alice", "right") == "alice" }
+			// Failures with answers between them are no run of failures.
+			for range 4 {
+				srv.Stop()
+				if right() {
+					t.Fatal("a login with the store stopped and on_store_error = closed")
+				}
+				srv.Start()
+				if !right() {
+					t.Fatal("no login with the store up after one failure")
+				}
+			}
+			srv.Stop()
+			for range 4 { // a run of failures: the back-off opens
+				if right() {
+					t.Fatal("a login with the store stopped and on_store_error = closed")
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+			srv.Start()
+			deadline := time.Now().Add(5 * time.Second)
+			for !right() {
+				if time.Now().After(deadline) {
+					t.Fatal("the store unused 5 s after it came back (back-off 1 ms)")
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+		})
+	}
+}

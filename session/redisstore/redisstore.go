@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gowho/gowho/internal/backoff"
+	"github.com/gowho/gowho/internal/redisclient"
 	"github.com/gowho/gowho/internal/redisurl"
 	"github.com/gowho/gowho/session"
 	"github.com/gowho/gowho/who"
@@ -103,9 +104,8 @@ type Options struct {
 // for each userid a sorted set of its session ids scored by their expiry
 // (the per-user index of session.UserIndexStore). Safe for concurrent use.
 type Store struct {
-	c           redis.UniversalClient
+	c           *redisclient.Client
 	prefix      string
-	own         bool
 	br          backoff.Breaker
 	waitN       int
 	waitTimeout time.Duration
@@ -125,7 +125,7 @@ func optErr(key string, format string, args ...any) error {
 // o.Client). It does not connect until used. Its errors are
 // *who.OptionError naming the key.
 func New(o Options) (*Store, error) {
-	st := &Store{c: o.Client, prefix: o.Prefix, br: backoff.Breaker{Interval: o.Backoff}, waitN: o.WaitReplicas}
+	st := &Store{prefix: o.Prefix, br: backoff.Breaker{Interval: o.Backoff}, waitN: o.WaitReplicas}
 	if st.prefix == "" {
 		st.prefix = DefaultPrefix
 	}
@@ -142,7 +142,8 @@ func New(o Options) (*Store, error) {
 		return DefaultTimeout
 	}
 	st.waitTimeout = pick(o.ReadTimeout, 0) / 2
-	if st.c != nil {
+	if o.Client != nil {
+		st.c = redisclient.Fixed(o.Client)
 		return st, nil
 	}
 	var given []string
@@ -204,7 +205,8 @@ func New(o Options) (*Store, error) {
 		opt.DialerRetries = 1 // go-redis's 5 dial attempts made a login wait 5-17s
 		opt.MaxRetries = -1   // retried here, only where a retry can help
 		st.waitTimeout = opt.ReadTimeout / 2
-		st.c, st.own = redis.NewClient(opt), true
+		st.c = redisclient.New(func() redis.UniversalClient { return redis.NewClient(opt) },
+			callBound(opt.PoolTimeout, opt.DialTimeout, opt.WriteTimeout, opt.ReadTimeout))
 		return st, nil
 	}
 	uo := redis.UniversalOptions{Addrs: o.ClusterAddrs, IsClusterMode: true, Username: o.Username, Password: o.Password}
@@ -222,8 +224,23 @@ func New(o Options) (*Store, error) {
 	uo.DialerRetries = 1
 	uo.MaxRetries = -1 // a cluster still follows MOVED and ASK (MaxRedirects)
 	st.waitTimeout = uo.ReadTimeout / 2
-	st.c, st.own = redis.NewUniversalClient(&uo), true
+	st.c = redisclient.New(func() redis.UniversalClient { return redis.NewUniversalClient(&uo) },
+		callBound(uo.PoolTimeout, uo.DialTimeout, uo.WriteTimeout, uo.ReadTimeout))
 	return st, nil
+}
+
+// callBound is the longest one call through do can hold a client: two
+// tries, each waiting for a connection, dialling, writing and reading
+// (zero timeouts are go-redis's defaults, at most 5 s each), and a margin.
+func callBound(timeouts ...time.Duration) time.Duration {
+	var one time.Duration
+	for _, d := range timeouts {
+		if d <= 0 {
+			d = 5 * time.Second
+		}
+		one += d
+	}
+	return 2*one + time.Second
 }
 
 // do runs op through the back-off, and once more when it failed on a
@@ -239,7 +256,11 @@ func (st *Store) do(ctx context.Context, op func() error) error {
 		err = op()
 	}
 	neutral := session.Cancelled(ctx, err) // the caller went away
-	t.Done(backendError(err), neutral)
+	if t.Done(backendError(err), neutral) {
+		// go-redis's pool may have stopped dialling (see redisclient):
+		// the probe after the back-off goes to a fresh pool.
+		st.c.Renew()
+	}
 	return err
 }
 
@@ -271,8 +292,10 @@ func retryable(ctx context.Context, err error) bool {
 	return !errors.As(err, &oe) || oe.Op != "dial" // a refused dial fails again at once
 }
 
-// Client returns the Redis client.
-func (st *Store) Client() redis.UniversalClient { return st.c }
+// Client returns the store's current Redis client: Options.Client, or
+// the one the store made, which it replaces by a new one when Redis stops
+// answering (do not keep it).
+func (st *Store) Client() redis.UniversalClient { return st.c.Get() }
 
 // Load gets the record of token.
 func (st *Store) Load(ctx context.Context, token string) (string, []byte, bool, error) {
@@ -280,7 +303,7 @@ func (st *Store) Load(ctx context.Context, token string) (string, []byte, bool, 
 		return "", nil, false, nil
 	}
 	var b []byte
-	err := st.do(ctx, func() (err error) { b, err = st.c.Get(ctx, st.prefix+token).Bytes(); return err })
+	err := st.do(ctx, func() (err error) { b, err = st.c.Get().Get(ctx, st.prefix+token).Bytes(); return err })
 	if errors.Is(err, redis.Nil) {
 		return "", nil, false, nil
 	}
@@ -348,7 +371,7 @@ func (st *Store) set(ctx context.Context, key string, v []byte, ttl time.Duratio
 		}
 	}
 	if st.waitN == 0 {
-		return setCmd(st.c)()
+		return setCmd(st.c.Get())()
 	}
 	return st.waited(ctx, key, setCmd)
 }
@@ -360,8 +383,9 @@ func (st *Store) set(ctx context.Context, key string, v []byte, ttl time.Duratio
 // write answered with errNotSet wrote nothing: it is returned as is,
 // whatever WAIT said.
 func (st *Store) waited(ctx context.Context, key string, queue func(redis.Cmdable) func() error) error {
-	var c redis.Cmdable = st.c
-	if cc, ok := st.c.(*redis.ClusterClient); ok {
+	rc := st.c.Get()
+	var c redis.Cmdable = rc
+	if cc, ok := rc.(*redis.ClusterClient); ok {
 		node, err := cc.MasterForKey(ctx, key)
 		if err != nil {
 			return err
@@ -423,7 +447,7 @@ func (st *Store) index(ctx context.Context, userid, id string, expiry time.Time)
 	}
 	key := st.userKey(userid)
 	if st.waitN == 0 {
-		return indexScript.Run(ctx, st.c, []string{key}, now, score, id).Err()
+		return indexScript.Run(ctx, st.c.Get(), []string{key}, now, score, id).Err()
 	}
 	// The index waits for the replicas too: in a cluster it is on
 	// another master than the record, and with Sentinel the record's
@@ -441,7 +465,7 @@ func (st *Store) UserSessions(ctx context.Context, userid string) ([]string, err
 	var ids []string
 	from := "(" + strconv.FormatInt(time.Now().UnixMilli(), 10)
 	err := st.do(ctx, func() (err error) {
-		ids, err = st.c.ZRangeByScore(ctx, st.userKey(userid), &redis.ZRangeBy{Min: from, Max: "+inf"}).Result()
+		ids, err = st.c.Get().ZRangeByScore(ctx, st.userKey(userid), &redis.ZRangeBy{Min: from, Max: "+inf"}).Result()
 		return err
 	})
 	if err != nil {
@@ -455,16 +479,11 @@ func (st *Store) Delete(ctx context.Context, id string) error {
 	if !session.ValidID(id) {
 		return nil
 	}
-	if err := st.do(ctx, func() error { return st.c.Del(ctx, st.prefix+id).Err() }); err != nil {
+	if err := st.do(ctx, func() error { return st.c.Get().Del(ctx, st.prefix+id).Err() }); err != nil {
 		return fmt.Errorf("redisstore: del: %w", err)
 	}
 	return nil
 }
 
-// Close closes the client it opened.
-func (st *Store) Close() error {
-	if st.own {
-		return st.c.Close()
-	}
-	return nil
-}
+// Close closes the clients it opened (not Options.Client).
+func (st *Store) Close() error { return st.c.Close() }

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -174,5 +175,47 @@ func TestSaveExistingWaitReplicas(t *testing.T) {
 	}
 	if _, rec, found, err := st.Load(ctx, id); err != nil || !found || string(rec) != "new" {
 		t.Fatalf("Load = %q, %v, %v; want new", rec, found, err)
+	}
+}
+
+// TestRecoveryAfterPoolGaveUp: go-redis's pool stops dialling after
+// PoolSize failed dials and then probes Redis only once a second; behind
+// the store's own back-off the two waits added up (the soak saw a login
+// fail 2 s after Redis was back). The store renews its client when its
+// back-off opens, so Redis is used again at the store's next probe.
+func TestRecoveryAfterPoolGaveUp(t *testing.T) {
+	srv := testserver.Redis(t)
+	const poolSize = 2
+	st, err := redisstore.New(redisstore.Options{URL: fmt.Sprintf("redis://%s/0?pool_size=%d", srv.Addr, poolSize), Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	save := func() error {
+		_, err := st.Save(ctx, session.NewID(), []byte("r"), time.Now().Add(time.Hour))
+		return err
+	}
+	srv.Stop()
+	// Enough failed dials for the pool to give up, each one a probe after
+	// the 1 ms back-off.
+	for i := 0; i < redisstore.BackoffAfter+4*poolSize; i++ {
+		if err := save(); err == nil {
+			t.Fatal("save with Redis stopped: nil error")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	srv.Start()
+	started := time.Now()
+	for save() != nil {
+		if time.Since(started) > 10*time.Second {
+			t.Fatal("the store did not recover in 10 s after Redis came back")
+		}
+		time.Sleep(2 * time.Millisecond) // the 1 ms back-off
+	}
+	// The pool's own probe waits a second: well under it, the store's
+	// next probe found Redis.
+	if took := time.Since(started); took > 500*time.Millisecond {
+		t.Errorf("a save worked again %v after Redis was back; want it at the store's next probe (1 ms back-off)", took)
 	}
 }
