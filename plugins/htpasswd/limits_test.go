@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"slices"
@@ -12,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gowho/gowho/internal/passhash"
 	"github.com/gowho/gowho/who"
+	"github.com/gowho/gowho/who/whotest"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -203,8 +206,8 @@ func TestFakeHashCostsNothingToMake(t *testing.T) {
 		name, hash, scheme string
 		cost               int
 	}{
-		{"bcrypt 31", b4[:4] + "31" + b4[6:], SchemeBcrypt, 31},
-		{"sha512 999999999 rounds", strings.Replace(s1000, "rounds=1000$", "rounds=999999999$", 1), SchemeSHA512, 999999999},
+		{"bcrypt 17", b4[:4] + "17" + b4[6:], SchemeBcrypt, passhash.MaxBcryptCost},
+		{"sha512 1000000 rounds", strings.Replace(s1000, "rounds=1000$", "rounds=1000000$", 1), SchemeSHA512, passhash.MaxRounds},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -288,5 +291,55 @@ func TestHashShapedNeverPlain(t *testing.T) {
 	}
 	if got := auth(t, p, creds("clear", "{not a scheme")); got != "clear" {
 		t.Errorf("clear text refused: got %q", got)
+	}
+}
+
+// TestTooCostlyToCheck: a hash over passhash.MaxBcryptCost or
+// passhash.MaxRounds (bcrypt allows 31, SHA-crypt 999999999 rounds:
+// days and minutes of a core per check) is a bad line: one warning,
+// its user never logs in, and the fake check of unknown users does not
+// take its cost (it did: one such line made every unknown user's login
+// take days).
+func TestTooCostlyToCheck(t *testing.T) {
+	t.Parallel()
+	b4, _ := HashCost(SchemeBcrypt, "pw", bcrypt.MinCost)
+	s1000, _ := HashCost(SchemeSHA512, "pw", shaRoundsMin)
+	s256, _ := HashCost(SchemeSHA256, "pw", shaRoundsMin)
+	tests := []struct{ name, hash, warning string }{
+		{"bcrypt 18", b4[:4] + "18" + b4[6:], "bcrypt cost over 17"},
+		{"bcrypt 31", b4[:4] + "31" + b4[6:], "bcrypt cost over 17"},
+		{"sha512 1000001 rounds", strings.Replace(s1000, "rounds=1000$", "rounds=1000001$", 1), "SHA-crypt of more than 1000000 rounds"},
+		{"sha256 999999999 rounds", strings.Replace(s256, "rounds=1000$", "rounds=999999999$", 1), "SHA-crypt of more than 1000000 rounds"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if _, err := parseHash(tt.hash); !errors.Is(err, ErrMalformedHash) || !strings.Contains(err.Error(), tt.warning) {
+				t.Fatalf("parseHash: %v, want ErrMalformedHash saying %q", err, tt.warning)
+			}
+			logs := &whotest.LogBuffer{}
+			path := writeFile(t, "costly:"+tt.hash+"\nalice:"+b4+"\n")
+			p, err := New(Options{Filename: path, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out := logs.String(); !strings.Contains(out, tt.warning) || !strings.Contains(out, path+":1") {
+				t.Errorf("no warning naming %s:1 and saying %q:\n%s", path, tt.warning, out)
+			}
+			if fake := p.tab.Load().fake; fake.scheme != SchemeBcrypt || fake.cost != bcrypt.MinCost {
+				t.Errorf("fake %s/%d, want alice's bcrypt/%d", fake.scheme, fake.cost, bcrypt.MinCost)
+			}
+			for _, login := range []string{"costly", "nobody"} {
+				if uid, err := p.Authenticate(httptest.NewRequest("GET", "/", nil), who.Identity{who.KeyLogin: login, who.KeyPassword: "pw"}); uid != "" || err != nil {
+					t.Errorf("%s: %q, %v", login, uid, err)
+				}
+			}
+		})
+	}
+	if _, err := HashCost(SchemeBcrypt, "pw", passhash.MaxBcryptCost+1); err == nil {
+		t.Error("HashCost made a bcrypt hash no check reads")
+	}
+	if _, err := HashCost(SchemeSHA512, "pw", passhash.MaxRounds+1); err == nil {
+		t.Error("HashCost made a SHA-crypt hash no check reads")
 	}
 }

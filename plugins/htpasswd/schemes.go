@@ -37,6 +37,13 @@ var (
 	// ErrMalformedHash is returned for a hash whose prefix names a scheme
 	// but whose body is not well formed.
 	ErrMalformedHash = errors.New("htpasswd: malformed hash")
+
+	// A hash too costly to check is malformed: checking it would hold a
+	// core for minutes to days, and every unknown user's fake check
+	// would take its cost. The messages carry no cost, so each kind is
+	// one warning line.
+	errCostlyBcrypt   = fmt.Errorf("%w: bcrypt cost over %d, too slow to check (Apache's htpasswd -C makes 4 to %d): the line never matches", ErrMalformedHash, passhash.MaxBcryptCost, passhash.MaxBcryptCost)
+	errCostlySHACrypt = fmt.Errorf("%w: SHA-crypt of more than %d rounds, too slow to check: the line never matches", ErrMalformedHash, passhash.MaxRounds)
 )
 
 // Schemes lists the scheme names Hash accepts.
@@ -71,6 +78,9 @@ func parseHash(h string) (parsedHash, error) {
 		if err != nil || len(h) != 60 || !passhash.IsCryptChars(h[7:]) || h[6] != '$' {
 			return ph, fmt.Errorf("%w: bad bcrypt hash", ErrMalformedHash)
 		}
+		if c > passhash.MaxBcryptCost {
+			return ph, errCostlyBcrypt
+		}
 		ph.cost, ok = c, true
 	case strings.HasPrefix(h, "$apr1$"):
 		ph.scheme = SchemeAPR1
@@ -81,9 +91,15 @@ func parseHash(h string) (parsedHash, error) {
 	case strings.HasPrefix(h, "$5$"):
 		ph.scheme = SchemeSHA256
 		ph.salt, ph.cost, ph.explicitRounds, ok = sha256Crypt.parse(h)
+		if ok && ph.cost > passhash.MaxRounds {
+			return ph, errCostlySHACrypt
+		}
 	case strings.HasPrefix(h, "$6$"):
 		ph.scheme = SchemeSHA512
 		ph.salt, ph.cost, ph.explicitRounds, ok = sha512Crypt.parse(h)
+		if ok && ph.cost > passhash.MaxRounds {
+			return ph, errCostlySHACrypt
+		}
 	case strings.HasPrefix(h, "{SHA}"):
 		ph.scheme = SchemeSHA
 		raw, err := base64.StdEncoding.DecodeString(h[5:])
@@ -177,8 +193,8 @@ func Hash(scheme, password string) (string, error) {
 	return HashCost(scheme, password, 0)
 }
 
-// HashCost is Hash with a cost: the bcrypt cost (4..31) for "bcrypt", the
-// rounds (1000..999999999) for "sha256" and "sha512", written into the
+// HashCost is Hash with a cost: the bcrypt cost (4..17) for "bcrypt", the
+// rounds (1000..1000000) for "sha256" and "sha512", written into the
 // hash as "rounds=N$". Zero means the default; other schemes take no cost.
 // bcrypt refuses passwords longer than 72 bytes, every scheme those
 // longer than MaxPasswordLen.
@@ -191,8 +207,8 @@ func HashCost(scheme, password string, cost int) (string, error) {
 		if cost == 0 {
 			cost = DefaultBcryptCost
 		}
-		if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
-			return "", fmt.Errorf("htpasswd: bcrypt cost %d outside %d..%d", cost, bcrypt.MinCost, bcrypt.MaxCost)
+		if cost < bcrypt.MinCost || cost > passhash.MaxBcryptCost {
+			return "", fmt.Errorf("htpasswd: bcrypt cost %d outside %d..%d", cost, bcrypt.MinCost, passhash.MaxBcryptCost)
 		}
 		b, err := bcrypt.GenerateFromPassword([]byte(password), cost)
 		if err != nil {
@@ -207,8 +223,8 @@ func HashCost(scheme, password string, cost int) (string, error) {
 		if cost == 0 {
 			return v.crypt(password, randomSalt(shaSaltMax), shaRoundsDefault, false), nil
 		}
-		if cost < shaRoundsMin || cost > shaRoundsMax {
-			return "", fmt.Errorf("htpasswd: %s rounds %d outside %d..%d", scheme, cost, shaRoundsMin, shaRoundsMax)
+		if cost < shaRoundsMin || cost > passhash.MaxRounds {
+			return "", fmt.Errorf("htpasswd: %s rounds %d outside %d..%d", scheme, cost, shaRoundsMin, passhash.MaxRounds)
 		}
 		return v.crypt(password, randomSalt(shaSaltMax), cost, true), nil
 	}

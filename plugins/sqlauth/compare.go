@@ -43,17 +43,15 @@ func Compare(stored, password string, allowPlain bool) bool {
 // MaxPBKDF2Rounds is the most rounds of a PBKDF2 hash sqlauth checks: a
 // stored value of more never matches and costs no hashing, so that a
 // hostile row (2^32-1 rounds is a valid passlib hash: hours of one core)
-// cannot hang a login. It is four times passlib's highest default (pbkdf2
-// SHA-1, 131000; pbkdf2_sha512's is 25000) and about 0.9 s of one core for
-// $pbkdf2-sha512$.
-const MaxPBKDF2Rounds = 1_000_000
+// cannot hang a login. It is passhash.MaxRounds, the limit htpasswd's
+// SHA-crypt shares.
+const MaxPBKDF2Rounds = passhash.MaxRounds
 
 // MaxBcryptCost is the highest bcrypt cost sqlauth checks: a stored value
-// of a higher cost never matches and costs no hashing. bcrypt allows 31,
-// 2^21 times cost 10: days of one core for one login, and then for every
-// unknown user's, whose fake hash learns the costliest row. Cost 16 is 64
-// times cost 10, seconds.
-const MaxBcryptCost = 16
+// of a higher cost never matches and costs no hashing. It is
+// passhash.MaxBcryptCost (17, the highest Apache's htpasswd -C makes),
+// the limit htpasswd shares.
+const MaxBcryptCost = passhash.MaxBcryptCost
 
 // rules are the options that change how a stored value is read.
 type rules struct {
