@@ -19,12 +19,14 @@
 package codec
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"sort"
+	"unsafe"
 
 	"github.com/gowho/gowho/who"
 )
@@ -268,6 +270,14 @@ type Decoder struct {
 // NewDecoder returns a decoder of b.
 func NewDecoder(b []byte) Decoder { return Decoder{b: b} }
 
+// NewStringDecoder returns a decoder of s whose strings are slices of s,
+// not copies (what ShareStrings does, for a caller that holds its bytes as
+// a string already): the strings decoded keep s alive.
+func NewStringDecoder(s string) Decoder {
+	// The decoder only reads b: aliasing s's bytes is safe.
+	return Decoder{b: unsafe.Slice(unsafe.StringData(s), len(s)), s: s}
+}
+
 // ShareStrings makes the decoder copy its input once and slice every
 // string from that copy: one allocation instead of one a string, for
 // callers that keep most of what they decode (the strings then keep the
@@ -341,21 +351,89 @@ func (d *Decoder) Count(min int) int {
 
 // String reads a length-prefixed string.
 func (d *Decoder) String() string {
+	start, end := d.span()
+	return d.text(start, end)
+}
+
+// span reads a length-prefixed string and returns where its bytes are.
+func (d *Decoder) span() (start, end int) {
 	n := d.Uvarint()
 	if n > uint64(len(d.b)-d.off) {
 		d.fail()
-		return ""
+		return d.off, d.off
 	}
-	start := d.off
+	start = d.off
 	d.off += int(n)
+	return start, d.off
+}
+
+// text is the string of b[start:end], sliced from the shared copy when
+// there is one.
+func (d *Decoder) text(start, end int) string {
 	if d.s != "" {
-		return d.s[start:d.off]
+		return d.s[start:end]
 	}
-	return string(d.b[start:d.off])
+	return string(d.b[start:end])
+}
+
+// key reads the i-th key of a map, which must sort after the previous one
+// at prev (keys are written sorted and unique: anything else is not
+// canonical), and returns where it is.
+func (d *Decoder) key(i int, prev [2]int) [2]int {
+	start, end := d.span()
+	if i > 0 && bytes.Compare(d.b[start:end], d.b[prev[0]:prev[1]]) <= 0 {
+		d.fail()
+	}
+	return [2]int{start, end}
 }
 
 // Value reads a tagged value.
-func (d *Decoder) Value() any { return d.value(0) }
+func (d *Decoder) Value() any { return d.value(0, true) }
+
+// Skip reads past a tagged value without building it: it fails on exactly
+// the bytes Value fails on (one reader does both), and allocates nothing.
+// A caller can check a whole encoding with Skip, then decode only the
+// parts it needs (Find).
+func (d *Decoder) Skip() { d.value(0, false) }
+
+// SkipMap is Skip for a value that must be a map[string]any, as Map.
+func (d *Decoder) SkipMap() {
+	if d.Byte() != tagMap {
+		d.fail()
+		return
+	}
+	d.mapBody(0, false)
+}
+
+// IsMap reports whether the next value is a tagged map[string]any (what
+// Map and Find read), without reading it.
+func (d *Decoder) IsMap() bool { return d.err == nil && d.off < len(d.b) && d.b[d.off] == tagMap }
+
+// Find reads a tagged map[string]any up to the value under key, which the
+// next Value, Skip or Find reads, and reports whether key is there. When
+// it is not, or the value is no map[string]any (see IsMap), the decoder
+// is somewhere in the map: read anything else with a new one. It checks
+// what it reads as Skip does, not the rest of the map: use it on bytes
+// Skip accepted, where it finds what Map would.
+func (d *Decoder) Find(key string) bool {
+	if !d.IsMap() {
+		return false
+	}
+	d.off++
+	n := d.Count(2)
+	var prev [2]int
+	for i := 0; i < n && d.err == nil; i++ {
+		prev = d.key(i, prev)
+		switch k := d.b[prev[0]:prev[1]]; {
+		case string(k) == key:
+			return d.err == nil
+		case string(k) > key:
+			return false // keys are sorted: key is not there
+		}
+		d.value(1, false)
+	}
+	return false
+}
 
 // Map reads a tagged value that must be a map[string]any.
 func (d *Decoder) Map() map[string]any {
@@ -363,10 +441,13 @@ func (d *Decoder) Map() map[string]any {
 		d.fail()
 		return nil
 	}
-	return d.mapBody(0)
+	return d.mapBody(0, true)
 }
 
-func (d *Decoder) value(depth int) any {
+// value reads a tagged value, and builds it when keep is set (else it
+// returns nil): one reader for Value and Skip, so they accept the same
+// bytes.
+func (d *Decoder) value(depth int, keep bool) any {
 	if depth > MaxDepth {
 		d.fail()
 		return nil
@@ -375,19 +456,29 @@ func (d *Decoder) value(depth int) any {
 	case tagNil:
 		return nil
 	case tagFalse:
-		return false
+		if keep {
+			return false
+		}
 	case tagTrue:
-		return true
+		if keep {
+			return true
+		}
 	case tagInt:
 		n := d.Varint()
 		if n != int64(int(n)) {
 			d.fail() // beyond a 32-bit int
 		}
-		return int(n)
+		if keep {
+			return int(n)
+		}
 	case tagInt64:
-		return d.Varint()
+		if n := d.Varint(); keep {
+			return n
+		}
 	case tagUint:
-		return d.Uvarint()
+		if n := d.Uvarint(); keep {
+			return n
+		}
 	case tagFloat:
 		if len(d.b)-d.off < 8 {
 			d.fail()
@@ -395,23 +486,33 @@ func (d *Decoder) value(depth int) any {
 		}
 		f := math.Float64frombits(binary.BigEndian.Uint64(d.b[d.off:]))
 		d.off += 8
-		return f
+		if keep {
+			return f
+		}
 	case tagString:
-		return d.String()
+		if start, end := d.span(); keep {
+			return d.text(start, end)
+		}
 	case tagBytes:
-		n := d.Uvarint()
-		if n > uint64(len(d.b)-d.off) {
-			d.fail()
+		start, end := d.span()
+		if d.err != nil {
 			return nil
 		}
-		out := slices.Clone(d.b[d.off : d.off+int(n)])
-		d.off += int(n)
-		if out == nil {
-			out = []byte{}
+		if keep {
+			out := slices.Clone(d.b[start:end])
+			if out == nil {
+				out = []byte{}
+			}
+			return out
 		}
-		return out
 	case tagStrings:
 		n := d.Count(1)
+		if !keep {
+			for i := 0; i < n && d.err == nil; i++ {
+				d.span()
+			}
+			return nil
+		}
 		out := make([]string, n)
 		for i := range out {
 			out[i] = d.String()
@@ -419,43 +520,59 @@ func (d *Decoder) value(depth int) any {
 		return out
 	case tagStrMap:
 		n := d.Count(2)
-		out := make(map[string]string, n)
-		prev := ""
-		for i := 0; i < n && d.err == nil; i++ {
-			k := d.String()
-			if i > 0 && k <= prev {
-				d.fail() // not canonical: keys sorted and unique
-			}
-			prev = k
-			out[k] = d.String()
+		var out map[string]string
+		if keep {
+			out = make(map[string]string, n)
 		}
-		return out
+		var prev [2]int
+		for i := 0; i < n && d.err == nil; i++ {
+			prev = d.key(i, prev)
+			vs, ve := d.span()
+			if keep {
+				out[d.text(prev[0], prev[1])] = d.text(vs, ve)
+			}
+		}
+		if keep {
+			return out
+		}
 	case tagList:
 		n := d.Count(1)
+		if !keep {
+			for i := 0; i < n && d.err == nil; i++ {
+				d.value(depth+1, false)
+			}
+			return nil
+		}
 		out := make([]any, n)
 		for i := 0; i < n && d.err == nil; i++ {
-			out[i] = d.value(depth + 1)
+			out[i] = d.value(depth+1, true)
 		}
 		return out
 	case tagMap:
-		return d.mapBody(depth)
+		if m := d.mapBody(depth, keep); keep {
+			return m
+		}
 	default:
 		d.fail()
-		return nil
 	}
+	return nil
 }
 
-func (d *Decoder) mapBody(depth int) map[string]any {
+// mapBody reads a map's count and entries; it builds the map only when
+// keep is set (else it returns nil).
+func (d *Decoder) mapBody(depth int, keep bool) map[string]any {
 	n := d.Count(2)
-	out := make(map[string]any, n)
-	prev := ""
+	var out map[string]any
+	if keep {
+		out = make(map[string]any, n)
+	}
+	var prev [2]int
 	for i := 0; i < n && d.err == nil; i++ {
-		k := d.String()
-		if i > 0 && k <= prev {
-			d.fail()
+		prev = d.key(i, prev)
+		v := d.value(depth+1, keep)
+		if keep {
+			out[d.text(prev[0], prev[1])] = v
 		}
-		prev = k
-		out[k] = d.value(depth + 1)
 	}
 	return out
 }

@@ -117,6 +117,73 @@ func TestCorrupt(t *testing.T) {
 		if v, err := Decode(b); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("%s: Decode(%x) = %#v, %v; want ErrCorrupt", name, b, v, err)
 		}
+		d := NewDecoder(b)
+		if d.Skip(); !errors.Is(d.Finish(), ErrCorrupt) {
+			t.Errorf("%s: Skip accepted %x", name, b)
+		}
+	}
+}
+
+func TestFind(t *testing.T) {
+	t.Parallel()
+	v := map[string]any{"a": 1, "m": map[string]any{"claims": map[string]any{"email": "e@x"}, "id_token": "t", "z": []any{nil}},
+		"s": map[string]string{"k": "v"}, "z": "last"}
+	b, err := Append(nil, v, Widen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path []string
+		want any // nil: not found
+	}{
+		{[]string{"a"}, 1},
+		{[]string{"z"}, "last"},
+		{[]string{"m", "id_token"}, "t"},
+		{[]string{"m", "claims", "email"}, "e@x"},
+		{[]string{"m", "claims"}, map[string]any{"email": "e@x"}},
+		{[]string{"0"}, nil},      // before every key
+		{[]string{"b"}, nil},      // between keys
+		{[]string{"zz"}, nil},     // after every key
+		{[]string{"a", "x"}, nil}, // not a map
+		{[]string{"s", "k"}, nil}, // a map[string]string: no Find
+		{[]string{"m", "claims", "name"}, nil},
+	}
+	for _, tc := range tests {
+		d := NewStringDecoder(string(b))
+		found := true
+		for _, k := range tc.path {
+			if !d.Find(k) {
+				found = false
+				break
+			}
+		}
+		if !found {
+			if tc.want != nil {
+				t.Errorf("Find%q: not found, want %#v", tc.path, tc.want)
+			}
+			continue
+		}
+		if got := d.Value(); d.Err() != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Find%q: %#v, %v; want %#v", tc.path, got, d.Err(), tc.want)
+		}
+	}
+	if d := NewDecoder([]byte{tagMap, 2, 1, 'b', tagNil, 1, 'a', tagNil}); d.Find("c") || d.Err() == nil {
+		t.Error("Find passed unsorted keys")
+	}
+}
+
+// TestSkipAllocs: checking an encoding allocates nothing.
+func TestSkipAllocs(t *testing.T) {
+	b, _ := Append(nil, map[string]any{"m": map[string]any{"claims": map[string]any{"email": "e@x"}, "l": []any{1, 2.5, []byte("x")}},
+		"s": map[string]string{"k": "v"}, "t": []string{"a"}}, Widen)
+	if n := testing.AllocsPerRun(100, func() {
+		d := NewDecoder(b)
+		d.SkipMap()
+		if d.Finish() != nil {
+			t.Fatal("Skip refused a good encoding")
+		}
+	}); n != 0 {
+		t.Fatalf("Skip allocated %v times", n)
 	}
 }
 
@@ -163,6 +230,30 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{tagInt, 0x80, 0x00})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		v, err := Decode(b)
+		sk := NewDecoder(b)
+		sk.Skip()
+		if serr := sk.Finish(); serr != err {
+			t.Fatalf("Skip says %v where Decode says %v", serr, err)
+		}
+		if m, ok := v.(map[string]any); ok && err == nil {
+			// Find finds what Map decoded, and nothing else.
+			for k, want := range m {
+				d := NewStringDecoder(string(b))
+				if !d.Find(k) {
+					t.Fatalf("Find(%q) did not find it", k)
+				}
+				got := d.Value()
+				ge, _ := Append(nil, got, Exact) // not DeepEqual: NaN
+				we, _ := Append(nil, want, Exact)
+				if d.Err() != nil || !bytes.Equal(ge, we) {
+					t.Fatalf("Find(%q) then Value = %#v, want %#v", k, got, want)
+				}
+			}
+			const absent = "\xff\xffnot a key"
+			if _, has := m[absent]; !has && func() bool { d := NewDecoder(b); return d.Find(absent) }() {
+				t.Fatal("Find found a key Map did not decode")
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("error %v is not ErrCorrupt", err)
