@@ -17,8 +17,26 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add([]byte{recordVersion})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rc, err := decodeRecord(b)
+		var lazy record
+		if lerr := lazy.decodeLazy(b); (lerr == nil) != (err == nil) {
+			t.Fatalf("decodeLazy says %v where decode says %v", lerr, err)
+		}
 		if err != nil {
 			return
+		}
+		// The lazy record encodes to the same bytes unbuilt, and finds
+		// what the built one holds.
+		if lb, err := lazy.encode(nil); err != nil || !bytes.Equal(lb, b) {
+			t.Fatalf("lazy record encodes to %x, %v; want %x", lb, err, b)
+		}
+		for k, v := range rc.data {
+			if m, ok := v.(map[string]any); ok {
+				for sub := range m {
+					if _, ok := lazy.lookupIn(k, sub); !ok {
+						t.Fatalf("lookupIn(%q, %q) did not find it", k, sub)
+					}
+				}
+			}
 		}
 		b2, err := rc.encode(nil)
 		if err != nil {

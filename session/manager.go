@@ -235,11 +235,12 @@ func (m *Manager) save(ctx context.Context, id string, b []byte, expiry time.Tim
 // the one at the top level, else the one in the top-level map whose key
 // sorts first, so that a record has one userid whatever the map order.
 func userIDOf(rc *record) string {
-	if s, _ := rc.data[keyUserID].(string); s != "" {
+	data := rc.dataMap()
+	if s, _ := data[keyUserID].(string); s != "" {
 		return s
 	}
 	uid, at := "", ""
-	for k, v := range rc.data {
+	for k, v := range data {
 		var s string
 		switch m := v.(type) {
 		case map[string]any:

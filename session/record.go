@@ -42,7 +42,57 @@ type record struct {
 	idleEnd  time.Time // zero: no idle deadline
 	absEnd   time.Time // zero: no absolute deadline
 	flashes  []Flash
-	data     map[string]any
+	data     map[string]any // nil while lazy: built from raw by dataMap
+	raw      string         // while data is nil: the data map's encoding, checked
+}
+
+// dataMap returns the record's data, building it from raw on first use.
+func (rc *record) dataMap() map[string]any {
+	if rc.data == nil {
+		d := codec.NewStringDecoder(rc.raw)
+		rc.data = d.Map()
+		if rc.data == nil { // not reached: decodeLazy checked raw
+			rc.data = map[string]any{}
+		}
+		rc.raw = ""
+	}
+	return rc.data
+}
+
+// lookupIn returns the value under sub in the map[string]any or
+// map[string]string under key, decoding only that value while the data
+// map is not built (the value is then the caller's own).
+func (rc *record) lookupIn(key, sub string) (any, bool) {
+	if rc.data != nil {
+		switch m := rc.data[key].(type) {
+		case map[string]any:
+			v, ok := m[sub]
+			return v, ok
+		case map[string]string:
+			v, ok := m[sub]
+			if !ok {
+				return nil, false
+			}
+			return v, true
+		}
+		return nil, false
+	}
+	d := codec.NewStringDecoder(rc.raw)
+	if !d.Find(key) {
+		return nil, false
+	}
+	if !d.IsMap() { // a map[string]string, or no map: decode it whole
+		if m, ok := d.Value().(map[string]string); ok {
+			if v, ok := m[sub]; ok {
+				return v, true
+			}
+		}
+		return nil, false
+	}
+	if !d.Find(sub) {
+		return nil, false
+	}
+	return d.Value(), true
 }
 
 func appendTime(b []byte, t time.Time) []byte {
@@ -70,6 +120,11 @@ func (rc *record) encode(b []byte) ([]byte, error) {
 	for _, f := range rc.flashes {
 		b = codec.AppendString(codec.AppendString(b, f.Category), f.Message)
 	}
+	if rc.data == nil && rc.raw != "" {
+		// Not built: nobody holds a value to change, and the encoding is
+		// canonical, so the bytes loaded are what encoding the map gives.
+		return append(b, rc.raw...), nil
+	}
 	b, err := codec.Append(b, rc.data, codec.Widen)
 	if err != nil {
 		return b, codec.WrapUnsupported(err, ErrUnsupportedType)
@@ -87,13 +142,28 @@ func decodeRecord(b []byte) (*record, error) {
 	return rc, nil
 }
 
-// decode fills rc from b.
+// decode fills rc from b, its data map built.
 func (rc *record) decode(b []byte) error {
+	if err := rc.decodeLazy(b); err != nil {
+		return err
+	}
+	rc.dataMap()
+	return nil
+}
+
+// decodeLazy fills rc from b but leaves the data map encoded (in raw)
+// until dataMap or lookupIn needs it: a request that reads one key of a
+// large record (an OIDC login's tokens and claims) decodes that key only.
+// It checks all of b, so it fails on exactly the bytes a full decode
+// fails on.
+func (rc *record) decodeLazy(b []byte) error {
 	if len(b) == 0 || b[0] != recordVersion {
 		return errCorrupt
 	}
-	d := codec.NewDecoder(b[1:])
-	d.ShareStrings() // one copy of the record for all its strings, instead of one each
+	// One copy of the record for all its strings, instead of one each
+	// (the store may reuse b).
+	all := string(b[1:])
+	d := codec.NewStringDecoder(all)
 	for _, t := range []*time.Time{&rc.created, &rc.accessed, &rc.idleEnd, &rc.absEnd} {
 		*t = readTime(&d)
 	}
@@ -104,10 +174,12 @@ func (rc *record) decode(b []byte) error {
 			rc.flashes[i] = Flash{Category: d.String(), Message: d.String()}
 		}
 	}
-	rc.data = d.Map()
+	start := len(all) - d.Remaining()
+	d.SkipMap()
 	if d.Finish() != nil {
 		return errCorrupt
 	}
+	rc.data, rc.raw = nil, all[start:]
 	return nil
 }
 
@@ -118,10 +190,11 @@ const keyUserID = who.KeyUserID
 // non-empty userid under keyUserID at the top level or in a map at the top
 // level (plugins/sessionid keeps {keyUserID: uid, …} under its key_name).
 func (rc *record) authenticated() bool {
-	if s, _ := rc.data[keyUserID].(string); s != "" {
+	data := rc.dataMap()
+	if s, _ := data[keyUserID].(string); s != "" {
 		return true
 	}
-	for _, v := range rc.data {
+	for _, v := range data {
 		switch m := v.(type) {
 		case map[string]any:
 			if s, _ := m[keyUserID].(string); s != "" {

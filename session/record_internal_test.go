@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -54,5 +55,64 @@ func TestStoredRecordsDecode(t *testing.T) {
 				t.Errorf("re-encoded %x, %v; want the stored bytes %x", again, err, b)
 			}
 		})
+	}
+}
+
+// TestLazyRecord: a loaded record is checked whole but its data map is
+// built only when asked for; lookupIn decodes one value, and finds the
+// same values built or not.
+func TestLazyRecord(t *testing.T) {
+	t.Parallel()
+	data := map[string]any{
+		"gowho.plugins.oidc.x": map[string]any{"id_token": "t", "userid": "u-alice",
+			"claims": map[string]any{"email": "a@example.org", "groups": []string{"g"}}},
+		"strmap": map[string]string{"k": "v"},
+		"scalar": 3,
+	}
+	b, err := (&record{created: time.Unix(1, 0), data: data}).encode(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		key, sub string
+		want     any // nil: absent
+	}{
+		{"gowho.plugins.oidc.x", "userid", "u-alice"},
+		{"gowho.plugins.oidc.x", "claims", map[string]any{"email": "a@example.org", "groups": []string{"g"}}},
+		{"gowho.plugins.oidc.x", "nope", nil},
+		{"strmap", "k", "v"},
+		{"strmap", "x", nil},
+		{"scalar", "x", nil},
+		{"absent", "x", nil},
+	}
+	for _, built := range []bool{false, true} {
+		var rc record
+		if err := rc.decodeLazy(b); err != nil {
+			t.Fatal(err)
+		}
+		if rc.data != nil {
+			t.Fatal("decodeLazy built the data map")
+		}
+		if built {
+			rc.dataMap()
+		}
+		for _, tc := range tests {
+			got, ok := rc.lookupIn(tc.key, tc.sub)
+			if ok != (tc.want != nil) || !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("built %v: lookupIn(%q, %q) = %#v, %v; want %#v", built, tc.key, tc.sub, got, ok, tc.want)
+			}
+		}
+		if !built && rc.data != nil {
+			t.Error("lookupIn built the data map")
+		}
+		if again, err := rc.encode(nil); err != nil || string(again) != string(b) {
+			t.Errorf("built %v: encodes to %x, %v; want %x", built, again, err, b)
+		}
+	}
+	// A record that is corrupt past its header is refused at load, as
+	// before, not when a key is read.
+	var rc record
+	if err := rc.decodeLazy(append(b[:len(b):len(b)], 0)); err == nil {
+		t.Error("decodeLazy accepted trailing bytes")
 	}
 }

@@ -96,7 +96,7 @@ func (s *Session) load() error {
 		}
 		if found {
 			rc := &s.rcv
-			err := rc.decode(b)
+			err := rc.decodeLazy(b)
 			switch {
 			case err != nil:
 				m.log.Warn("session: unreadable record ignored", "err", err)
@@ -171,7 +171,7 @@ func (s *Session) read(f func()) bool {
 // []byte, []string, map[string]string, []any and map[string]any.
 func (s *Session) Get(key string) any {
 	var v any
-	s.read(func() { v = s.rc.data[key] })
+	s.read(func() { v = s.rc.dataMap()[key] })
 	return v
 }
 
@@ -185,7 +185,20 @@ func (s *Session) GetString(key string) string {
 func (s *Session) Lookup(key string) (any, bool) {
 	var v any
 	var ok bool
-	s.read(func() { v, ok = s.rc.data[key] })
+	s.read(func() { v, ok = s.rc.dataMap()[key] })
+	return v, ok
+}
+
+// LookupIn returns the value under sub in the map stored under key (a
+// map[string]any or map[string]string), and whether it is there: what
+// Lookup(key) and an index give, but reading a loaded record decodes that
+// one value, not the rest of the session (a plugin that keeps tokens and
+// claims under one key reads the claims alone). Treat the value as read
+// only: it may be a copy, so a change to it is not saved; use Set.
+func (s *Session) LookupIn(key, sub string) (any, bool) {
+	var v any
+	var ok bool
+	s.read(func() { v, ok = s.rc.lookupIn(key, sub) })
 	return v, ok
 }
 
@@ -197,18 +210,18 @@ func (s *Session) Set(key string, v any) error {
 	if err := checkValue(v); err != nil {
 		return fmt.Errorf("session: set %q: %w", key, err)
 	}
-	return s.change(func() { s.rc.data[key] = v })
+	return s.change(func() { s.rc.dataMap()[key] = v })
 }
 
 // Delete removes key.
 func (s *Session) Delete(key string) error {
-	return s.change(func() { delete(s.rc.data, key) })
+	return s.change(func() { delete(s.rc.dataMap(), key) })
 }
 
 // Clear removes every key and flash; the session id stays.
 func (s *Session) Clear() error {
 	return s.change(func() {
-		clear(s.rc.data)
+		clear(s.rc.dataMap())
 		s.rc.flashes = nil
 	})
 }
@@ -216,14 +229,14 @@ func (s *Session) Clear() error {
 // Keys returns the keys, sorted.
 func (s *Session) Keys() []string {
 	var keys []string
-	s.read(func() { keys = slices.Sorted(maps.Keys(s.rc.data)) })
+	s.read(func() { keys = slices.Sorted(maps.Keys(s.rc.dataMap())) })
 	return keys
 }
 
 // Len returns the number of keys.
 func (s *Session) Len() int {
 	n := 0
-	s.read(func() { n = len(s.rc.data) })
+	s.read(func() { n = len(s.rc.dataMap()) })
 	return n
 }
 

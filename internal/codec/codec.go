@@ -288,6 +288,9 @@ func (d *Decoder) ShareStrings() {
 	}
 }
 
+// Remaining returns the number of bytes not read yet.
+func (d *Decoder) Remaining() int { return len(d.b) - d.off }
+
 // Err returns ErrCorrupt after a failed read, else nil.
 func (d *Decoder) Err() error { return d.err }
 

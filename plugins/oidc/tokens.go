@@ -136,15 +136,22 @@ func (p *Plugin) dropTokens(w http.ResponseWriter, r *http.Request) string {
 // later login through another plugin) and keeps the keys id already
 // holds.
 func (p *Plugin) AddMetadata(r *http.Request, id who.Identity) error {
-	_, rec := p.record(r)
-	if rec == nil {
+	if p.sm == nil {
 		return nil
 	}
+	s := p.sm.From(r)
 	uid := id.Str(who.KeyUserID)
-	if uid == "" || str(rec[recUserID]) != uid {
+	if s == nil || uid == "" {
 		return nil
 	}
-	claims, _ := rec[recClaims].(map[string]any)
+	// The two keys alone, not the record's tokens: this runs on every
+	// request of a login.
+	key := p.sessionKey()
+	if v, _ := s.LookupIn(key, recUserID); str(v) != uid {
+		return nil
+	}
+	v, _ := s.LookupIn(key, recClaims)
+	claims, _ := v.(map[string]any)
 	for k, v := range claims {
 		if _, has := id[k]; !has && slices.Contains(p.claims, k) {
 			id[k] = codec.Clone(v)
