@@ -2,6 +2,8 @@ package session
 
 import (
 	"bytes"
+	"encoding/base64"
+	"strings"
 	"testing"
 	"time"
 )
@@ -44,6 +46,23 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 		if !bytes.Equal(b, b2) {
 			t.Fatalf("not canonical:\n in  %x\n out %x", b, b2)
+		}
+	})
+}
+
+// FuzzValidID holds ValidID to what it stands for: a 43-character
+// string that strict unpadded base64url decodes (so one spelling per id),
+// with none of the newlines that decoder skips.
+func FuzzValidID(f *testing.F) {
+	f.Add(NewID())
+	f.Add(strings.Repeat("A", IDLen-1) + "B") // padding bits set
+	f.Add(strings.Repeat("_", IDLen))
+	f.Add(strings.Repeat("A", IDLen-1) + "=")
+	f.Fuzz(func(t *testing.T, s string) {
+		_, err := base64.RawURLEncoding.Strict().DecodeString(s)
+		want := len(s) == IDLen && err == nil && !strings.ContainsAny(s, "\r\n")
+		if got := ValidID(s); got != want {
+			t.Fatalf("ValidID(%q) = %v, want %v", s, got, want)
 		}
 	})
 }
