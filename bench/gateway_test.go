@@ -323,7 +323,9 @@ func startOAuth2ProxyHtpasswd(b *testing.B) (string, string) {
 // X-Original-URI, answered 200), against oauth2-proxy's /oauth2/auth
 // with its own session cookie (answered 202), on the same machine under
 // the same wrk. It reports both and their ratio, with the gateway's
-// signed assertion off and on. The issue's goal: gowho/oauth2-proxy >= 4.
+// signed assertion off and on, and the ceiling: an empty net/http 200
+// under the same wrk (noop/oauth2proxy). The issue's goal:
+// gowho/oauth2-proxy >= 4.
 func BenchmarkGatewayVsOAuth2Proxy(b *testing.B) {
 	o2, o2cookie := startOAuth2ProxyHtpasswd(b)
 	mustStatus(b, o2+"/oauth2/auth", http.StatusAccepted, o2cookie)
@@ -339,11 +341,32 @@ func BenchmarkGatewayVsOAuth2Proxy(b *testing.B) {
 		func() float64 { return wrkRun(b, o2+"/oauth2/auth", o2cookie) },
 		func() float64 { return wrkRun(b, plain+"/_who/auth", cookie, orig) })
 	s := wrkRun(b, signed+"/_who/auth", cookie, orig)
+	// The ceiling: an empty net/http handler answering 200, served like
+	// the gateway, under the same wrk. No forward-auth server written
+	// with net/http answers faster on this machine, so its ratio bounds
+	// what the gateway's can be.
+	noop := noopServer(b)
+	n := wrkRun(b, noop, cookie, orig)
 	b.ReportMetric(o, "oauth2proxy-req/s")
 	b.ReportMetric(g, "gowho-req/s")
 	b.ReportMetric(s, "gowho-assertion-req/s")
+	b.ReportMetric(n, "noop-req/s")
 	b.ReportMetric(g/o, "gowho/oauth2proxy")
 	b.ReportMetric(s/o, "gowho-assertion/oauth2proxy")
+	b.ReportMetric(n/o, "noop/oauth2proxy")
+}
+
+// noopServer serves an empty 200 to every request over loopback, the
+// way startBenchGateway serves the gateway, and returns its base URL: the
+// fastest answer a net/http forward-auth server can give, for the
+// benchmarks' ceilings.
+func noopServer(b *testing.B) string {
+	b.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	}))
+	b.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // okUpstream is the application of the proxy benchmarks: a small 200.
@@ -424,7 +447,9 @@ func startBenchNginx(b *testing.B, server string) string {
 
 // BenchmarkGatewayNginx: nginx -> auth_request to the gateway ->
 // upstream (docs/gateway.md's server block, an auth_tkt cookie, assertion
-// off) against nginx -> upstream without auth, one nginx process each.
+// off) against nginx -> upstream without auth, one nginx process each,
+// and the ceiling: the same block with an empty 200 in the gateway's
+// place (noop-auth/plain), what nginx's auth subrequest alone leaves.
 // The issue's goal: with/without >= 0.7.
 func BenchmarkGatewayNginx(b *testing.B) {
 	up := okUpstream(b)
@@ -452,15 +477,24 @@ server {
         proxy_set_header Connection "";
     }
 }`)
+	// The ceiling: the same server block with an empty 200 in the
+	// gateway's place, so nginx's auth subrequest costs what it costs
+	// and the auth server nothing.
+	noop := strings.TrimPrefix(noopServer(b), "http://")
+	ceiling := startBenchNginx(b, strings.NewReplacer("127.0.0.1:9091", noop, "127.0.0.1:8000", upAddr).Replace(string(doc)))
 	cookie := ticketCookie(b)
 	mustStatus(b, auth+"/private/x", http.StatusOK, cookie)
 	mustStatus(b, auth+"/private/x", http.StatusUnauthorized)
 	mustStatus(b, plain+"/private/x", http.StatusOK, cookie)
+	mustStatus(b, ceiling+"/private/x", http.StatusOK)
 	b.ResetTimer()
 	p, a := ratio(b,
 		func() float64 { return wrkRun(b, plain+"/private/x", cookie) },
 		func() float64 { return wrkRun(b, auth+"/private/x", cookie) })
+	n := wrkRun(b, ceiling+"/private/x", cookie)
 	b.ReportMetric(p, "nginx-req/s")
 	b.ReportMetric(a, "nginx-auth-req/s")
+	b.ReportMetric(n, "nginx-noop-auth-req/s")
 	b.ReportMetric(a/p, "auth/plain")
+	b.ReportMetric(n/p, "noop-auth/plain")
 }
