@@ -45,3 +45,33 @@ func ExampleFrom_noMiddleware() {
 	fmt.Println(s.Set("k", "v"))
 	// Output: session: the request did not go through the session middleware
 }
+
+// A plugin keeps its tokens and claims under one key; a later request
+// reads the claims alone, without decoding the tokens.
+func ExampleSession_LookupIn() {
+	m, err := session.New(session.Options{Store: memstore.New(memstore.Options{})})
+	if err != nil {
+		panic(err)
+	}
+	app := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.From(r)
+		if r.URL.Path == "/login" {
+			_ = s.Set("oidc", map[string]any{
+				"id_token": "eyJ...a long token...",
+				"claims":   map[string]any{"email": "alice@example.org"},
+			})
+			return
+		}
+		claims, _ := s.LookupIn("oidc", "claims")
+		email, _ := claims.(map[string]any)["email"].(string)
+		_, has := s.LookupIn("oidc", "refresh_token")
+		fmt.Println(email, has)
+	}))
+
+	rec := httptest.NewRecorder()
+	app.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/login", nil))
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.AddCookie(rec.Result().Cookies()[0])
+	app.ServeHTTP(httptest.NewRecorder(), req)
+	// Output: alice@example.org false
+}
