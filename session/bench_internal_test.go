@@ -29,3 +29,15 @@ func BenchmarkEncodeRecord(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkValidID: the id check every request with a session cookie
+// makes (twice with a server-side store).
+func BenchmarkValidID(b *testing.B) {
+	id := NewID()
+	b.ReportAllocs()
+	for b.Loop() {
+		if !ValidID(id) {
+			b.Fatal("a new id is not valid")
+		}
+	}
+}

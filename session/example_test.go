@@ -62,8 +62,9 @@ func ExampleSession_LookupIn() {
 			})
 			return
 		}
-		claims, _ := s.LookupIn("oidc", "claims")
-		email, _ := claims.(map[string]any)["email"].(string)
+		v, _ := s.LookupIn("oidc", "claims")
+		claims, _ := v.(map[string]any)
+		email, _ := claims["email"].(string)
 		_, has := s.LookupIn("oidc", "refresh_token")
 		fmt.Println(email, has)
 	}))
